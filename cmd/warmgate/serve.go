@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/gateway"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		cfgFile, listen, logFormat, logLevel string
+		allowOpen                            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the OpenAI-compatible gateway",
+		Long: `Run the gateway. Apps point their OpenAI SDK's base_url at http://<listen>/v1.
+
+Without --config it serves one upstream from OPENAI_BASE_URL (default
+https://api.openai.com/v1) with the key in OPENAI_API_KEY, on 127.0.0.1:8080.
+With --config it reads the YAML file described in docs/config.md.
+
+It refuses to listen beyond loopback unless client keys are configured
+(keys: in the config file) or --allow-open is given.
+
+Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
+		Example: `  OPENAI_API_KEY=sk-... warmgate serve
+  warmgate serve --config warmgate.yaml --listen 0.0.0.0:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, "WARMGATE_"); err != nil {
+				return err
+			}
+			log, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(cfgFile)
+			if err != nil {
+				return err
+			}
+			if listen != "" {
+				cfg.Listen = listen
+			}
+			if allowOpen {
+				cfg.Server.AllowOpen = true
+			}
+			if err := checkOpen(cfg); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServer(ctx, cfg, log, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&cfgFile, "config", "c", "", "YAML config file (default: one upstream from OPENAI_BASE_URL and OPENAI_API_KEY)")
+	f.StringVar(&listen, "listen", "", "address to listen on (default from config, else 127.0.0.1:8080)")
+	f.BoolVar(&allowOpen, "allow-open", false, "allow listening beyond loopback without client keys")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func loadConfig(file string) (*config.Config, error) {
+	if file == "" {
+		return config.FromEnv(os.Getenv)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, fmt.Errorf("invalid config:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// checkOpen refuses an unauthenticated gateway reachable from the network.
+func checkOpen(cfg *config.Config) error {
+	if cfg.HasKeys() || cfg.Server.AllowOpen {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q: %w (use host:port, e.g. 127.0.0.1:8080)", cfg.Listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without client keys: anyone who can reach it could spend your upstream credit; "+
+		"add keys: to the config, listen on 127.0.0.1, or pass --allow-open", cfg.Listen)
+}
+
+// runServer serves until ctx ends, then shuts down gracefully.
+func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
+	s, err := gateway.NewServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := s.Listen(cfg.Listen); err != nil {
+		return err
+	}
+	s.Start()
+	fmt.Fprintf(out, "warmgate listening on %s (base_url for clients: %s)\n", s.Addr(), s.URL())
+	for _, u := range cfg.Upstreams {
+		log.Info("upstream", "name", u.Name, "base_url", u.BaseURL, "models", u.Models)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	go func() { defer cancel(); s.Warm(wctx) }()
+
+	<-ctx.Done()
+	log.Info("shutting down: draining requests in flight", "drain_timeout", cfg.Server.DrainTimeout)
+	err = s.Shutdown(context.Background())
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("drain timeout reached: cut the requests still in flight")
+		return nil
+	}
+	return err
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: use text or json", format)
+}

@@ -1,0 +1,124 @@
+// Package config turns warmgate's YAML file (and the environment) into typed,
+// validated configuration. The keys are the public contract in docs/config.md.
+package config
+
+import "time"
+
+// Config is the whole gateway configuration. Its zero value plus Defaults()
+// is a valid single-upstream gateway.
+type Config struct {
+	// Listen is the gateway's address. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// Upstreams are the providers requests go to; at least one.
+	Upstreams []Upstream `yaml:"upstreams"`
+	// Keys are client keys. Empty means open (allowed on loopback only).
+	Keys []Key `yaml:"keys"`
+	// Redis, when set, shares limits between instances.
+	Redis *Redis `yaml:"redis"`
+	// DataDir holds durable state (usage ledger). Default ./warmgate-data.
+	DataDir string `yaml:"data_dir"`
+	// Admin protects /metrics, /dashboard, /api/* and /admin/* when keys exist.
+	Admin *Admin `yaml:"admin"`
+	// Aliases map a client model name to the upstream model name.
+	Aliases map[string]string `yaml:"aliases"`
+	// Fallbacks list models tried, in order, when every upstream of a model failed.
+	Fallbacks map[string][]string `yaml:"fallbacks"`
+	// Server tunes the inbound HTTP server.
+	Server Server `yaml:"server"`
+}
+
+// Upstream is one provider endpoint (one base URL and one key).
+type Upstream struct {
+	Name    string `yaml:"name"`
+	BaseURL string `yaml:"base_url"`
+	// APIKeyEnv names the environment variable holding the upstream key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// APIKeyFile names a file holding the upstream key (trailing newline trimmed).
+	APIKeyFile string `yaml:"api_key_file"`
+	// APIKey is resolved from APIKeyEnv or APIKeyFile by Load; never read from YAML.
+	APIKey string `yaml:"-"`
+	// Models are globs (path.Match syntax) of the models this upstream serves.
+	// Empty means every model.
+	Models   []string `yaml:"models"`
+	Weight   int      `yaml:"weight"`
+	Priority int      `yaml:"priority"`
+	Pool     Pool     `yaml:"pool"`
+	Timeouts Timeouts `yaml:"timeouts"`
+	Retry    Retry    `yaml:"retry"`
+	TLS      TLS      `yaml:"tls"`
+}
+
+// Pool tunes the upstream connection pool. Zero values take the upstream
+// package's defaults.
+type Pool struct {
+	MaxConns    int           `yaml:"max_conns"`
+	MaxIdle     int           `yaml:"max_idle"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	Prewarm     int           `yaml:"prewarm"`
+	// HTTP2 enables HTTP/2 over TLS; nil means the default (on).
+	HTTP2      *bool         `yaml:"http2"`
+	MaxConnAge time.Duration `yaml:"max_conn_age"`
+}
+
+// Timeouts are per-phase upstream timeouts.
+type Timeouts struct {
+	Connect    time.Duration `yaml:"connect"`
+	TLS        time.Duration `yaml:"tls"`
+	FirstByte  time.Duration `yaml:"first_byte"`
+	StreamIdle time.Duration `yaml:"stream_idle"`
+	PoolWait   time.Duration `yaml:"pool_wait"`
+}
+
+// Retry is the upstream retry policy.
+type Retry struct {
+	Attempts int           `yaml:"attempts"`
+	Base     time.Duration `yaml:"base"`
+	Max      time.Duration `yaml:"max"`
+	// Budget is the ratio of retries to requests allowed over a window (0..1).
+	Budget float64 `yaml:"budget"`
+}
+
+// TLS configures how the upstream's certificate is verified.
+type TLS struct {
+	// CAFile adds a PEM CA bundle to the system roots.
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify disables verification; logged as a warning.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// ServerName overrides the SNI / verified name.
+	ServerName string `yaml:"server_name"`
+}
+
+// Key is one client key.
+type Key struct {
+	Name string `yaml:"name"`
+	// KeySHA256 is the hex SHA-256 of the key.
+	KeySHA256 string `yaml:"key_sha256"`
+	// KeyEnv names an environment variable holding the key itself.
+	KeyEnv string   `yaml:"key_env"`
+	Models []string `yaml:"models"`
+	RPM    int      `yaml:"rpm"`
+	TPM    int      `yaml:"tpm"`
+}
+
+// Redis points at the shared state store.
+type Redis struct {
+	URL string `yaml:"url"`
+}
+
+// Admin protects the operational endpoints.
+type Admin struct {
+	KeyEnv string `yaml:"key_env"`
+	// Key is resolved from KeyEnv by Load.
+	Key string `yaml:"-"`
+}
+
+// Server tunes the inbound listener.
+type Server struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	// AllowOpen allows listening beyond loopback without client keys.
+	AllowOpen bool `yaml:"allow_open"`
+}

@@ -1,0 +1,226 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks c as Parse does, but without line numbers: call it after
+// changing a Config in code (e.g. applying a --listen flag). Empty Listen
+// and DataDir are valid (they mean the defaults). It does not resolve
+// secrets.
+func (c *Config) Validate() error {
+	var p problems
+	c.validate(&p)
+	return errors.Join(p.errs...)
+}
+
+func (c *Config) validate(p *problems) {
+	if c.Listen != "" {
+		checkListen(p, "listen", c.Listen)
+	}
+	if len(c.Upstreams) == 0 {
+		p.at("upstreams", "at least one upstream is required (e.g. - name: openai, base_url: https://api.openai.com/v1)")
+	}
+	seen := map[string]string{}
+	for i := range c.Upstreams {
+		key := fmt.Sprintf("upstreams[%d]", i)
+		c.Upstreams[i].validate(p, key)
+		name := c.Upstreams[i].Name
+		if prev, ok := seen[name]; ok && name != "" {
+			p.at(key+".name", "duplicate upstream name %q (also %s); names must be unique", name, prev)
+		}
+		seen[name] = key
+	}
+	c.validateKeys(p)
+	if c.Redis != nil {
+		checkRedisURL(p, "redis.url", c.Redis.URL)
+	}
+	for _, k := range sortedKeys(c.Aliases) {
+		key := fmt.Sprintf("aliases[%q]", k)
+		switch {
+		case strings.TrimSpace(k) == "":
+			p.at(key, "alias name is empty")
+		case strings.TrimSpace(c.Aliases[k]) == "":
+			p.at(key, "alias %q maps to an empty model name", k)
+		}
+	}
+	for _, k := range sortedKeys(c.Fallbacks) {
+		key := fmt.Sprintf("fallbacks[%q]", k)
+		if strings.TrimSpace(k) == "" {
+			p.at(key, "fallback model name is empty")
+		}
+		if len(c.Fallbacks[k]) == 0 {
+			p.at(key, "list at least one fallback model for %q, or remove the entry", k)
+		}
+		for j, m := range c.Fallbacks[k] {
+			switch {
+			case strings.TrimSpace(m) == "":
+				p.at(key, "fallback %d of %q is an empty model name", j, k)
+			case m == k:
+				p.at(key, "model %q lists itself as a fallback", k)
+			}
+		}
+	}
+	s := c.Server
+	nonNegative(p, "server.max_header_bytes", int64(s.MaxHeaderBytes))
+	nonNegative(p, "server.max_body_bytes", s.MaxBodyBytes)
+	durations(p, "server", map[string]time.Duration{
+		"read_header_timeout": s.ReadHeaderTimeout, "idle_timeout": s.IdleTimeout, "drain_timeout": s.DrainTimeout,
+	})
+}
+
+func (u *Upstream) validate(p *problems, key string) {
+	if strings.TrimSpace(u.Name) == "" {
+		p.at(key+".name", "name is required (it appears in logs, metrics and the dashboard)")
+	}
+	checkBaseURL(p, key+".base_url", u.BaseURL)
+	checkGlobs(p, key+".models", u.Models)
+	nonNegative(p, key+".weight", int64(u.Weight))
+	nonNegative(p, key+".pool.max_conns", int64(u.Pool.MaxConns))
+	nonNegative(p, key+".pool.max_idle", int64(u.Pool.MaxIdle))
+	nonNegative(p, key+".pool.prewarm", int64(u.Pool.Prewarm))
+	if u.Pool.MaxConns > 0 && u.Pool.Prewarm > u.Pool.MaxConns {
+		p.at(key+".pool.prewarm", "prewarm (%d) exceeds max_conns (%d)", u.Pool.Prewarm, u.Pool.MaxConns)
+	}
+	durations(p, key+".pool", map[string]time.Duration{"idle_timeout": u.Pool.IdleTimeout, "max_conn_age": u.Pool.MaxConnAge})
+	t := u.Timeouts
+	durations(p, key+".timeouts", map[string]time.Duration{
+		"connect": t.Connect, "tls": t.TLS, "first_byte": t.FirstByte, "stream_idle": t.StreamIdle, "pool_wait": t.PoolWait,
+	})
+	r := u.Retry
+	nonNegative(p, key+".retry.attempts", int64(r.Attempts))
+	durations(p, key+".retry", map[string]time.Duration{"base": r.Base, "max": r.Max})
+	if r.Base > 0 && r.Max > 0 && r.Max < r.Base {
+		p.at(key+".retry.max", "max (%v) is below base (%v); max caps the backoff that starts at base", r.Max, r.Base)
+	}
+	if !(r.Budget >= 0 && r.Budget <= 1) { // also rejects NaN
+		p.at(key+".retry.budget", "budget %v is outside 0..1 (it is the ratio of retries to requests, e.g. 0.2)", r.Budget)
+	}
+}
+
+func (c *Config) validateKeys(p *problems) {
+	names := map[string]string{}
+	hashes := map[string]string{}
+	for i, k := range c.Keys {
+		key := fmt.Sprintf("keys[%d]", i)
+		switch prev, dup := names[k.Name]; {
+		case strings.TrimSpace(k.Name) == "":
+			p.at(key+".name", "name is required (it appears in usage records and metrics)")
+		case dup:
+			p.at(key+".name", "duplicate key name %q (also %s); names must be unique", k.Name, prev)
+		default:
+			names[k.Name] = key
+		}
+		switch prev, dup := hashes[k.KeySHA256]; {
+		case k.KeySHA256 == "" && k.KeyEnv != "":
+			// key_env could not be resolved; already reported.
+		case k.KeySHA256 == "":
+			p.at(key, "key %s needs key_sha256 (hex SHA-256 of the key) or key_env (a variable holding the key)", quoteName(k.Name, key))
+		case !isSHA256Hex(k.KeySHA256):
+			// Not echoed: a raw key pasted here by mistake would leak.
+			p.at(key+".key_sha256", "must be 64 hex characters, the SHA-256 of the key (printf %%s \"$KEY\" | sha256sum); got %d characters", len(k.KeySHA256))
+		case dup:
+			p.at(key, "key %s is the same key as %s", quoteName(k.Name, key), prev)
+		default:
+			hashes[k.KeySHA256] = key
+		}
+		checkGlobs(p, key+".models", k.Models)
+		nonNegative(p, key+".rpm", int64(k.RPM))
+		nonNegative(p, key+".tpm", int64(k.TPM))
+	}
+}
+
+func isSHA256Hex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return len(s) == 64 && err == nil
+}
+
+func checkListen(p *problems, key, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > math.MaxUint16 {
+		p.at(key, "invalid address %s (use host:port like 127.0.0.1:8080, or :8080 for every interface)", p.show(key, addr))
+	}
+}
+
+func checkBaseURL(p *problems, key, raw string) {
+	if raw == "" {
+		p.at(key, "base_url is required (e.g. https://api.openai.com/v1)")
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		p.at(key, "invalid URL %s (use an absolute http:// or https:// URL like https://api.openai.com/v1)", showURL(p, key, raw))
+	case u.RawQuery != "" || u.Fragment != "":
+		p.at(key, "URL %s must not have a query or fragment", showURL(p, key, raw))
+	}
+}
+
+func checkRedisURL(p *problems, key, raw string) {
+	if raw == "" {
+		p.at(key, "url is required when redis is set (e.g. redis://127.0.0.1:6379/0); remove redis for in-memory state")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		p.at(key, "invalid Redis URL %s (use redis://host:6379/0 or rediss:// for TLS)", showURL(p, key, raw))
+	}
+}
+
+// showURL quotes a URL for a message without its password, if any.
+func showURL(p *problems, key, raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return p.show(key, u.Redacted())
+	}
+	if strings.Contains(raw, "@") {
+		return "(not shown: it may contain a password)"
+	}
+	return p.show(key, raw)
+}
+
+func checkGlobs(p *problems, key string, globs []string) {
+	for i, g := range globs {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if g == "" {
+			p.at(k, "empty model glob (use * for every model)")
+		} else if _, err := path.Match(g, ""); err != nil {
+			p.at(k, "invalid glob %s (use * for any run of characters, ? for one, [a-z] for a class, \\ to escape)", p.show(k, g))
+		}
+	}
+}
+
+func nonNegative(p *problems, key string, n int64) {
+	if n < 0 {
+		p.at(key, "must not be negative (got %d; 0 means the default)", n)
+	}
+}
+
+// durations reports negative durations; decoding already rejects them from
+// files, so this guards Configs built in code.
+func durations(p *problems, key string, ds map[string]time.Duration) {
+	for _, name := range sortedKeys(ds) {
+		if ds[name] < 0 {
+			p.at(key+"."+name, "duration %v is negative (use 0 for the default, or a positive value like 10s)", ds[name])
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

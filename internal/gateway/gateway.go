@@ -1,0 +1,200 @@
+// Package gateway is warmgate's OpenAI-compatible relay: an http.Handler
+// that authenticates, routes a request by its model to the upstreams that
+// serve it, sends it through the warm upstream pool and relays the answer,
+// streaming server-sent events one by one.
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/upstream"
+)
+
+// Gateway is the relay handler. Create it with New.
+type Gateway struct {
+	cfg     *config.Config
+	pool    *upstream.Pool
+	log     *slog.Logger
+	keys    map[string]*config.Key // by hex SHA-256 of the key
+	maxBody int64
+	// passAuth forwards the client's Authorization to upstreams that have
+	// no key of their own, when the gateway has no client keys: the client
+	// then brings its own provider key.
+	passAuth map[string]bool
+
+	views sync.Map // model -> *upstream.Pool (the upstreams serving it)
+
+	modelsMu  sync.Mutex
+	modelsAt  time.Time
+	modelsRaw []byte
+}
+
+// New builds the handler. pool must hold one upstream per cfg.Upstreams
+// entry, with the same names.
+func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{cfg: cfg, pool: pool, log: log, keys: map[string]*config.Key{},
+		maxBody: cfg.Server.MaxBodyBytes, passAuth: map[string]bool{}}
+	for i := range cfg.Keys {
+		k := &cfg.Keys[i]
+		g.keys[strings.ToLower(k.KeySHA256)] = k
+	}
+	for _, u := range cfg.Upstreams {
+		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = 32 << 20
+	}
+	return g
+}
+
+// relayRoutes are the POST endpoints routed by the body's model.
+var relayRoutes = map[string]bool{
+	"/v1/chat/completions": true,
+	"/v1/completions":      true,
+	"/v1/embeddings":       true,
+	"/v1/responses":        true,
+}
+
+// ServeHTTP dispatches by path. Every answer carries X-Request-Id.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	rec := &accessLog{start: time.Now(), id: id, route: routeLabel(r.URL.Path)}
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() { g.logAccess(r, sw, rec) }()
+
+	p := r.URL.Path
+	switch {
+	case p == "/healthz":
+		g.healthz(sw, r)
+	case p == "/readyz":
+		g.readyz(sw, r)
+	case relayRoutes[p]:
+		if r.Method != http.MethodPost {
+			methodNotAllowed(sw, http.MethodPost)
+			return
+		}
+		g.relay(sw, r, rec, true)
+	case p == "/v1/models":
+		if r.Method != http.MethodGet {
+			methodNotAllowed(sw, http.MethodGet)
+			return
+		}
+		g.models(sw, r, rec)
+	case strings.HasPrefix(p, "/v1/"):
+		g.relay(sw, r, rec, false)
+	default:
+		writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "unknown_route",
+			message: "unknown route " + r.Method + " " + p + ": the API is served under /v1/ (e.g. POST /v1/chat/completions)"})
+	}
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: openai.TypeInvalidRequest, code: "method_not_allowed",
+		message: "method not allowed: use " + allow})
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// authenticate returns the client key, nil in open mode, or an error.
+func (g *Gateway) authenticate(r *http.Request) (*config.Key, *apiError) {
+	if len(g.keys) == 0 {
+		return nil, nil
+	}
+	tok := bearer(r)
+	if tok == "" {
+		return nil, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "missing_api_key",
+			message: "missing API key: send it as \"Authorization: Bearer <key>\""}
+	}
+	sum := sha256.Sum256([]byte(tok))
+	k, ok := g.keys[hex.EncodeToString(sum[:])]
+	if !ok {
+		return nil, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "invalid_api_key",
+			message: "invalid API key"}
+	}
+	return k, nil
+}
+
+// bearer extracts the client key from Authorization or x-api-key.
+func bearer(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+			return strings.TrimSpace(a[7:])
+		}
+		return ""
+	}
+	return r.Header.Get("X-Api-Key")
+}
+
+// keyAllows reports whether client key k may use model.
+func keyAllows(k *config.Key, model string) bool {
+	if k == nil || len(k.Models) == 0 {
+		return true
+	}
+	for _, m := range k.Models {
+		if ok, _ := path.Match(m, model); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// view returns the pool view of the upstreams serving model, in config
+// order (first match first), or nil when none does.
+func (g *Gateway) view(model string) *upstream.Pool {
+	if v, ok := g.views.Load(model); ok {
+		return v.(*upstream.Pool)
+	}
+	var names []string
+	for _, u := range g.cfg.Upstreams {
+		if u.MatchModel(model) {
+			names = append(names, u.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	v := g.pool.Only(names...)
+	if len(model) <= 256 { // bound the cache to sane model names
+		g.views.Store(model, v)
+	}
+	return v
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}

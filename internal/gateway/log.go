@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"bufio"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// accessLog collects what one request's log line says.
+type accessLog struct {
+	start    time.Time
+	id       string
+	route    string
+	key      string
+	model    string
+	stream   bool
+	upstream string
+	events   int
+	err      error
+}
+
+// logAccess writes one line per request. It never logs headers, so keys
+// and Authorization cannot leak.
+func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if r.Context().Err() != nil && sw.bytes == 0 {
+		status = statusClientClosed
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", rec.id),
+		slog.String("method", r.Method),
+		slog.String("route", rec.route),
+		slog.Int("status", status),
+		slog.Duration("duration", time.Since(rec.start)),
+		slog.Int64("bytes", sw.bytes),
+	}
+	if rec.key != "" {
+		attrs = append(attrs, slog.String("key", rec.key))
+	}
+	if rec.model != "" {
+		attrs = append(attrs, slog.String("model", rec.model), slog.Bool("stream", rec.stream))
+	}
+	if rec.upstream != "" {
+		attrs = append(attrs, slog.String("upstream", rec.upstream))
+	}
+	if rec.events > 0 {
+		attrs = append(attrs, slog.Int("events", rec.events))
+	}
+	level := slog.LevelInfo
+	if rec.err != nil {
+		attrs = append(attrs, slog.String("error", rec.err.Error()))
+		level = slog.LevelWarn
+	}
+	g.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// routeLabel bounds the route names used in logs and metrics.
+func routeLabel(p string) string {
+	switch p {
+	case "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/models",
+		"/healthz", "/readyz":
+		return p
+	}
+	if len(p) > 4 && p[:4] == "/v1/" {
+		return "/v1/*"
+	}
+	return "other"
+}
+
+// statusWriter remembers the status and size of an answer. It passes
+// Flush, Hijack and the ResponseController's Unwrap through.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack implements http.Hijacker where the real writer does.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("hijack not supported")
+}
+
+func quote(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/sse"
+	"github.com/warmgate/warmgate/upstream"
+)
+
+// relay is the request path: authenticate, read the body, route by model,
+// send through the pool, relay the answer. routed says the route requires a
+// JSON body with a model; other /v1/ paths pass through to the upstreams of
+// the model if the body names one, else to every upstream.
+func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, routed bool) {
+	key, aerr := g.authenticate(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	if key != nil {
+		rec.key = key.Name
+	}
+
+	body, aerr := g.readBody(w, r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	var env openai.Envelope
+	if routed || isJSON(r.Header.Get("Content-Type")) && len(body) > 0 {
+		if err := json.Unmarshal(body, &env); err != nil {
+			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: "+jsonErrorText(err)))
+			return
+		}
+		if routed && env.Model == "" {
+			writeError(w, &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "missing_model",
+				message: "request body has no \"model\": name the model to use, e.g. {\"model\":\"gpt-4.1-mini\", ...}"})
+			return
+		}
+	}
+	rec.model, rec.stream = env.Model, env.Stream
+
+	view := g.pool
+	if env.Model != "" {
+		if !keyAllows(key, env.Model) {
+			writeError(w, &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "model_not_allowed",
+				message: "this API key may not use model " + quote(env.Model)})
+			return
+		}
+		if view = g.view(env.Model); view == nil {
+			writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
+				message: "the model " + quote(env.Model) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
+			return
+		}
+	}
+
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, strings.TrimPrefix(r.URL.Path, "/v1"), bytes.NewReader(body))
+	if err != nil {
+		writeError(w, errBadRequest("invalid_request", "cannot forward request: "+err.Error()))
+		return
+	}
+	out.URL.RawQuery = r.URL.RawQuery
+	if len(body) == 0 {
+		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
+	}
+	copyRequestHeader(out.Header, r.Header)
+	if ups := view.Upstreams(); len(ups) > 0 && g.passAuth[ups[0].Name()] {
+		if a := r.Header.Get("Authorization"); a != "" {
+			out.Header.Set("Authorization", a)
+		}
+	}
+	out.Header.Set("X-Request-Id", rec.id)
+
+	resp, err := view.Do(out)
+	if err != nil {
+		e := statusFor(err)
+		rec.err = err
+		var ue *upstream.Error
+		if errors.As(err, &ue) {
+			rec.upstream = ue.Upstream
+		}
+		writeError(w, e)
+		return
+	}
+	defer resp.Body.Close()
+	rec.upstream = upstream.ServedBy(resp)
+	g.respond(w, r, resp, rec)
+}
+
+// respond copies the upstream's answer to the client: headers and status as
+// they are, then the body, event by event for a stream.
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Response, rec *accessLog) {
+	h := w.Header()
+	for k, vv := range resp.Header {
+		if hopHeaders[k] {
+			continue
+		}
+		h[k] = vv
+	}
+	if isEventStream(resp.Header.Get("Content-Type")) {
+		h.Del("Content-Length")
+		w.WriteHeader(resp.StatusCode)
+		res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{})
+		rec.events = res.Events
+		if err != nil {
+			g.abortStream(w, r, err, rec)
+		}
+		return
+	}
+	w.WriteHeader(resp.StatusCode)
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		rec.err = err
+		if r.Context().Err() == nil {
+			// The upstream failed mid-body: the status is already sent, so
+			// abort the connection rather than end the answer as if whole.
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+// abortStream ends a stream that failed after bytes reached the client. The
+// one policy: if the upstream failed, send an OpenAI-shaped error event,
+// then abort the response so the client cannot mistake it for a complete
+// answer. Never a synthetic [DONE].
+func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error, rec *accessLog) {
+	rec.err = err
+	if r.Context().Err() != nil || errors.Is(err, sse.ErrClientGone) {
+		return // the client left; nothing to tell it
+	}
+	e := statusFor(err)
+	b, _ := json.Marshal(openai.NewError(e.typ, e.code, "stream interrupted: "+e.message))
+	_ = sse.WriteEvent(w, "error", b)
+	_ = http.NewResponseController(w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// readBody reads the whole request body, bounded by the configured maximum.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	if r.ContentLength > g.maxBody {
+		return nil, tooLarge(g.maxBody)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(g.maxBody)
+		}
+		return nil, errBadRequest("body_read_error", "could not read the request body: "+err.Error())
+	}
+	return b, nil
+}
+
+func tooLarge(n int64) *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge, typ: openai.TypeInvalidRequest, code: "body_too_large",
+		message: "request body is larger than the gateway's limit of " + formatBytes(n) + " (server.max_body_bytes)"}
+}
+
+// hopHeaders are connection-level headers that a proxy must not forward
+// (RFC 9110 section 7.6.1), in canonical form.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// copyRequestHeader forwards the client's headers minus hop-by-hop ones,
+// the client's credentials (the upstream's own are set per attempt) and
+// Accept-Encoding (the transport negotiates compression itself).
+func copyRequestHeader(dst, src http.Header) {
+	for k, vv := range src {
+		switch {
+		case hopHeaders[k]:
+		case k == "Authorization", k == "X-Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
+		default:
+			dst[k] = vv
+		}
+	}
+	if c := src.Get("Connection"); c != "" { // and headers named by Connection
+		for _, f := range strings.Split(c, ",") {
+			dst.Del(strings.TrimSpace(f))
+		}
+	}
+}
+
+func isJSON(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/json"
+}
+
+func isEventStream(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "text/event-stream"
+}
+
+// jsonErrorText makes a json error readable without echoing the body.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return se.Error() + " at byte " + itoa(int(se.Offset))
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + quote(te.Field) + " must be a " + te.Type.String() + ", not a JSON " + te.Value
+	}
+	return err.Error()
+}

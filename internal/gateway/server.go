@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/upstream"
+)
+
+// Server is a running gateway: the upstream pool, the handler and the
+// hardened inbound http.Server. cmd/warmgate's serve and demo use it, and so
+// do the end-to-end tests.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	Pool    *upstream.Pool
+	Handler *Gateway
+	srv     *http.Server
+	ln      net.Listener
+	done    chan error
+	once    sync.Once
+}
+
+// UpstreamConfigs turns the file's upstreams into the pool's configs:
+// credentials as an Authorization header, TLS trust, pool tuning.
+func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, error) {
+	out := make([]upstream.Config, 0, len(cfg.Upstreams))
+	for _, u := range cfg.Upstreams {
+		uc := upstream.Config{
+			Name:         u.Name,
+			BaseURL:      u.BaseURL,
+			Weight:       u.Weight,
+			Priority:     u.Priority,
+			MaxConns:     u.Pool.MaxConns,
+			MaxIdle:      u.Pool.MaxIdle,
+			IdleTimeout:  u.Pool.IdleTimeout,
+			Prewarm:      u.Pool.Prewarm,
+			DisableHTTP2: u.Pool.HTTP2 != nil && !*u.Pool.HTTP2,
+			MaxConnAge:   u.Pool.MaxConnAge,
+			Timeouts: upstream.Timeouts{
+				Connect:    u.Timeouts.Connect,
+				TLS:        u.Timeouts.TLS,
+				FirstByte:  u.Timeouts.FirstByte,
+				StreamIdle: u.Timeouts.StreamIdle,
+				PoolWait:   u.Timeouts.PoolWait,
+			},
+			Retry: upstream.RetryPolicy{
+				Attempts: u.Retry.Attempts,
+				Base:     u.Retry.Base,
+				Max:      u.Retry.Max,
+				Budget:   u.Retry.Budget,
+			},
+		}
+		if u.APIKey != "" {
+			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
+		}
+		if u.TLS.CAFile != "" || u.TLS.InsecureSkipVerify || u.TLS.ServerName != "" {
+			tc := &tls.Config{ServerName: u.TLS.ServerName, InsecureSkipVerify: u.TLS.InsecureSkipVerify}
+			if u.TLS.InsecureSkipVerify {
+				log.Warn("TLS certificate verification is OFF for this upstream (tls.insecure_skip_verify): anyone on the path can read its traffic", "upstream", u.Name)
+			}
+			if u.TLS.CAFile != "" {
+				pem, err := os.ReadFile(u.TLS.CAFile)
+				if err != nil {
+					return nil, fmt.Errorf("upstream %q: tls.ca_file: %w", u.Name, err)
+				}
+				roots, err := x509.SystemCertPool()
+				if err != nil {
+					roots = x509.NewCertPool()
+				}
+				if !roots.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("upstream %q: tls.ca_file %s holds no PEM certificate", u.Name, u.TLS.CAFile)
+				}
+				tc.RootCAs = roots
+			}
+			uc.TLS = tc
+		}
+		out = append(out, uc)
+	}
+	return out, nil
+}
+
+// NewServer builds the pool and handler for cfg. Nothing listens yet.
+func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ucs, err := UpstreamConfigs(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := upstream.New(ucs)
+	if err != nil {
+		return nil, err
+	}
+	h := New(cfg, pool, log)
+	s := &Server{cfg: cfg, log: log, Pool: pool, Handler: h, done: make(chan error, 1)}
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
+	protos.SetUnencryptedHTTP2(true) // h2c for clients that speak it (gRPC-style proxies)
+	s.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		Protocols:         &protos,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// Listen opens the listener on addr (cfg.Listen when empty). A busy
+// address is reported with what to do about it.
+func (s *Server) Listen(addr string) error {
+	if addr == "" {
+		addr = s.cfg.Listen
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, errAddrInUse) {
+			return fmt.Errorf("cannot listen on %s: the address is already in use (stop the other process or pick another port with --listen)", addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the listening address, once Listen succeeded.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the gateway's base URL for clients ("http://host:port/v1").
+func (s *Server) URL() string { return "http://" + s.Addr() + "/v1" }
+
+// Start serves in the background and warms the pool. Wait returns the
+// serving error.
+func (s *Server) Start() {
+	go func() {
+		err := s.srv.Serve(s.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+}
+
+// Warm opens connections to every upstream so that the first requests pay
+// no handshake (and /readyz turns ready). It returns when every upstream
+// answered or failed, or ctx ends.
+func (s *Server) Warm(ctx context.Context) {
+	s.Pool.Warm(ctx)
+}
+
+// Shutdown stops accepting, lets requests and streams in flight finish
+// within the drain timeout, then closes the pool. Streams still running at
+// the deadline are cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		dctx, cancel := context.WithTimeout(ctx, s.cfg.Server.DrainTimeout)
+		defer cancel()
+		err = s.srv.Shutdown(dctx)
+		if err != nil {
+			_ = s.srv.Close()
+		}
+		_ = s.Pool.Close()
+		if serr := <-s.done; serr != nil && err == nil {
+			err = serr
+		}
+	})
+	return err
+}
+
+// Close stops at once, cutting requests in flight.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	_ = s.Pool.Close()
+	return err
+}

@@ -1,0 +1,35 @@
+// Package sse reads and relays Server-Sent Events streams, such as the
+// streaming responses of OpenAI-compatible APIs, without buffering more than
+// one event.
+//
+// The package has three parts:
+//
+//   - [Reader] splits a stream into events following the WHATWG
+//     "event stream" parsing rules (LF, CRLF and CR line endings, comments,
+//     the optional leading byte-order mark). Each [Event] keeps its raw bytes,
+//     so it can be forwarded unchanged, next to the parsed data and event name.
+//     An event may not grow past a bound ([DefaultMaxEvent] unless set), so a
+//     hostile or broken upstream cannot make the reader allocate without limit.
+//   - [Copy] relays a stream event by event: it writes each event and flushes
+//     it at once, enforces an idle timeout between events, and reports how the
+//     stream went ([CopyResult]). It never invents bytes: in particular it never
+//     sends a "data: [DONE]" that the upstream did not send.
+//   - [WriteEvent] frames a payload of our own, such as an error event sent
+//     after an upstream failed mid-stream.
+//
+// Errors are sentinel values to test with [errors.Is]: [ErrEventTooLong],
+// [ErrIdleTimeout], [ErrClientGone], and [io.ErrUnexpectedEOF] for a stream
+// that ended inside an event.
+//
+// A typical relay in an HTTP handler:
+//
+//	res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{IdleTimeout: time.Minute})
+//	switch {
+//	case err == nil:
+//	case errors.Is(err, sse.ErrClientGone), r.Context().Err() != nil:
+//		// Nobody is listening; just stop.
+//	case !res.Done:
+//		_ = sse.WriteEvent(w, "error", errBody)
+//		panic(http.ErrAbortHandler) // the client must see a broken stream
+//	}
+package sse

@@ -1,0 +1,303 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"time"
+)
+
+// attempt is the per-attempt state: what httptrace saw and the timers that
+// bound the wait for a connection and for response headers. Trace hooks run
+// on the transport's goroutines, hence the mutex.
+type attempt struct {
+	u      *Upstream
+	start  time.Time
+	cancel context.CancelCauseFunc
+
+	mu           sync.Mutex
+	info         AttemptInfo
+	conn         *trackedConn
+	getConn      time.Time
+	gotConn      bool
+	dialing      bool
+	wrote        bool
+	gotFirstByte bool
+	headersDone  bool // RoundTrip returned: no timer may start any more
+	finalWrote   bool // wrote, as RoundTrip returned; read without the lock
+	dnsStart     time.Time
+	connStart    time.Time
+	tlsStart     time.Time
+	poolTimer    *time.Timer
+	byteTimer    *time.Timer
+}
+
+// attempt sends one attempt of req to u. On success the response body is
+// wrapped to enforce StreamIdle and to finish the accounting at its end.
+func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (*http.Response, *attempt, *Error) {
+	actx, cancel := context.WithCancelCause(req.Context())
+	a := &attempt{u: u, start: time.Now(), cancel: cancel}
+	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n}
+
+	out := req.Clone(httptrace.WithClientTrace(actx, a.trace()))
+	target := *u.base
+	target.Path += rel
+	target.RawQuery = req.URL.RawQuery
+	out.URL, out.Host, out.RequestURI = &target, "", ""
+	if n > 1 && req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			cancel(nil)
+			return nil, a, &Error{Kind: KindUnknown, Upstream: u.cfg.Name, Attempt: n, Err: err}
+		}
+		out.Body = b
+	}
+	for k, v := range u.cfg.Header {
+		out.Header[k] = v
+	}
+
+	u.inflight.Add(1)
+	u.stats.requests.Add(1)
+	resp, err := u.rt.RoundTrip(out)
+	// From here on only the snapshot is read: a dial started by this attempt
+	// may still report to the trace hooks after RoundTrip returned.
+	a.mu.Lock()
+	a.headersDone = true
+	stopTimer(a.poolTimer)
+	stopTimer(a.byteTimer)
+	a.info.FirstByte = time.Since(a.start)
+	info, gotFirstByte := a.info, a.gotFirstByte
+	a.finalWrote = a.wrote
+	a.mu.Unlock()
+
+	if err != nil {
+		var cause error
+		if actx.Err() != nil {
+			cause = context.Cause(actx)
+		}
+		kind := classify(err, cause, info.Reused, gotFirstByte)
+		if kind == KindPoolExhausted {
+			u.stats.poolExhausted.Add(1)
+			info.Exhausted = true
+		}
+		cancel(nil)
+		a.end()
+		u.stats.failures.Add(1)
+		info.Kind = kind
+		obs.Attempt(info)
+		return nil, a, &Error{Kind: kind, Upstream: u.cfg.Name, Attempt: n, Err: err}
+	}
+	info.Status = resp.StatusCode
+	obs.Attempt(info)
+	resp.Body = newBody(resp.Body, a, actx, obs)
+	return resp, a, nil
+}
+
+// end releases what the attempt holds: its connection and its place in the
+// upstream's in-flight count.
+func (a *attempt) end() {
+	a.mu.Lock()
+	c := a.conn
+	a.conn = nil
+	a.mu.Unlock()
+	if c != nil {
+		c.release()
+	}
+	a.u.inflight.Add(-1)
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// trace records connection facts and runs the pool-wait and first-byte
+// timers.
+func (a *attempt) trace() *httptrace.ClientTrace {
+	u := a.u
+	return &httptrace.ClientTrace{
+		GetConn: func(string) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.getConn = time.Now()
+			if u.cfg.MaxConns > 0 && !a.headersDone {
+				a.poolTimer = time.AfterFunc(u.cfg.Timeouts.PoolWait, func() {
+					a.mu.Lock()
+					waiting := !a.gotConn && !a.dialing
+					a.mu.Unlock()
+					if waiting {
+						a.cancel(errPoolWait)
+					}
+				})
+			}
+		},
+		GotConn: func(ci httptrace.GotConnInfo) {
+			c := trackedFrom(ci.Conn)
+			proto := "http/1.1"
+			if tc, ok := ci.Conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
+				proto = "h2"
+			}
+			a.mu.Lock()
+			a.gotConn = true
+			stopTimer(a.poolTimer)
+			a.info.Reused = ci.Reused
+			a.info.NewConn = !ci.Reused
+			a.info.Proto = proto
+			a.info.PoolWait = time.Since(a.getConn)
+			if c != nil && a.conn == nil {
+				a.conn = c
+				c.acquire()
+			}
+			a.mu.Unlock()
+			if ci.Reused {
+				u.stats.reused.Add(1)
+			} else if proto == "h2" {
+				u.stats.openedH2.Add(1)
+			} else {
+				u.stats.openedH1.Add(1)
+			}
+			if a.info.PoolWait > time.Millisecond {
+				u.stats.poolWaits.Add(1)
+				u.stats.poolWaitNanos.Add(int64(a.info.PoolWait))
+			}
+		},
+		DNSStart: func(httptrace.DNSStartInfo) {
+			a.mu.Lock()
+			a.dialing, a.dnsStart = true, time.Now()
+			a.mu.Unlock()
+		},
+		DNSDone: func(httptrace.DNSDoneInfo) {
+			a.mu.Lock()
+			a.info.DNS = time.Since(a.dnsStart)
+			a.mu.Unlock()
+			u.stats.dns.add(a.info.DNS)
+		},
+		ConnectStart: func(string, string) {
+			a.mu.Lock()
+			a.dialing, a.connStart = true, time.Now()
+			a.mu.Unlock()
+		},
+		ConnectDone: func(_, _ string, err error) {
+			a.mu.Lock()
+			d := time.Since(a.connStart)
+			a.info.Connect = d
+			a.mu.Unlock()
+			if err == nil {
+				u.stats.connect.add(d)
+			}
+		},
+		TLSHandshakeStart: func() {
+			a.mu.Lock()
+			a.tlsStart = time.Now()
+			a.mu.Unlock()
+		},
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			a.mu.Lock()
+			d := time.Since(a.tlsStart)
+			a.info.TLS = d
+			a.mu.Unlock()
+			if err == nil {
+				u.stats.tls.add(d)
+			}
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.wrote = true
+			if !a.gotFirstByte && !a.headersDone {
+				a.byteTimer = time.AfterFunc(u.cfg.Timeouts.FirstByte, func() { a.cancel(errFirstByte) })
+			}
+		},
+		GotFirstResponseByte: func() {
+			a.mu.Lock()
+			a.gotFirstByte = true
+			stopTimer(a.byteTimer)
+			a.mu.Unlock()
+		},
+	}
+}
+
+// body wraps a successful response body: it cuts the stream when it goes
+// silent longer than StreamIdle, turns read failures into *Error values, and
+// finishes the attempt's accounting exactly once, at EOF or Close.
+type body struct {
+	rc    io.ReadCloser
+	a     *attempt
+	ctx   context.Context
+	obs   Observer
+	idle  time.Duration
+	timer *time.Timer
+	start time.Time
+	n     int64
+	n0    int // attempt number
+	once  sync.Once
+}
+
+func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer) *body {
+	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now(), n0: a.info.Attempt}
+	b.timer = time.AfterFunc(b.idle, func() { a.cancel(errStreamIdle) })
+	return b
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.n += int64(n)
+		b.timer.Reset(b.idle)
+	}
+	if err == nil {
+		return n, nil
+	}
+	if err == io.EOF {
+		b.finish(nil)
+		return n, err
+	}
+	e := b.readError(err)
+	b.finish(e)
+	return n, e
+}
+
+// readError turns a body read failure into an *Error unless the caller
+// canceled.
+func (b *body) readError(err error) error {
+	u := b.a.u
+	if b.ctx.Err() != nil {
+		cause := context.Cause(b.ctx)
+		if cause == errStreamIdle {
+			return &Error{Kind: KindStreamIdle, Upstream: u.cfg.Name, Attempt: b.n0, Err: ErrStreamIdle}
+		}
+		return err // the caller canceled: not the upstream's fault
+	}
+	return &Error{Kind: KindTruncated, Upstream: u.cfg.Name, Attempt: b.n0, Err: err}
+}
+
+func (b *body) Close() error {
+	err := b.rc.Close()
+	b.finish(nil)
+	return err
+}
+
+func (b *body) finish(err error) {
+	b.once.Do(func() {
+		b.timer.Stop()
+		b.a.end()
+		b.a.cancel(context.Canceled)
+		if err != nil {
+			b.a.u.stats.failures.Add(1)
+		}
+		b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n, Duration: time.Since(b.start), Err: err})
+	})
+}
+
+// ServedBy returns the name of the upstream that answered resp, or "" when
+// resp did not come from a Pool.
+func ServedBy(resp *http.Response) string {
+	if b, ok := resp.Body.(*body); ok {
+		return b.a.u.cfg.Name
+	}
+	return ""
+}

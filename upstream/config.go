@@ -1,0 +1,161 @@
+package upstream
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config describes one upstream: a base URL with its credentials and the
+// tuning of its connection pool. The zero value of every tuning field takes
+// the default documented on it; Name and BaseURL are required.
+type Config struct {
+	// Name identifies the upstream in stats, metrics and logs.
+	Name string
+	// BaseURL is the API root, e.g. "https://api.openai.com/v1". A request
+	// path such as "/chat/completions" is appended to it.
+	BaseURL string
+	// Header is set on every attempt (e.g. Authorization). It is never logged.
+	Header http.Header
+	// Weight scales this upstream's share among equals. Default 1.
+	Weight int
+	// Priority orders failover tiers: lower is tried first. Default 0.
+	Priority int
+
+	// MaxConns caps connections to this upstream (HTTP/1.1 and HTTP/2
+	// alike). Default 0: unlimited, as AI calls are long and a low cap turns
+	// into queueing; set it to protect a small self-hosted server.
+	MaxConns int
+	// MaxIdle caps idle connections kept for reuse. Default: MaxConns, or 64
+	// when MaxConns is unlimited. The stdlib default of 2 is the most common
+	// cause of handshake storms in gateways.
+	MaxIdle int
+	// IdleTimeout closes a connection idle this long. Default 90s, below the
+	// 120s-350s that providers' load balancers use; it is lowered further
+	// when the server advertises a shorter Keep-Alive timeout.
+	IdleTimeout time.Duration
+	// Prewarm is the number of connections opened at start and kept warm
+	// while the upstream is idle. Default 0.
+	Prewarm int
+	// DisableHTTP2 forces HTTP/1.1. By default HTTP/2 is negotiated by ALPN
+	// over TLS (plain http:// upstreams always use HTTP/1.1).
+	DisableHTTP2 bool
+	// MaxConnAge, when set, retires connections older than this (with up to
+	// 10% jitter) once they are idle. Default 0: no limit.
+	MaxConnAge time.Duration
+
+	// Timeouts bounds each phase of an attempt.
+	Timeouts Timeouts
+	// Retry is the retry policy.
+	Retry RetryPolicy
+	// TLS configures certificate verification. Nil uses the system roots.
+	TLS *tls.Config
+}
+
+// Timeouts bounds each phase of an attempt separately, so that a slow
+// generation is not confused with a dead network.
+type Timeouts struct {
+	// Connect bounds the TCP connect. Default 10s: long enough for a slow
+	// path, short enough to fail over.
+	Connect time.Duration
+	// TLS bounds the TLS handshake. Default 10s (the stdlib's value).
+	TLS time.Duration
+	// FirstByte bounds the wait for response headers after the request was
+	// sent (for streams: the first token). Default 120s: model latency varies.
+	FirstByte time.Duration
+	// StreamIdle is the longest silence allowed between two reads of a
+	// response body. Default 60s.
+	StreamIdle time.Duration
+	// PoolWait bounds the wait for a connection when MaxConns are all busy.
+	// Default 30s. Past it the attempt fails with KindPoolExhausted.
+	PoolWait time.Duration
+	// KeepAlive is the TCP keep-alive probe interval. Default 30s, so that
+	// NATs dropping idle flows after 350s never see a silent connection.
+	KeepAlive time.Duration
+}
+
+// RetryPolicy bounds retries so that they cannot turn into a storm.
+type RetryPolicy struct {
+	// Attempts is the total number of attempts, first included. Default 3.
+	Attempts int
+	// Base is the first backoff ceiling; it doubles per retry. Default 250ms.
+	Base time.Duration
+	// Max caps the backoff. Default 8s.
+	Max time.Duration
+	// Budget caps retries at this fraction of requests over a sliding
+	// window of 10s (plus a floor of 10 retries per window). Default 0.2.
+	Budget float64
+	// MaxRetryAfter is the longest Retry-After honoured. Default 30s.
+	MaxRetryAfter time.Duration
+}
+
+func (c *Config) applyDefaults() {
+	if c.Weight <= 0 {
+		c.Weight = 1 // equal share unless told otherwise
+	}
+	if c.MaxIdle <= 0 {
+		c.MaxIdle = c.MaxConns // every connection may be kept warm
+		if c.MaxIdle <= 0 {
+			c.MaxIdle = 64 // stdlib's 2 makes every burst re-handshake
+		}
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 90 * time.Second // stdlib default, under common LB idle timeouts
+	}
+	t := &c.Timeouts
+	if t.Connect <= 0 {
+		t.Connect = 10 * time.Second
+	}
+	if t.TLS <= 0 {
+		t.TLS = 10 * time.Second
+	}
+	if t.FirstByte <= 0 {
+		t.FirstByte = 120 * time.Second
+	}
+	if t.StreamIdle <= 0 {
+		t.StreamIdle = 60 * time.Second
+	}
+	if t.PoolWait <= 0 {
+		t.PoolWait = 30 * time.Second
+	}
+	if t.KeepAlive <= 0 {
+		t.KeepAlive = 30 * time.Second
+	}
+	r := &c.Retry
+	if r.Attempts <= 0 {
+		r.Attempts = 3
+	}
+	if r.Base <= 0 {
+		r.Base = 250 * time.Millisecond
+	}
+	if r.Max <= 0 {
+		r.Max = 8 * time.Second
+	}
+	if r.Budget <= 0 {
+		r.Budget = 0.2
+	}
+	if r.MaxRetryAfter <= 0 {
+		r.MaxRetryAfter = 30 * time.Second
+	}
+}
+
+// parseBase validates BaseURL and returns it without a trailing slash.
+func parseBase(c *Config) (*url.URL, error) {
+	if c.Name == "" {
+		return nil, fmt.Errorf("upstream: config has no Name")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: invalid BaseURL: %w", c.Name, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("upstream %q: BaseURL %q must be an absolute http:// or https:// URL", c.Name, c.BaseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
+}

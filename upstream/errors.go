@@ -1,0 +1,101 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind says what went wrong with an attempt. The gateway maps kinds to HTTP
+// statuses in one place; retry decisions are made from kinds, never strings.
+type Kind int
+
+// Kinds of attempt failure.
+const (
+	KindUnknown       Kind = iota
+	KindDial               // TCP connect failed (nothing was sent)
+	KindDNS                // the host name did not resolve
+	KindTLS                // TLS handshake or certificate verification failed
+	KindPoolExhausted      // no connection became free within PoolWait
+	KindStaleConn          // a reused connection died before any response byte
+	KindConnReset          // the connection failed after the request was written
+	KindHeaderTimeout      // no response headers within FirstByte
+	KindStreamIdle         // the body went silent longer than StreamIdle
+	KindStatus             // the upstream answered with an error status
+	KindNoUpstream         // no upstream was available to try
+	KindBreakerOpen        // the upstream's circuit is open
+	KindTruncated          // the body ended early
+	KindCanceled           // the caller canceled or its deadline passed
+)
+
+var kindNames = [...]string{"unknown", "dial", "dns", "tls", "pool_exhausted", "stale_conn",
+	"conn_reset", "header_timeout", "stream_idle", "status", "no_upstream", "breaker_open",
+	"truncated", "canceled"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Sentinel errors, matched with errors.Is against an *Error.
+var (
+	ErrNoUpstream      = errors.New("upstream: no upstream available")
+	ErrPoolExhausted   = errors.New("upstream: connection pool exhausted")
+	ErrStreamIdle      = errors.New("upstream: stream idle timeout")
+	ErrHeaderTimeout   = errors.New("upstream: timed out waiting for response headers")
+	ErrStreamTruncated = errors.New("upstream: stream truncated")
+)
+
+// Error is the error returned by Pool.Do and by reads of a response body
+// when the upstream, not the caller, failed.
+type Error struct {
+	Kind     Kind
+	Upstream string // name of the upstream of the last attempt
+	Attempt  int    // 1-based attempt number
+	// Status is the upstream's status for KindStatus.
+	Status int
+	// RetryAfter is what the upstream asked for, if anything.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	msg := "upstream " + e.Upstream + ": "
+	switch e.Kind {
+	case KindStatus:
+		msg += fmt.Sprintf("status %d", e.Status)
+	case KindPoolExhausted:
+		msg += "no free connection within the pool wait (raise pool.max_conns or timeouts.pool_wait)"
+	case KindHeaderTimeout:
+		msg += "no response headers within timeouts.first_byte"
+	case KindStreamIdle:
+		msg += "stream went silent longer than timeouts.stream_idle"
+	default:
+		msg += e.Kind.String()
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the package's sentinels by kind.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrNoUpstream:
+		return e.Kind == KindNoUpstream
+	case ErrPoolExhausted:
+		return e.Kind == KindPoolExhausted
+	case ErrStreamIdle:
+		return e.Kind == KindStreamIdle
+	case ErrHeaderTimeout:
+		return e.Kind == KindHeaderTimeout
+	case ErrStreamTruncated:
+		return e.Kind == KindTruncated
+	}
+	return false
+}

@@ -1,0 +1,55 @@
+package upstream
+
+import "time"
+
+// Observer receives what happens in the pool, for metrics and tracing. It
+// is called on the request path, so implementations must be fast and must
+// not block. The Prometheus implementation lives in internal/metrics; the
+// library imports no metrics package.
+type Observer interface {
+	// Attempt is called once per attempt when its outcome is known: at
+	// response headers for a success, or at failure.
+	Attempt(AttemptInfo)
+	// Retry is called when a failed attempt is followed by another.
+	Retry(upstream string, reason RetryReason)
+	// BodyDone is called when a successful response's body ends.
+	BodyDone(BodyInfo)
+}
+
+// AttemptInfo describes one attempt.
+type AttemptInfo struct {
+	Upstream string
+	Attempt  int  // 1-based
+	Kind     Kind // KindUnknown on success (any status)
+	Status   int  // 0 when no response
+	Reused   bool // the connection was reused
+	NewConn  bool // a connection was dialed for this attempt
+	Proto    string
+	DNS      time.Duration // zero when not done for this attempt
+	Connect  time.Duration
+	TLS      time.Duration
+	PoolWait time.Duration // time from asking for a connection to getting one
+	// Exhausted is true when the attempt gave up waiting for a connection.
+	Exhausted bool
+	FirstByte time.Duration // request start to response headers
+}
+
+// BodyInfo describes the end of a response body.
+type BodyInfo struct {
+	Upstream string
+	Bytes    int64
+	Duration time.Duration // response headers to end of body
+	Err      error         // nil at a clean end or a close by the caller
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+// Attempt implements Observer.
+func (NopObserver) Attempt(AttemptInfo) {}
+
+// Retry implements Observer.
+func (NopObserver) Retry(string, RetryReason) {}
+
+// BodyDone implements Observer.
+func (NopObserver) BodyDone(BodyInfo) {}

@@ -1,0 +1,304 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Pool sends requests to a set of upstreams with retries and failover. It
+// is safe for concurrent use. A Pool is also an http.RoundTripper; note
+// that, unlike http.Transport, it interprets status codes: 429 and 5xx
+// answers are retried (within the policy) before one is returned.
+type Pool struct {
+	ups    []*Upstream
+	shared *shared
+}
+
+// shared is the state every view of a Pool (see Only) has in common.
+type shared struct {
+	all       []*Upstream
+	obs       Observer
+	budget    budget
+	maxReplay int64
+	closeOnce sync.Once
+}
+
+// Option configures New.
+type Option func(*shared)
+
+// WithObserver sends pool events to o (metrics, tracing).
+func WithObserver(o Observer) Option { return func(s *shared) { s.obs = o } }
+
+// WithMaxReplayBody bounds how much of a request body without GetBody is
+// buffered so that it can be replayed. Default 32 MiB.
+func WithMaxReplayBody(n int64) Option { return func(s *shared) { s.maxReplay = n } }
+
+// New builds a Pool over the upstreams described by cfgs.
+func New(cfgs []Config, opts ...Option) (*Pool, error) {
+	if len(cfgs) == 0 {
+		return nil, errors.New("upstream: New needs at least one Config")
+	}
+	s := &shared{obs: NopObserver{}, maxReplay: 32 << 20}
+	for _, o := range opts {
+		o(s)
+	}
+	seen := make(map[string]bool, len(cfgs))
+	for _, c := range cfgs {
+		if seen[c.Name] {
+			return nil, fmt.Errorf("upstream: two upstreams are named %q; names must be unique", c.Name)
+		}
+		seen[c.Name] = true
+		u, err := newUpstream(c)
+		if err != nil {
+			return nil, err
+		}
+		s.all = append(s.all, u)
+	}
+	s.budget = budget{ratio: s.all[0].cfg.Retry.Budget, floor: 10}
+	return &Pool{ups: s.all, shared: s}, nil
+}
+
+// Only returns a view of the pool limited to the named upstreams, in the
+// given order. The view shares connections, counters and the retry budget
+// with p. Unknown names are ignored; an empty view fails every request with
+// KindNoUpstream.
+func (p *Pool) Only(names ...string) *Pool {
+	v := &Pool{shared: p.shared}
+	for _, n := range names {
+		for _, u := range p.shared.all {
+			if u.cfg.Name == n {
+				v.ups = append(v.ups, u)
+			}
+		}
+	}
+	return v
+}
+
+// Upstreams returns the upstreams of this view.
+func (p *Pool) Upstreams() []*Upstream { return p.ups }
+
+// Stats returns a snapshot of every upstream of this view.
+func (p *Pool) Stats() []Stats {
+	out := make([]Stats, len(p.ups))
+	for i, u := range p.ups {
+		out[i] = u.Stats()
+	}
+	return out
+}
+
+// Client returns an *http.Client that sends through the pool. It has no
+// overall Timeout, which would cut long streams: bound requests with a
+// context deadline instead.
+func (p *Pool) Client() *http.Client { return &http.Client{Transport: p} }
+
+// RoundTrip implements http.RoundTripper by calling Do.
+func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) { return p.Do(req) }
+
+// Close releases idle connections of every upstream. Requests in flight
+// finish normally; their connections close when they end.
+func (p *Pool) Close() error {
+	p.shared.closeOnce.Do(func() {
+		for _, u := range p.shared.all {
+			u.rt.CloseIdleConnections()
+		}
+	})
+	return nil
+}
+
+// Do sends req to one of the pool's upstreams, retrying and failing over
+// as the retry policy allows. req's URL may be absolute (an SDK built it
+// against one upstream's base URL) or just a path relative to the base URL
+// ("/chat/completions"). On success the response is the upstream's, any
+// status included, with a body that enforces StreamIdle; read errors from
+// it are *Error values. On failure the error is an *Error.
+func (p *Pool) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	req, err := p.replayable(req)
+	if err != nil {
+		return nil, err
+	}
+	rel := p.relPath(req.URL)
+	idempotent := isReplayable(req)
+	p.shared.budget.request(time.Now())
+
+	var tried []*Upstream
+	attempts := 0 // set from the first upstream's policy
+	for n := 1; ; n++ {
+		u := p.pick(tried)
+		if u == nil {
+			return nil, &Error{Kind: KindNoUpstream, Attempt: n, Err: ErrNoUpstream}
+		}
+		if attempts == 0 {
+			attempts = u.cfg.Retry.Attempts
+		}
+		tried = append(tried, u)
+		resp, a, err := u.attempt(req, rel, n, p.shared.obs)
+
+		// Decide whether the outcome is final, and why not if it is not.
+		var reason RetryReason
+		var wait, retryAfter time.Duration
+		if err == nil {
+			r, ok := retryableStatus(resp.StatusCode)
+			if !ok || n >= attempts {
+				return resp, nil
+			}
+			reason = r
+			retryAfter, _ = parseRetryAfter(resp.Header, time.Now())
+		} else {
+			r, ok := retryable(err.Kind, a.finalWrote, idempotent)
+			if !ok || n >= attempts || ctx.Err() != nil {
+				return nil, err
+			}
+			reason = r
+		}
+		failover := p.hasUntried(tried)
+		switch {
+		case failover || reason == ReasonStaleConn:
+			wait = 0 // another upstream, or a fresh connection: no reason to wait
+		case retryAfter > u.cfg.Retry.MaxRetryAfter || exceedsDeadline(ctx, retryAfter):
+			return resp, nil // the upstream asked for longer than we may wait: pass its answer on
+		default:
+			wait = max(backoff(&u.cfg.Retry, n), retryAfter)
+		}
+		if exceedsDeadline(ctx, wait) || !p.shared.budget.allow(time.Now()) {
+			if resp != nil {
+				return resp, nil
+			}
+			return nil, err
+		}
+		if resp != nil {
+			drain(resp.Body)
+		}
+		u.stats.retries[reason].Add(1)
+		p.shared.obs.Retry(u.cfg.Name, reason)
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, &Error{Kind: KindCanceled, Upstream: u.cfg.Name, Attempt: n, Err: ctx.Err()}
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// exceedsDeadline reports whether waiting d would pass ctx's deadline.
+func exceedsDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
+}
+
+// drain reads a little of a body being discarded so that its HTTP/1.1
+// connection can be reused, then closes it.
+func drain(b io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, b, 64<<10)
+	_ = b.Close()
+}
+
+// pick chooses the next upstream: among those not yet tried, the lowest
+// Priority tier; within it, the better of two random choices by in-flight
+// requests per weight (P2C), which spreads load without herding onto the
+// momentarily least-loaded one. When every upstream has been tried it
+// picks among all of them again.
+func (p *Pool) pick(tried []*Upstream) *Upstream {
+	var best []*Upstream
+	tier := 0
+	for _, u := range p.ups {
+		if contains(tried, u) {
+			continue
+		}
+		switch {
+		case len(best) == 0 || u.cfg.Priority < tier:
+			best, tier = append(best[:0], u), u.cfg.Priority
+		case u.cfg.Priority == tier:
+			best = append(best, u)
+		}
+	}
+	if len(best) == 0 {
+		if len(p.ups) == 0 {
+			return nil
+		}
+		return p.pick(nil)
+	}
+	if len(best) == 1 {
+		return best[0]
+	}
+	a, b := best[rand.IntN(len(best))], best[rand.IntN(len(best))]
+	if b.score() < a.score() {
+		return b
+	}
+	return a
+}
+
+func (p *Pool) hasUntried(tried []*Upstream) bool {
+	for _, u := range p.ups {
+		if !contains(tried, u) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s []*Upstream, u *Upstream) bool {
+	for _, x := range s {
+		if x == u {
+			return true
+		}
+	}
+	return false
+}
+
+// relPath returns the request path relative to an upstream base URL: an
+// absolute URL aimed at one of the pool's upstreams loses that base path.
+func (p *Pool) relPath(u *url.URL) string {
+	if u.Host != "" {
+		for _, up := range p.shared.all {
+			if up.base.Host == u.Host && strings.HasPrefix(u.Path, up.base.Path) {
+				return u.Path[len(up.base.Path):]
+			}
+		}
+	}
+	return u.Path
+}
+
+// replayable makes sure the request body can be sent again: it buffers a
+// body that has no GetBody (bounded by maxReplay) into a shallow copy.
+func (p *Pool) replayable(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
+		return req, nil
+	}
+	defer req.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(req.Body, p.shared.maxReplay+1))
+	if err != nil {
+		return nil, fmt.Errorf("upstream: reading request body: %w", err)
+	}
+	if int64(len(b)) > p.shared.maxReplay {
+		return nil, fmt.Errorf("upstream: request body over %d bytes cannot be buffered for retries", p.shared.maxReplay)
+	}
+	r2 := req.Clone(req.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(b))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r2.ContentLength = int64(len(b))
+	return r2, nil
+}
+
+// isReplayable reports whether a request may be repeated after the
+// upstream may have processed it: safe methods, or an Idempotency-Key.
+func isReplayable(r *http.Request) bool {
+	switch r.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, ok := r.Header["Idempotency-Key"]
+	return ok
+}

@@ -1,0 +1,399 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// mode is how a test server speaks: plain HTTP/1.1, or TLS with HTTP/2.
+type mode string
+
+const (
+	h1 mode = "h1"
+	h2 mode = "h2"
+)
+
+// run runs f in both modes, as the stdlib's clientserver tests do.
+func run(t *testing.T, f func(t *testing.T, m mode)) {
+	for _, m := range []mode{h1, h2} {
+		t.Run(string(m), func(t *testing.T) { f(t, m) })
+	}
+}
+
+// server is an httptest server that counts accepted connections on the
+// server side.
+type server struct {
+	*httptest.Server
+	accepted atomic.Int64
+}
+
+func newServer(t *testing.T, m mode, h http.HandlerFunc) *server {
+	t.Helper()
+	s := &server{Server: httptest.NewUnstartedServer(h)}
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.accepted.Add(1)
+		}
+	}
+	if m == h2 {
+		s.EnableHTTP2 = true
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func newPool(t *testing.T, s *server, mut func(*Config)) *Pool {
+	t.Helper()
+	c := Config{Name: "test", BaseURL: s.URL + "/v1"}
+	if s.TLS != nil {
+		c.TLS = s.Client().Transport.(*http.Transport).TLSClientConfig
+	}
+	if mut != nil {
+		mut(&c)
+	}
+	p, err := New([]Config{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func post(t *testing.T, ctx context.Context, p *Pool, body string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/chat/completions", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Do(req)
+}
+
+func okHandler(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, b)
+}
+
+func TestSequentialRequestsReuseOneConnection(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, okHandler)
+		p := newPool(t, s, nil)
+		for i := range 200 {
+			resp, err := post(t, t.Context(), p, fmt.Sprint(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := fmt.Sprintf("POST /v1/chat/completions %d", i); string(b) != want {
+				t.Fatalf("body = %q, want %q", b, want)
+			}
+			if m == h2 && resp.ProtoMajor != 2 {
+				t.Fatalf("proto = %s, want HTTP/2", resp.Proto)
+			}
+		}
+		if got := s.accepted.Load(); got != 1 {
+			t.Errorf("server accepted %d connections, want 1", got)
+		}
+		st := p.Stats()[0]
+		if st.Opened != 1 || st.Reused != 199 {
+			t.Errorf("stats opened=%d reused=%d, want 1 and 199", st.Opened, st.Reused)
+		}
+		if st.Active != 0 || st.Idle != 1 || st.InFlight != 0 {
+			t.Errorf("stats active=%d idle=%d inflight=%d, want 0, 1, 0", st.Active, st.Idle, st.InFlight)
+		}
+	})
+}
+
+func TestConcurrentRequestsOpenAtMostConcurrency(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, okHandler)
+		p := newPool(t, s, nil)
+		const conc, n = 8, 400
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range conc {
+			wg.Go(func() {
+				for next.Add(1) <= n {
+					resp, err := post(t, t.Context(), p, "x")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+		// net/http may dial for a request that then gets a connection freed
+		// meanwhile, so ramp-up can overshoot a little; never by 2x.
+		if got := s.accepted.Load(); got > 2*conc {
+			t.Errorf("server accepted %d connections for concurrency %d", got, conc)
+		}
+	})
+}
+
+func TestRetryOnStatusThenSuccess(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if calls.Add(1) <= 2 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintf(w, "ok %s", b)
+		})
+		p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond; c.Retry.Max = 2 * time.Millisecond })
+		resp, err := post(t, t.Context(), p, "payload")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok payload" {
+			t.Fatalf("body = %q: the body was not replayed", b)
+		}
+		if got := p.Stats()[0].Retries["status_5xx"]; got != 2 {
+			t.Errorf("status_5xx retries = %d, want 2", got)
+		}
+	})
+}
+
+func TestNoRetryOnClientError(t *testing.T) {
+	var calls atomic.Int64
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, `{"error":{"message":"bad"}}`, http.StatusBadRequest)
+	})
+	p := newPool(t, s, nil)
+	resp, err := post(t, t.Context(), p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || calls.Load() != 1 {
+		t.Errorf("status %d after %d calls, want 400 after 1", resp.StatusCode, calls.Load())
+	}
+}
+
+func TestLastStatusPassesThroughWhenAttemptsRunOut(t *testing.T) {
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, "slow down")
+	})
+	p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond })
+	resp, err := post(t, t.Context(), p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || string(b) != "slow down" {
+		t.Errorf("got %d %q, want the upstream's 429 unchanged", resp.StatusCode, b)
+	}
+	if got := p.Stats()[0].Retries["status_429"]; got != 2 {
+		t.Errorf("status_429 retries = %d, want 2", got)
+	}
+}
+
+func TestRetryAfterLongerThanDeadlineFailsAtOnce(t *testing.T) {
+	var calls atomic.Int64
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	p := newPool(t, s, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := post(t, ctx, p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || calls.Load() != 1 {
+		t.Errorf("status %d after %d calls, want 429 after 1", resp.StatusCode, calls.Load())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v: it should not wait for a Retry-After past the deadline", d)
+	}
+}
+
+func TestDialErrorFailsOverToNextUpstream(t *testing.T) {
+	s := newServer(t, h1, okHandler)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	p, err := New([]Config{
+		{Name: "dead", BaseURL: dead, Priority: 0},
+		{Name: "live", BaseURL: s.URL, Priority: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	resp, err := post(t, t.Context(), p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := ServedBy(resp); got != "live" {
+		t.Errorf("served by %q, want live", got)
+	}
+	if got := p.Stats()[0].Retries["connect"]; got != 1 {
+		t.Errorf("connect retries on dead = %d, want 1", got)
+	}
+}
+
+func TestDialErrorIsTyped(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	p, err := New([]Config{{Name: "dead", BaseURL: dead, Retry: RetryPolicy{Attempts: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = post(t, t.Context(), p, "x")
+	var ue *Error
+	if !errors.As(err, &ue) || ue.Kind != KindDial || ue.Upstream != "dead" {
+		t.Fatalf("err = %v, want a KindDial *Error", err)
+	}
+}
+
+func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		release := make(chan struct{})
+		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		// On HTTP/2 MaxConns caps connections, not streams; force h1 so that
+		// two slow requests fill the pool.
+		p := newPool(t, s, func(c *Config) {
+			c.MaxConns = 2
+			c.DisableHTTP2 = true
+			c.Timeouts.PoolWait = 200 * time.Millisecond
+			c.Retry.Attempts = 1
+		})
+		var bodies []io.Closer
+		for range 2 {
+			resp, err := post(t, t.Context(), p, "slow")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, resp.Body)
+		}
+		start := time.Now()
+		_, err := post(t, t.Context(), p, "third")
+		waited := time.Since(start)
+		close(release)
+		for _, b := range bodies {
+			b.Close()
+		}
+		if !errors.Is(err, ErrPoolExhausted) {
+			t.Fatalf("third request: err = %v, want ErrPoolExhausted", err)
+		}
+		if waited < 200*time.Millisecond {
+			t.Errorf("failed after %v, before the pool wait of 200ms", waited)
+		}
+		if got := p.Stats()[0].PoolExhausted; got != 1 {
+			t.Errorf("pool_exhausted = %d, want 1", got)
+		}
+	})
+}
+
+func TestStreamIdleCutsSilentBody(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: 1\n\n")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		})
+		p := newPool(t, s, func(c *Config) { c.Timeouts.StreamIdle = 100 * time.Millisecond })
+		resp, err := post(t, t.Context(), p, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if !errors.Is(err, ErrStreamIdle) {
+			t.Fatalf("read err = %v, want ErrStreamIdle", err)
+		}
+		if string(b) != "data: 1\n\n" {
+			t.Errorf("got %q before the cut", b)
+		}
+	})
+}
+
+func TestFirstByteTimeout(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // an h1 server notices a gone client only after the body
+			<-r.Context().Done()
+		})
+		p := newPool(t, s, func(c *Config) { c.Timeouts.FirstByte = 100 * time.Millisecond; c.Retry.Attempts = 1 })
+		_, err := post(t, t.Context(), p, "x")
+		if !errors.Is(err, ErrHeaderTimeout) {
+			t.Fatalf("err = %v, want ErrHeaderTimeout", err)
+		}
+	})
+}
+
+func TestCallerCancelIsNotRetried(t *testing.T) {
+	var calls atomic.Int64
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	})
+	p := newPool(t, s, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := post(t, ctx, p, "x")
+	var ue *Error
+	if !errors.As(err, &ue) || ue.Kind != KindCanceled {
+		t.Fatalf("err = %v, want KindCanceled", err)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d calls, want 1", calls.Load())
+	}
+}
+
+func TestAbsoluteURLFromSDK(t *testing.T) {
+	s := newServer(t, h1, okHandler)
+	p := newPool(t, s, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/v1/embeddings?x=1", io.NopCloser(strings.NewReader("abc")))
+	resp, err := p.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "POST /v1/embeddings abc" {
+		t.Errorf("body = %q", b)
+	}
+}

@@ -1,0 +1,136 @@
+package upstream
+
+import (
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+)
+
+// Upstream is one endpoint with its own tuned transport and counters. It is
+// created by New and shared by every Pool view of it.
+type Upstream struct {
+	cfg  Config
+	base *url.URL
+	rt   *http.Transport
+
+	inflight atomic.Int64
+	stats    counters
+}
+
+// counters are the live numbers behind Stats. All are atomics so that the
+// hot path never takes a lock to count.
+type counters struct {
+	opened, closed, open, active atomic.Int64
+	openedH1, openedH2           atomic.Int64
+	reused                       atomic.Int64
+	requests, failures           atomic.Int64
+	retries                      [numRetryReasons]atomic.Int64
+	poolWaits, poolExhausted     atomic.Int64
+	poolWaitNanos                atomic.Int64
+	dns, connect, tls            phase
+}
+
+// phase accumulates handshake phase durations.
+type phase struct{ count, nanos atomic.Int64 }
+
+func (p *phase) add(d time.Duration) {
+	p.count.Add(1)
+	p.nanos.Add(int64(d))
+}
+
+func (p *phase) avg() time.Duration {
+	n := p.count.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(p.nanos.Load() / n)
+}
+
+func newUpstream(c Config) (*Upstream, error) {
+	c.applyDefaults()
+	base, err := parseBase(&c)
+	if err != nil {
+		return nil, err
+	}
+	u := &Upstream{cfg: c, base: base}
+	u.rt = newTransport(&u.cfg, u)
+	return u, nil
+}
+
+// Name is the upstream's configured name.
+func (u *Upstream) Name() string { return u.cfg.Name }
+
+// Stats is a point-in-time copy of one upstream's connection and request
+// counters. Counters are totals since start; Open, Active, Idle and InFlight
+// are current values.
+type Stats struct {
+	Name    string `json:"name"`
+	BaseURL string `json:"base_url"`
+
+	Opened   int64 `json:"connections_opened"`   // new TCP connections dialed
+	OpenedH1 int64 `json:"connections_opened_h1"` // of which first used for HTTP/1.1
+	OpenedH2 int64 `json:"connections_opened_h2"` // of which first used for HTTP/2
+	Closed   int64 `json:"connections_closed"`
+	Reused   int64 `json:"connections_reused"` // requests that got an existing connection
+	Open     int64 `json:"connections_open"`
+	Active   int64 `json:"connections_active"` // open connections serving a request
+	Idle     int64 `json:"connections_idle"`   // open connections with nothing to do
+
+	InFlight int64            `json:"in_flight"`
+	Requests int64            `json:"requests"` // attempts sent
+	Failures int64            `json:"failures"` // attempts that failed
+	Retries  map[string]int64 `json:"retries"`  // by reason
+
+	PoolWaits     int64         `json:"pool_waits"` // attempts that waited for a connection
+	PoolWaitAvg   time.Duration `json:"pool_wait_avg_ns"`
+	PoolExhausted int64         `json:"pool_exhausted"`
+
+	DNSAvg     time.Duration `json:"dns_avg_ns"`
+	ConnectAvg time.Duration `json:"connect_avg_ns"`
+	TLSAvg     time.Duration `json:"tls_avg_ns"`
+	TLSCount   int64         `json:"tls_handshakes"`
+
+	IdleTimeout time.Duration `json:"idle_timeout_ns"` // in effect now
+}
+
+// Stats returns a copy of the upstream's counters.
+func (u *Upstream) Stats() Stats {
+	c := &u.stats
+	s := Stats{
+		Name:          u.cfg.Name,
+		BaseURL:       u.base.String(),
+		Opened:        c.opened.Load(),
+		OpenedH1:      c.openedH1.Load(),
+		OpenedH2:      c.openedH2.Load(),
+		Closed:        c.closed.Load(),
+		Reused:        c.reused.Load(),
+		Open:          c.open.Load(),
+		Active:        c.active.Load(),
+		InFlight:      u.inflight.Load(),
+		Requests:      c.requests.Load(),
+		Failures:      c.failures.Load(),
+		Retries:       make(map[string]int64, numRetryReasons),
+		PoolWaits:     c.poolWaits.Load(),
+		PoolExhausted: c.poolExhausted.Load(),
+		DNSAvg:        c.dns.avg(),
+		ConnectAvg:    c.connect.avg(),
+		TLSAvg:        c.tls.avg(),
+		TLSCount:      c.tls.count.Load(),
+		IdleTimeout:   u.cfg.IdleTimeout,
+	}
+	if s.PoolWaits > 0 {
+		s.PoolWaitAvg = time.Duration(c.poolWaitNanos.Load() / s.PoolWaits)
+	}
+	s.Idle = max(s.Open-s.Active, 0)
+	for r := RetryReason(0); r < numRetryReasons; r++ {
+		s.Retries[r.String()] = c.retries[r].Load()
+	}
+	return s
+}
+
+// score is the load-aware selection key: requests in flight per unit of
+// weight. Lower is better.
+func (u *Upstream) score() float64 {
+	return float64(u.inflight.Load()) / float64(u.cfg.Weight)
+}
