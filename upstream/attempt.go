@@ -60,6 +60,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (
 	}
 
 	u.inflight.Add(1)
+	u.wakeDialers()
 	u.stats.requests.Add(1)
 	resp, err := u.rt.RoundTrip(out)
 	// From here on only the snapshot is read: a dial started by this attempt

@@ -108,6 +108,10 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) { return p.D
 func (p *Pool) Close() error {
 	p.shared.closeOnce.Do(func() {
 		for _, u := range p.shared.all {
+			u.gate.mu.Lock()
+			u.gate.closed = true
+			u.gate.cond.Broadcast()
+			u.gate.mu.Unlock()
 			u.rt.CloseIdleConnections()
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,7 +35,9 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 	t := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			u.awaitDemand(ctx, c.Timeouts.Connect)
 			conn, err := d.DialContext(ctx, network, addr)
+			u.dialDone()
 			if err != nil {
 				return nil, err
 			}
@@ -90,6 +93,7 @@ func (c *trackedConn) Close() error {
 		}
 	}
 	c.mu.Unlock()
+	c.u.wakeDialers()
 	return c.Conn.Close()
 }
 
@@ -121,4 +125,72 @@ func trackedFrom(c net.Conn) *trackedConn {
 	}
 	t, _ := c.(*trackedConn)
 	return t
+}
+
+// awaitDemand holds back a dial while the connections open or being dialed
+// already cover every request in flight. net/http dials for a request that
+// finds no idle connection, and if another request's connection frees up
+// first, the new one ends up idle: under steady concurrency C that ramps the
+// pool past C. Holding the dial until a request really lacks a connection
+// keeps new connections equal to the concurrency. It never fails a dial: after
+// maxWait (or when the pool closes) it lets the dial go.
+func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) {
+	g := &u.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if u.covered() && !g.closed {
+		expired := false
+		t := time.AfterFunc(maxWait, func() {
+			g.mu.Lock()
+			expired = true
+			g.cond.Broadcast()
+			g.mu.Unlock()
+		})
+		stop := context.AfterFunc(ctx, func() {
+			g.mu.Lock()
+			expired = true
+			g.cond.Broadcast()
+			g.mu.Unlock()
+		})
+		g.waiters.Add(1)
+		for u.covered() && !expired && !g.closed {
+			g.cond.Wait()
+		}
+		g.waiters.Add(-1)
+		t.Stop()
+		stop()
+	}
+	g.dialing.Add(1)
+}
+
+// covered reports whether open and pending connections cover the requests
+// in flight.
+func (u *Upstream) covered() bool {
+	return u.stats.open.Load()+u.gate.dialing.Load() >= u.inflight.Load()
+}
+
+// dialDone ends a dial counted by awaitDemand.
+func (u *Upstream) dialDone() {
+	u.gate.dialing.Add(-1)
+	u.wakeDialers()
+}
+
+// wakeDialers re-checks held dials after demand grew or supply shrank. It
+// costs one atomic load when no dial is held.
+func (u *Upstream) wakeDialers() {
+	if u.gate.waiters.Load() == 0 {
+		return
+	}
+	u.gate.mu.Lock()
+	u.gate.cond.Broadcast()
+	u.gate.mu.Unlock()
+}
+
+// dialGate is the state of awaitDemand.
+type dialGate struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	closed  bool
+	waiters atomic.Int64
+	dialing atomic.Int64
 }

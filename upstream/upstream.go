@@ -16,6 +16,7 @@ type Upstream struct {
 
 	inflight atomic.Int64
 	stats    counters
+	gate     dialGate
 }
 
 // counters are the live numbers behind Stats. All are atomics so that the
@@ -54,6 +55,7 @@ func newUpstream(c Config) (*Upstream, error) {
 		return nil, err
 	}
 	u := &Upstream{cfg: c, base: base}
+	u.gate.cond.L = &u.gate.mu
 	u.rt = newTransport(&u.cfg, u)
 	return u, nil
 }
