@@ -144,7 +144,7 @@ func TestConcurrentRequestsOpenAtMostConcurrency(t *testing.T) {
 		}
 		wg.Wait()
 		if got := s.accepted.Load(); got > conc {
-			t.Errorf("server accepted %d connections for concurrency %d", got, conc)
+			t.Errorf("server accepted %d connections for concurrency %d; pool stats %+v", got, conc, p.Stats()[0])
 		}
 	})
 }

@@ -38,6 +38,7 @@ var (
 	errPoolWait   = errors.New("pool wait elapsed")
 	errFirstByte  = errors.New("first byte timeout")
 	errStreamIdle = errors.New("stream idle timeout")
+	errPoolClosed = errors.New("upstream: pool closed")
 )
 
 // classify turns a transport error into a Kind. It is the only place where

@@ -35,13 +35,19 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 	t := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			u.awaitDemand(ctx, c.Timeouts.Connect)
+			if err := u.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
+				return nil, err
+			}
 			conn, err := d.DialContext(ctx, network, addr)
+			var tc *trackedConn
+			if err == nil {
+				tc = u.track(conn) // counted open before no longer dialing: no gap
+			}
 			u.dialDone()
 			if err != nil {
 				return nil, err
 			}
-			return u.track(conn), nil
+			return tc, nil
 		},
 		TLSClientConfig:     tlsConf,
 		TLSHandshakeTimeout: c.Timeouts.TLS,
@@ -132,9 +138,10 @@ func trackedFrom(c net.Conn) *trackedConn {
 // finds no idle connection, and if another request's connection frees up
 // first, the new one ends up idle: under steady concurrency C that ramps the
 // pool past C. Holding the dial until a request really lacks a connection
-// keeps new connections equal to the concurrency. It never fails a dial: after
-// maxWait (or when the pool closes) it lets the dial go.
-func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) {
+// keeps new connections equal to the concurrency. After maxWait it lets the
+// dial go; it fails it only when the pool closed or ctx ended, when nobody
+// can use the connection any more.
+func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) error {
 	g := &u.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -160,7 +167,14 @@ func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) {
 		t.Stop()
 		stop()
 	}
+	if g.closed {
+		return errPoolClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	g.dialing.Add(1)
+	return nil
 }
 
 // covered reports whether open and pending connections cover the requests
