@@ -97,7 +97,7 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 	}
 	defer context.AfterFunc(ctx, func() { st.abort(stopCanceled) })()
 
-	flush := func() error { return nil }
+	flush := flusherFor(w)
 	rd := getReader(r, opt.MaxEvent)
 	defer putReader(rd, r)
 

@@ -94,13 +94,22 @@ func TestCopyFlushesEachEvent(t *testing.T) {
 				_, _ = pw.Write([]byte("data: two\n\ndata: [DONE]\n\n"))
 				pw.Close()
 			})
+			// Send the headers now, so that only Copy's flushes are left
+			// to get the events out.
 			w.Header().Set("Content-Type", "text/event-stream")
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				t.Error(err)
+			}
 			_, err := Copy(r.Context(), w, pr, CopyOptions{})
 			copyErr <- err
 		}))
 		defer srv.Close()
 
-		resp := get(t, t.Context(), srv)
+		// A bound on the whole exchange, so that a missing flush fails the
+		// test rather than hanging it.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		resp := get(t, ctx, srv)
 		defer resp.Body.Close()
 		rd := NewReader(resp.Body, 0)
 		if ev := nextWithin(t, rd, 10*time.Second, "event 1"); ev.Data != "one" {
@@ -146,7 +155,8 @@ func TestCopyClientDisconnects(t *testing.T) {
 		}))
 		defer srv.Close()
 
-		ctx, cancel := context.WithCancel(t.Context())
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
 		resp := get(t, ctx, srv)
 		nextWithin(t, NewReader(resp.Body, 0), 10*time.Second, "event 1")
 		cancel()

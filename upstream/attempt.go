@@ -26,8 +26,9 @@ type attempt struct {
 	dialing      bool
 	wrote        bool
 	gotFirstByte bool
-	headersDone  bool // RoundTrip returned: no timer may start any more
-	finalWrote   bool // wrote, as RoundTrip returned; read without the lock
+	headersDone  bool          // RoundTrip returned: no timer may start any more
+	finalWrote   bool          // wrote, as RoundTrip returned; read without the lock
+	idleFor      time.Duration // how long the reused connection had been idle
 	dnsStart     time.Time
 	connStart    time.Time
 	tlsStart     time.Time
@@ -70,7 +71,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
 	a.info.FirstByte = time.Since(a.start)
-	info, gotFirstByte := a.info, a.gotFirstByte
+	info, gotFirstByte, idleFor := a.info, a.gotFirstByte, a.idleFor
 	a.finalWrote = a.wrote
 	a.mu.Unlock()
 
@@ -80,9 +81,12 @@ func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (
 			cause = context.Cause(actx)
 		}
 		kind := classify(err, cause, info.Reused, gotFirstByte)
-		if kind == KindPoolExhausted {
+		switch kind {
+		case KindPoolExhausted:
 			u.stats.poolExhausted.Add(1)
 			info.Exhausted = true
+		case KindStaleConn:
+			u.observeStale(idleFor)
 		}
 		cancel(nil)
 		a.end()
@@ -92,6 +96,9 @@ func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (
 		return nil, a, &Error{Kind: kind, Upstream: u.cfg.Name, Attempt: n, Err: err}
 	}
 	info.Status = resp.StatusCode
+	if resp.ProtoMajor == 1 {
+		u.observeKeepAlive(resp.Header)
+	}
 	obs.Attempt(info)
 	resp.Body = newBody(resp.Body, a, actx, obs)
 	return resp, a, nil
@@ -151,7 +158,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			a.info.PoolWait = time.Since(a.getConn)
 			if c != nil && a.conn == nil {
 				a.conn = c
-				c.acquire()
+				a.idleFor = c.acquire()
 			}
 			a.mu.Unlock()
 			if ci.Reused {

@@ -64,6 +64,9 @@ func New(cfgs []Config, opts ...Option) (*Pool, error) {
 		s.all = append(s.all, u)
 	}
 	s.budget = budget{ratio: s.all[0].cfg.Retry.Budget, floor: 10}
+	for _, u := range s.all {
+		u.startKeeper()
+	}
 	return &Pool{ups: s.all, shared: s}, nil
 }
 
@@ -103,11 +106,13 @@ func (p *Pool) Client() *http.Client { return &http.Client{Transport: p} }
 // RoundTrip implements http.RoundTripper by calling Do.
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) { return p.Do(req) }
 
-// Close releases idle connections of every upstream. Requests in flight
-// finish normally; their connections close when they end.
+// Close stops the pool's background work and closes idle connections of
+// every upstream. Requests in flight finish normally; their connections
+// close when they end. Close the root pool, not a view made by Only.
 func (p *Pool) Close() error {
 	p.shared.closeOnce.Do(func() {
 		for _, u := range p.shared.all {
+			u.stopKeeper()
 			u.gate.mu.Lock()
 			u.gate.closed = true
 			u.gate.cond.Broadcast()

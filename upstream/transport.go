@@ -3,8 +3,11 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,18 +77,44 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 // net.Conn (under TLS), found again from httptrace's GotConnInfo.Conn.
 type trackedConn struct {
 	net.Conn
-	u      *Upstream
-	opened time.Time
+	u        *Upstream
+	opened   time.Time
+	retireAt time.Time // zero: no MaxConnAge
 
-	mu     sync.Mutex
-	inUse  int // requests using the connection now (several on HTTP/2)
-	closed bool
+	mu        sync.Mutex
+	inUse     int       // requests using the connection now (several on HTTP/2)
+	idleSince time.Time // when inUse last dropped to 0
+	closed    bool
 }
 
 func (u *Upstream) track(c net.Conn) *trackedConn {
+	now := time.Now()
+	tc := &trackedConn{Conn: c, u: u, opened: now, idleSince: now}
+	if age := u.cfg.MaxConnAge; age > 0 {
+		// Jitter spreads the retirement of connections opened together.
+		tc.retireAt = now.Add(age + rand.N(age/10+1))
+	}
 	u.stats.opened.Add(1)
 	u.stats.open.Add(1)
-	return &trackedConn{Conn: c, u: u, opened: time.Now()}
+	u.connsMu.Lock()
+	u.conns[tc] = struct{}{}
+	u.connsMu.Unlock()
+	return tc
+}
+
+// Read notices a server closing a connection we kept idle: that is how the
+// upstream's idle timeout is learned when it does not advertise one.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n == 0 && err != nil {
+		c.mu.Lock()
+		idle, since := c.inUse == 0 && !c.closed, c.idleSince
+		c.mu.Unlock()
+		if idle && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.u.observeServerClose(time.Since(since))
+		}
+	}
+	return n, err
 }
 
 func (c *trackedConn) Close() error {
@@ -97,30 +126,52 @@ func (c *trackedConn) Close() error {
 		if c.inUse > 0 {
 			c.u.stats.active.Add(-1)
 		}
+		c.u.connsMu.Lock()
+		delete(c.u.conns, c)
+		c.u.connsMu.Unlock()
 	}
 	c.mu.Unlock()
 	c.u.wakeDialers()
 	return c.Conn.Close()
 }
 
-// acquire marks one more request on the connection.
-func (c *trackedConn) acquire() {
+// acquire marks one more request on the connection and returns how long it
+// had been idle (zero if it was in use).
+func (c *trackedConn) acquire() time.Duration {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.inUse++
 	if c.inUse == 1 && !c.closed {
 		c.u.stats.active.Add(1)
+		return time.Since(c.idleSince)
 	}
-	c.mu.Unlock()
+	return 0
 }
 
 // release marks one request fewer on the connection.
 func (c *trackedConn) release() {
 	c.mu.Lock()
 	c.inUse--
-	if c.inUse == 0 && !c.closed {
-		c.u.stats.active.Add(-1)
+	if c.inUse == 0 {
+		c.idleSince = time.Now()
+		if !c.closed {
+			c.u.stats.active.Add(-1)
+		}
 	}
 	c.mu.Unlock()
+}
+
+// expireIfIdle closes the connection if it is idle and has been idle at
+// least maxIdle, or is past its retirement age. It reports whether it did.
+func (c *trackedConn) expireIfIdle(now time.Time, maxIdle time.Duration) bool {
+	c.mu.Lock()
+	expire := c.inUse == 0 && !c.closed &&
+		(now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt))
+	c.mu.Unlock()
+	if expire {
+		_ = c.Close()
+	}
+	return expire
 }
 
 // trackedFrom finds our wrapper under whatever the transport handed to

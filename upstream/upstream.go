@@ -3,6 +3,7 @@ package upstream
 import (
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,6 +18,10 @@ type Upstream struct {
 	inflight atomic.Int64
 	stats    counters
 	gate     dialGate
+	keep     keeper
+
+	connsMu sync.Mutex
+	conns   map[*trackedConn]struct{} // open connections, for the keeper
 }
 
 // counters are the live numbers behind Stats. All are atomics so that the
@@ -29,6 +34,7 @@ type counters struct {
 	retries                      [numRetryReasons]atomic.Int64
 	poolWaits, poolExhausted     atomic.Int64
 	poolWaitNanos                atomic.Int64
+	expired, serverClosedIdle    atomic.Int64
 	dns, connect, tls            phase
 }
 
@@ -54,7 +60,7 @@ func newUpstream(c Config) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstream{cfg: c, base: base}
+	u := &Upstream{cfg: c, base: base, conns: map[*trackedConn]struct{}{}}
 	u.gate.cond.L = &u.gate.mu
 	u.rt = newTransport(&u.cfg, u)
 	return u, nil
@@ -70,7 +76,7 @@ type Stats struct {
 	Name    string `json:"name"`
 	BaseURL string `json:"base_url"`
 
-	Opened   int64 `json:"connections_opened"`   // new TCP connections dialed
+	Opened   int64 `json:"connections_opened"`    // new TCP connections dialed
 	OpenedH1 int64 `json:"connections_opened_h1"` // of which first used for HTTP/1.1
 	OpenedH2 int64 `json:"connections_opened_h2"` // of which first used for HTTP/2
 	Closed   int64 `json:"connections_closed"`
@@ -93,7 +99,18 @@ type Stats struct {
 	TLSAvg     time.Duration `json:"tls_avg_ns"`
 	TLSCount   int64         `json:"tls_handshakes"`
 
-	IdleTimeout time.Duration `json:"idle_timeout_ns"` // in effect now
+	// IdleTimeout is the idle timeout in effect: the configured one, or
+	// less once the server showed or said a shorter one.
+	IdleTimeout time.Duration `json:"idle_timeout_ns"`
+	// LearnedIdleTimeout is the server's idle timeout as learned from
+	// Keep-Alive headers, idle connections it closed, or stale reuses; 0
+	// until something was learned.
+	LearnedIdleTimeout time.Duration `json:"learned_idle_timeout_ns"`
+	// Expired counts idle connections closed by the pool before the server
+	// could (idle timeout in effect or MaxConnAge).
+	Expired int64 `json:"connections_expired"`
+	// ServerClosedIdle counts idle connections the server closed.
+	ServerClosedIdle int64 `json:"server_closed_idle"`
 }
 
 // Stats returns a copy of the upstream's counters.
@@ -119,8 +136,14 @@ func (u *Upstream) Stats() Stats {
 		ConnectAvg:    c.connect.avg(),
 		TLSAvg:        c.tls.avg(),
 		TLSCount:      c.tls.count.Load(),
-		IdleTimeout:   u.cfg.IdleTimeout,
+		IdleTimeout:   u.idleTimeout(),
+
+		Expired:          c.expired.Load(),
+		ServerClosedIdle: c.serverClosedIdle.Load(),
 	}
+	u.keep.learnedM.Lock()
+	s.LearnedIdleTimeout = u.keep.learned
+	u.keep.learnedM.Unlock()
 	if s.PoolWaits > 0 {
 		s.PoolWaitAvg = time.Duration(c.poolWaitNanos.Load() / s.PoolWaits)
 	}

@@ -1,0 +1,208 @@
+package upstream
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The keeper is one goroutine per upstream that keeps its pool healthy
+// between requests: it expires idle connections before the server would
+// (the stale keep-alive race), retires connections past MaxConnAge, and
+// keeps Prewarm connections open while the upstream is idle. It sleeps
+// between rounds (a quarter of the idle timeout, at most keeperMaxInterval)
+// and wakes early when the idle timeout is learned anew.
+
+const (
+	keeperMaxInterval = 5 * time.Second
+	keeperMinInterval = 50 * time.Millisecond
+	// minObservedIdle ignores closes right after a request (Connection:
+	// close, a per-connection request cap): those say nothing of idleness.
+	minObservedIdle = time.Second
+	// minIdleTimeout is the floor of a learned idle timeout.
+	minIdleTimeout = 250 * time.Millisecond
+)
+
+// keeper is the upstream's maintenance state.
+type keeper struct {
+	ctx    context.Context // canceled by Pool.Close
+	cancel context.CancelFunc
+	kick   chan struct{} // wakes the loop early; buffered 1
+	warmed chan struct{} // closed after the first warm-up round
+	wg     sync.WaitGroup
+
+	learnedM sync.Mutex
+	idleEff  time.Duration // idle timeout in effect
+	learned  time.Duration // the server's, as shown or said; 0 = not yet
+}
+
+func (u *Upstream) startKeeper() {
+	k := &u.keep
+	k.ctx, k.cancel = context.WithCancel(context.Background())
+	k.kick = make(chan struct{}, 1)
+	k.warmed = make(chan struct{})
+	k.idleEff = u.cfg.IdleTimeout
+	k.wg.Go(u.keeperLoop)
+}
+
+func (u *Upstream) stopKeeper() {
+	u.keep.cancel()
+	u.keep.wg.Wait()
+}
+
+// idleTimeout is the idle timeout in effect: the configured one, or less
+// once the server showed a shorter one.
+func (u *Upstream) idleTimeout() time.Duration {
+	u.keep.learnedM.Lock()
+	defer u.keep.learnedM.Unlock()
+	return u.keep.idleEff
+}
+
+func (u *Upstream) keeperLoop() {
+	k := &u.keep
+	u.warm(k.ctx)
+	close(k.warmed)
+	t := time.NewTimer(u.keeperInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-k.ctx.Done():
+			return
+		case <-k.kick:
+		case <-t.C:
+		}
+		u.sweep(time.Now())
+		u.warm(k.ctx)
+		t.Reset(u.keeperInterval())
+	}
+}
+
+func (u *Upstream) keeperInterval() time.Duration {
+	d := u.idleTimeout() / 4
+	if u.cfg.MaxConnAge > 0 {
+		d = min(d, u.cfg.MaxConnAge/4)
+	}
+	return min(max(d, keeperMinInterval), keeperMaxInterval)
+}
+
+// sweep closes idle connections that are past the idle timeout in effect or
+// past their age.
+func (u *Upstream) sweep(now time.Time) {
+	limit := u.idleTimeout()
+	u.connsMu.Lock()
+	conns := make([]*trackedConn, 0, len(u.conns))
+	for c := range u.conns {
+		conns = append(conns, c)
+	}
+	u.connsMu.Unlock()
+	for _, c := range conns {
+		if c.expireIfIdle(now, limit) {
+			u.stats.expired.Add(1)
+		}
+	}
+}
+
+// warmTarget is how many connections the keeper keeps open: Prewarm, but
+// one is enough on HTTP/2, where it carries every request.
+func (u *Upstream) warmTarget() int {
+	n := min(u.cfg.Prewarm, u.cfg.MaxIdle)
+	if n > 1 && u.stats.openedH2.Load() > 0 {
+		n = 1
+	}
+	return n
+}
+
+// warm opens connections up to warmTarget with cheap requests (GET
+// <base>/models): any answer, even an error status, leaves a warm
+// connection. It returns when they are done or ctx ends.
+func (u *Upstream) warm(ctx context.Context) {
+	missing := u.warmTarget() - int(u.stats.open.Load())
+	if missing <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeouts.Connect+u.cfg.Timeouts.TLS+u.cfg.Timeouts.FirstByte)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range missing {
+		wg.Go(func() { u.warmOne(ctx) })
+	}
+	wg.Wait()
+}
+
+// warmOne sends one warm-up request.
+func (u *Upstream) warmOne(ctx context.Context) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/models", nil)
+	if err != nil {
+		return
+	}
+	resp, _, aerr := u.attempt(req, "/models", 1, NopObserver{})
+	if aerr != nil {
+		return
+	}
+	drain(resp.Body)
+}
+
+// observeServerClose learns from a server that closed a connection idle for
+// d: its idle timeout is at most d.
+func (u *Upstream) observeServerClose(d time.Duration) {
+	if d < minObservedIdle {
+		return
+	}
+	u.stats.serverClosedIdle.Add(1)
+	u.learnIdle(d)
+}
+
+// observeStale learns from a reused connection that failed after idling d:
+// the server forgot it sooner. Idle connections as old are suspect too, so
+// they are closed now, before the retry picks one.
+func (u *Upstream) observeStale(d time.Duration) {
+	if d >= minIdleTimeout {
+		u.learnIdle(d)
+	}
+	u.sweep(time.Now())
+}
+
+// observeKeepAlive honours a "Keep-Alive: timeout=N" response header.
+func (u *Upstream) observeKeepAlive(h http.Header) {
+	v := h.Get("Keep-Alive")
+	if v == "" {
+		return
+	}
+	for _, part := range strings.Split(v, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || !strings.EqualFold(name, "timeout") {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && n > 0 {
+			u.learnIdle(time.Duration(n) * time.Second)
+		}
+	}
+}
+
+// learnIdle lowers the idle timeout in effect below a server timeout of d,
+// with a 20% margin for network delay and timer slop. It never raises it
+// above the configured IdleTimeout.
+func (u *Upstream) learnIdle(d time.Duration) {
+	k := &u.keep
+	k.learnedM.Lock()
+	if k.learned != 0 && d >= k.learned {
+		k.learnedM.Unlock()
+		return
+	}
+	k.learned = d
+	eff := max(d*4/5, minIdleTimeout)
+	changed := eff < k.idleEff
+	if changed {
+		k.idleEff = eff
+	}
+	k.learnedM.Unlock()
+	if changed {
+		select {
+		case k.kick <- struct{}{}:
+		default:
+		}
+	}
+}
