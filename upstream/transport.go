@@ -3,11 +3,9 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +83,7 @@ type trackedConn struct {
 	inUse     int       // requests using the connection now (several on HTTP/2)
 	idleSince time.Time // when inUse last dropped to 0
 	closed    bool
+	expiring  bool // closed by the keeper, not by the server
 }
 
 func (u *Upstream) track(c net.Conn) *trackedConn {
@@ -102,25 +101,17 @@ func (u *Upstream) track(c net.Conn) *trackedConn {
 	return tc
 }
 
-// Read notices a server closing a connection we kept idle: that is how the
-// upstream's idle timeout is learned when it does not advertise one.
-func (c *trackedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n == 0 && err != nil {
-		c.mu.Lock()
-		idle, since := c.inUse == 0 && !c.closed, c.idleSince
-		c.mu.Unlock()
-		if idle && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
-			c.u.observeServerClose(time.Since(since))
-		}
-	}
-	return n, err
-}
-
+// Close is called by the transport (or the keeper). A close of a connection
+// that sat idle for a while, for no reason of ours, means the server closed
+// it: that is how the upstream's idle timeout is learned when it does not
+// advertise one.
 func (c *trackedConn) Close() error {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
+		if idle := time.Since(c.idleSince); c.inUse == 0 && !c.expiring && idle < c.u.cfg.IdleTimeout*9/10 && !c.u.gate.isClosed() {
+			defer c.u.observeServerClose(idle)
+		}
 		c.u.stats.open.Add(-1)
 		c.u.stats.closed.Add(1)
 		if c.inUse > 0 {
@@ -167,6 +158,7 @@ func (c *trackedConn) expireIfIdle(now time.Time, maxIdle time.Duration) bool {
 	c.mu.Lock()
 	expire := c.inUse == 0 && !c.closed &&
 		(now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt))
+	c.expiring = c.expiring || expire
 	c.mu.Unlock()
 	if expire {
 		_ = c.Close()
@@ -249,6 +241,12 @@ func (u *Upstream) wakeDialers() {
 	u.gate.mu.Lock()
 	u.gate.cond.Broadcast()
 	u.gate.mu.Unlock()
+}
+
+func (g *dialGate) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
 }
 
 // dialGate is the state of awaitDemand.

@@ -1,0 +1,184 @@
+package upstream
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/mock"
+)
+
+// startMock starts the mock upstream over TLS (HTTP/2 unless noH2) and a
+// pool in front of it.
+func startMock(t *testing.T, opts mock.Options, mut func(*Config)) (*mock.Server, *Pool) {
+	t.Helper()
+	opts.TLS = true
+	m, err := mock.Start(opts, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	c := Config{Name: "mock", BaseURL: m.URL() + "/v1", TLS: &tls.Config{RootCAs: m.CertPool()}}
+	if mut != nil {
+		mut(&c)
+	}
+	p, err := New([]Config{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return m, p
+}
+
+func chat(t *testing.T, p *Pool, header http.Header) (*http.Response, error) {
+	t.Helper()
+	resp, err := post(t, t.Context(), p, `{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"hi"}]}`)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+// waitFor polls cond every 10ms for at most d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPrewarmOpensConnectionsBeforeAnyRequest(t *testing.T) {
+	// HTTP/1.1: each prewarmed connection is its own; on HTTP/2 one suffices.
+	m, p := startMock(t, mock.Options{NoH2: true}, func(c *Config) { c.Prewarm = 2; c.DisableHTTP2 = true })
+	waitFor(t, 5*time.Second, "2 prewarmed connections at the mock", func() bool {
+		return m.Stats().TLSHandshakes == 2
+	})
+	p.Warm(t.Context())
+	before := m.Stats()
+	resp, err := chat(t, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	after := m.Stats()
+	if after.ConnectionsAccepted != before.ConnectionsAccepted {
+		t.Errorf("the first request opened a connection (%d -> %d): it should reuse a prewarmed one",
+			before.ConnectionsAccepted, after.ConnectionsAccepted)
+	}
+	if st := p.Stats()[0]; st.Reused < 1 {
+		t.Errorf("reused = %d, want the first request on a warm connection", st.Reused)
+	}
+}
+
+func TestPrewarmReopensExpiredConnections(t *testing.T) {
+	m, p := startMock(t, mock.Options{NoH2: true, IdleTimeout: 1500 * time.Millisecond},
+		func(c *Config) { c.Prewarm = 1; c.DisableHTTP2 = true })
+	waitFor(t, 5*time.Second, "the prewarmed connection", func() bool { return m.Stats().TLSHandshakes >= 1 })
+	// The mock closes it after 1.5s idle (or the pool expires it first once it
+	// learned the timeout); the keeper must open a new one by itself.
+	waitFor(t, 10*time.Second, "a re-opened warm connection", func() bool {
+		return m.Stats().TLSHandshakes >= 2 && p.Stats()[0].Open >= 1
+	})
+}
+
+// TestIdleGapsNeverFail is the stale keep-alive race: the server forgets idle
+// connections long before the configured 120s idle timeout. Every request
+// after an idle gap must still succeed, by learning the timeout or by a
+// stale_conn retry on a fresh connection.
+func TestIdleGapsNeverFail(t *testing.T) {
+	const gap, serverIdle, n = 2 * time.Second, 1500 * time.Millisecond, 6
+	cases := []struct {
+		name string
+		opts mock.Options
+		// learnOnH2: on HTTP/2 a server closing an idle connection says so
+		// with GOAWAY first, so the client never reuses it: no race, and the
+		// moment the client closes it says little of the server's timeout.
+		learnOnH2 bool
+	}{
+		// The server closes idle connections (with a FIN the client sees).
+		{"server closes idle", mock.Options{IdleTimeout: serverIdle}, false},
+		// The server silently drops requests on connections idle that long:
+		// the request is written, then the connection dies unanswered.
+		{"server drops requests on idle connections", mock.Options{Fault: fmt.Sprintf("drop_idle=%v", serverIdle)}, true},
+	}
+	for _, tc := range cases {
+		for _, h2 := range []bool{false, true} {
+			name := tc.name + map[bool]string{false: "/h1", true: "/h2"}[h2]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				opts := tc.opts
+				opts.NoH2 = !h2
+				m, p := startMock(t, opts, func(c *Config) {
+					c.IdleTimeout = 120 * time.Second
+					c.DisableHTTP2 = !h2
+					c.Retry.Base = time.Millisecond
+				})
+				for i := range n {
+					if i > 0 {
+						time.Sleep(gap)
+					}
+					resp, err := chat(t, p, nil)
+					if err != nil {
+						t.Fatalf("request %d after a %v gap failed: %v", i, gap, err)
+					}
+					if resp.StatusCode != 200 {
+						t.Fatalf("request %d: status %d", i, resp.StatusCode)
+					}
+				}
+				st := p.Stats()[0]
+				t.Logf("mock %+v; pool: opened %d, stale retries %d, learned idle %v, in effect %v, expired %d",
+					m.Stats(), st.Opened, st.Retries["stale_conn"], st.LearnedIdleTimeout, st.IdleTimeout, st.Expired)
+				// What can be learned: a server that closes shows its timeout;
+				// one that drops requests only shows an upper bound (the gap).
+				if (!h2 || tc.learnOnH2) && (st.LearnedIdleTimeout == 0 || st.IdleTimeout >= gap) {
+					t.Errorf("idle timeout in effect %v (learned %v): want it learned below the %v gap",
+						st.IdleTimeout, st.LearnedIdleTimeout, gap)
+				}
+				// Once learned, later gaps are handled by expiring connections
+				// first: at most the first stale reuse needed a retry.
+				if got := st.Retries["stale_conn"]; got > 1 {
+					t.Errorf("stale_conn retries = %d, want at most 1 (the timeout should be learned)", got)
+				}
+			})
+		}
+	}
+}
+
+func TestKeepAliveHeaderIsHonoured(t *testing.T) {
+	_, p := startMock(t, mock.Options{NoH2: true, IdleTimeout: 10 * time.Second, AdvertiseKeepAlive: true},
+		func(c *Config) { c.DisableHTTP2 = true })
+	if _, err := chat(t, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()[0]
+	if st.LearnedIdleTimeout != 10*time.Second || st.IdleTimeout != 8*time.Second {
+		t.Errorf("learned %v, in effect %v; want 10s learned and 8s in effect", st.LearnedIdleTimeout, st.IdleTimeout)
+	}
+}
+
+func TestMaxConnAgeRetiresIdleConnections(t *testing.T) {
+	m, p := startMock(t, mock.Options{NoH2: true}, func(c *Config) {
+		c.DisableHTTP2 = true
+		c.MaxConnAge = 300 * time.Millisecond
+	})
+	if _, err := chat(t, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the old connection to be retired", func() bool { return p.Stats()[0].Expired >= 1 })
+	if _, err := chat(t, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Stats().ConnectionsAccepted; got != 2 {
+		t.Errorf("mock accepted %d connections, want 2 (one retired by age)", got)
+	}
+}
