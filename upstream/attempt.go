@@ -15,6 +15,7 @@ import (
 // on the transport's goroutines, hence the mutex.
 type attempt struct {
 	u      *Upstream
+	cls    *class
 	start  time.Time
 	cancel context.CancelCauseFunc
 
@@ -38,9 +39,9 @@ type attempt struct {
 
 // attempt sends one attempt of req to u. On success the response body is
 // wrapped to enforce StreamIdle and to finish the accounting at its end.
-func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (*http.Response, *attempt, *Error) {
+func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Observer) (*http.Response, *attempt, *Error) {
 	actx, cancel := context.WithCancelCause(req.Context())
-	a := &attempt{u: u, start: time.Now(), cancel: cancel}
+	a := &attempt{u: u, cls: u.classes[cls], start: time.Now(), cancel: cancel}
 	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n}
 
 	out := req.Clone(httptrace.WithClientTrace(actx, a.trace()))
@@ -61,9 +62,10 @@ func (u *Upstream) attempt(req *http.Request, rel string, n int, obs Observer) (
 	}
 
 	u.inflight.Add(1)
-	u.wakeDialers()
+	a.cls.inflight.Add(1)
+	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
-	resp, err := u.rt.RoundTrip(out)
+	resp, err := a.cls.rt.RoundTrip(out)
 	// From here on only the snapshot is read: a dial started by this attempt
 	// may still report to the trace hooks after RoundTrip returned.
 	a.mu.Lock()
@@ -114,6 +116,7 @@ func (a *attempt) end() {
 	if c != nil {
 		c.release()
 	}
+	a.cls.inflight.Add(-1)
 	a.u.inflight.Add(-1)
 }
 

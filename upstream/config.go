@@ -26,8 +26,11 @@ type Config struct {
 	Priority int
 
 	// MaxConns caps connections to this upstream (HTTP/1.1 and HTTP/2
-	// alike). Default 0: unlimited, as AI calls are long and a low cap turns
-	// into queueing; set it to protect a small self-hosted server.
+	// alike) for generations (chat, completions, responses). Short calls
+	// (embeddings, models, ...) get their own reserve of MaxConns/8 (at
+	// least 2) on a separate pool, so streams filling the pool never make
+	// them wait. Default 0: unlimited, as AI calls are long and a low cap
+	// turns into queueing; set it to protect a small self-hosted server.
 	MaxConns int
 	// MaxIdle caps idle connections kept for reuse. Default: MaxConns, or 64
 	// when MaxConns is unlimited. The stdlib default of 2 is the most common
@@ -75,6 +78,13 @@ type Timeouts struct {
 	// KeepAlive is the TCP keep-alive probe interval. Default 30s, so that
 	// NATs dropping idle flows after 350s never see a silent connection.
 	KeepAlive time.Duration
+	// H2PingInterval is how long an HTTP/2 connection may be silent before
+	// it is sent a PING. Default 15s.
+	H2PingInterval time.Duration
+	// H2PingTimeout is how long a PING may go unanswered before the
+	// connection is closed and its requests fail. Default 10s: a dead
+	// connection is replaced within 25s, not the OS's 15 minutes.
+	H2PingTimeout time.Duration
 }
 
 // RetryPolicy bounds retries so that they cannot turn into a storm.
@@ -123,6 +133,12 @@ func (c *Config) applyDefaults() {
 	}
 	if t.KeepAlive <= 0 {
 		t.KeepAlive = 30 * time.Second
+	}
+	if t.H2PingInterval <= 0 {
+		t.H2PingInterval = 15 * time.Second
+	}
+	if t.H2PingTimeout <= 0 {
+		t.H2PingTimeout = 10 * time.Second
 	}
 	r := &c.Retry
 	if r.Attempts <= 0 {

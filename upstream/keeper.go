@@ -105,8 +105,8 @@ func (u *Upstream) sweep(now time.Time) {
 	}
 }
 
-// warmTarget is how many connections the keeper keeps open: Prewarm, but
-// one is enough on HTTP/2, where it carries every request.
+// warmTarget is how many generation connections the keeper keeps open:
+// Prewarm, but one is enough on HTTP/2, where it carries every request.
 func (u *Upstream) warmTarget() int {
 	n := min(u.cfg.Prewarm, u.cfg.MaxIdle)
 	if n > 1 && u.stats.openedH2.Load() > 0 {
@@ -119,7 +119,7 @@ func (u *Upstream) warmTarget() int {
 // <base>/models): any answer, even an error status, leaves a warm
 // connection. It returns when they are done or ctx ends.
 func (u *Upstream) warm(ctx context.Context) {
-	missing := u.warmTarget() - int(u.stats.open.Load())
+	missing := u.warmTarget() - int(u.classes[classLong].open.Load())
 	if missing <= 0 {
 		return
 	}
@@ -132,13 +132,14 @@ func (u *Upstream) warm(ctx context.Context) {
 	wg.Wait()
 }
 
-// warmOne sends one warm-up request.
+// warmOne sends one warm-up request on the generation class, whose
+// requests are the ones a handshake would delay most.
 func (u *Upstream) warmOne(ctx context.Context) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/models", nil)
 	if err != nil {
 		return
 	}
-	resp, _, aerr := u.attempt(req, "/models", 1, NopObserver{})
+	resp, _, aerr := u.attempt(req, "/models", classLong, 1, NopObserver{})
 	if aerr != nil {
 		return
 	}

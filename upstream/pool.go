@@ -113,11 +113,9 @@ func (p *Pool) Close() error {
 	p.shared.closeOnce.Do(func() {
 		for _, u := range p.shared.all {
 			u.stopKeeper()
-			u.gate.mu.Lock()
-			u.gate.closed = true
-			u.gate.cond.Broadcast()
-			u.gate.mu.Unlock()
-			u.rt.CloseIdleConnections()
+			for _, cl := range u.classes {
+				cl.close()
+			}
 		}
 	})
 	return nil
@@ -136,6 +134,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	rel := p.relPath(req.URL)
+	cls := classOf(rel)
 	idempotent := isReplayable(req)
 	p.shared.budget.request(time.Now())
 
@@ -150,7 +149,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			attempts = u.cfg.Retry.Attempts
 		}
 		tried = append(tried, u)
-		resp, a, err := u.attempt(req, rel, n, p.shared.obs)
+		resp, a, err := u.attempt(req, rel, cls, n, p.shared.obs)
 
 		// Decide whether the outcome is final, and why not if it is not.
 		var reason RetryReason

@@ -6,15 +6,67 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// newTransport builds the one tuned *http.Transport of an upstream. Every
-// connection it dials is wrapped in a trackedConn so that the upstream knows
-// how many connections are open and in use without asking the transport.
-func newTransport(c *Config, u *Upstream) *http.Transport {
+// Traffic classes. Generations (chat, completions, responses; streamed or
+// not) hold a connection for seconds to minutes; everything else
+// (embeddings, models, moderations, files) for milliseconds. Each class has
+// its own transport, so a pool full of streams never makes a short call
+// wait, and short calls never take the connections streams need.
+const (
+	classLong = iota
+	classShort
+	numClasses
+)
+
+// class is one traffic class of an upstream: its transport and the counts
+// its dial gate needs.
+type class struct {
+	u        *Upstream
+	rt       *http.Transport
+	gate     dialGate
+	open     atomic.Int64 // connections open in this class
+	inflight atomic.Int64 // attempts in flight in this class
+}
+
+// classOf picks the traffic class from the request path.
+func classOf(rel string) int {
+	for _, suffix := range [...]string{"/chat/completions", "/completions", "/responses", "/messages"} {
+		if strings.HasSuffix(rel, suffix) {
+			return classLong
+		}
+	}
+	if strings.Contains(rel, "/responses/") {
+		return classLong
+	}
+	return classShort
+}
+
+// shortConns is the connection cap of the short class when MaxConns is set:
+// a reserve of an eighth of it, at least 2.
+func shortConns(maxConns int) int {
+	if maxConns <= 0 {
+		return 0
+	}
+	return max(2, maxConns/8)
+}
+
+func newClass(u *Upstream, maxConns int) *class {
+	cl := &class{u: u}
+	cl.gate.cond.L = &cl.gate.mu
+	cl.rt = newTransport(&u.cfg, cl, maxConns)
+	return cl
+}
+
+// newTransport builds a tuned *http.Transport for one class of an upstream.
+// Every connection it dials is wrapped in a trackedConn so that the upstream
+// knows how many connections are open and in use without asking the
+// transport.
+func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 	d := &net.Dialer{
 		Timeout: c.Timeouts.Connect,
 		KeepAliveConfig: net.KeepAliveConfig{
@@ -36,15 +88,15 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 	t := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if err := u.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
+			if err := cl.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
 				return nil, err
 			}
 			conn, err := d.DialContext(ctx, network, addr)
 			var tc *trackedConn
 			if err == nil {
-				tc = u.track(conn) // counted open before no longer dialing: no gap
+				tc = cl.track(conn) // counted open before no longer dialing: no gap
 			}
-			u.dialDone()
+			cl.dialDone()
 			if err != nil {
 				return nil, err
 			}
@@ -54,7 +106,7 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 		TLSHandshakeTimeout: c.Timeouts.TLS,
 		MaxIdleConns:        0, // per-host caps below are what matter
 		MaxIdleConnsPerHost: c.MaxIdle,
-		MaxConnsPerHost:     c.MaxConns,
+		MaxConnsPerHost:     maxConns,
 		IdleConnTimeout:     c.IdleTimeout,
 		// Response headers are bounded per attempt (FirstByte), not here,
 		// so that the timer can tell a header timeout from a cancel.
@@ -62,10 +114,10 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 		ForceAttemptHTTP2:     !c.DisableHTTP2,
 		Protocols:             protos,
 		HTTP2: &http.HTTP2Config{
-			// A silent HTTP/2 connection is pinged after 30s and dropped
-			// 15s later, instead of after the OS's TCP timeout.
-			SendPingTimeout: 30 * time.Second,
-			PingTimeout:     15 * time.Second,
+			// A silent HTTP/2 connection is pinged and dropped if the ping
+			// is not answered, instead of after the OS's TCP timeout.
+			SendPingTimeout: c.Timeouts.H2PingInterval,
+			PingTimeout:     c.Timeouts.H2PingTimeout,
 		},
 	}
 	return t
@@ -76,6 +128,7 @@ func newTransport(c *Config, u *Upstream) *http.Transport {
 type trackedConn struct {
 	net.Conn
 	u        *Upstream
+	cls      *class
 	opened   time.Time
 	retireAt time.Time // zero: no MaxConnAge
 
@@ -86,9 +139,11 @@ type trackedConn struct {
 	expiring  bool // closed by the keeper, not by the server
 }
 
-func (u *Upstream) track(c net.Conn) *trackedConn {
+func (cl *class) track(c net.Conn) *trackedConn {
+	u := cl.u
 	now := time.Now()
-	tc := &trackedConn{Conn: c, u: u, opened: now, idleSince: now}
+	tc := &trackedConn{Conn: c, u: u, cls: cl, opened: now, idleSince: now}
+	cl.open.Add(1)
 	if age := u.cfg.MaxConnAge; age > 0 {
 		// Jitter spreads the retirement of connections opened together.
 		tc.retireAt = now.Add(age + rand.N(age/10+1))
@@ -109,9 +164,10 @@ func (c *trackedConn) Close() error {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
-		if idle := time.Since(c.idleSince); c.inUse == 0 && !c.expiring && idle < c.u.cfg.IdleTimeout*9/10 && !c.u.gate.isClosed() {
+		if idle := time.Since(c.idleSince); c.inUse == 0 && !c.expiring && idle < c.u.cfg.IdleTimeout*9/10 && !c.cls.gate.isClosed() {
 			defer c.u.observeServerClose(idle)
 		}
+		c.cls.open.Add(-1)
 		c.u.stats.open.Add(-1)
 		c.u.stats.closed.Add(1)
 		if c.inUse > 0 {
@@ -122,7 +178,7 @@ func (c *trackedConn) Close() error {
 		c.u.connsMu.Unlock()
 	}
 	c.mu.Unlock()
-	c.u.wakeDialers()
+	c.cls.wakeDialers()
 	return c.Conn.Close()
 }
 
@@ -184,11 +240,11 @@ func trackedFrom(c net.Conn) *trackedConn {
 // keeps new connections equal to the concurrency. After maxWait it lets the
 // dial go; it fails it only when the pool closed or ctx ended, when nobody
 // can use the connection any more.
-func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) error {
-	g := &u.gate
+func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
+	g := &cl.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if u.covered() && !g.closed {
+	if cl.covered() && !g.closed {
 		expired := false
 		t := time.AfterFunc(maxWait, func() {
 			g.mu.Lock()
@@ -203,7 +259,7 @@ func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) error
 			g.mu.Unlock()
 		})
 		g.waiters.Add(1)
-		for u.covered() && !expired && !g.closed {
+		for cl.covered() && !expired && !g.closed {
 			g.cond.Wait()
 		}
 		g.waiters.Add(-1)
@@ -222,25 +278,34 @@ func (u *Upstream) awaitDemand(ctx context.Context, maxWait time.Duration) error
 
 // covered reports whether open and pending connections cover the requests
 // in flight.
-func (u *Upstream) covered() bool {
-	return u.stats.open.Load()+u.gate.dialing.Load() >= u.inflight.Load()
+func (cl *class) covered() bool {
+	return cl.open.Load()+cl.gate.dialing.Load() >= cl.inflight.Load()
 }
 
 // dialDone ends a dial counted by awaitDemand.
-func (u *Upstream) dialDone() {
-	u.gate.dialing.Add(-1)
-	u.wakeDialers()
+func (cl *class) dialDone() {
+	cl.gate.dialing.Add(-1)
+	cl.wakeDialers()
 }
 
 // wakeDialers re-checks held dials after demand grew or supply shrank. It
 // costs one atomic load when no dial is held.
-func (u *Upstream) wakeDialers() {
-	if u.gate.waiters.Load() == 0 {
+func (cl *class) wakeDialers() {
+	if cl.gate.waiters.Load() == 0 {
 		return
 	}
-	u.gate.mu.Lock()
-	u.gate.cond.Broadcast()
-	u.gate.mu.Unlock()
+	cl.gate.mu.Lock()
+	cl.gate.cond.Broadcast()
+	cl.gate.mu.Unlock()
+}
+
+// close stops the class: held dials fail, idle connections close.
+func (cl *class) close() {
+	cl.gate.mu.Lock()
+	cl.gate.closed = true
+	cl.gate.cond.Broadcast()
+	cl.gate.mu.Unlock()
+	cl.rt.CloseIdleConnections()
 }
 
 func (g *dialGate) isClosed() bool {

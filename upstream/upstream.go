@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -11,13 +10,12 @@ import (
 // Upstream is one endpoint with its own tuned transport and counters. It is
 // created by New and shared by every Pool view of it.
 type Upstream struct {
-	cfg  Config
-	base *url.URL
-	rt   *http.Transport
+	cfg     Config
+	base    *url.URL
+	classes [numClasses]*class
 
 	inflight atomic.Int64
 	stats    counters
-	gate     dialGate
 	keep     keeper
 
 	connsMu sync.Mutex
@@ -61,8 +59,8 @@ func newUpstream(c Config) (*Upstream, error) {
 		return nil, err
 	}
 	u := &Upstream{cfg: c, base: base, conns: map[*trackedConn]struct{}{}}
-	u.gate.cond.L = &u.gate.mu
-	u.rt = newTransport(&u.cfg, u)
+	u.classes[classLong] = newClass(u, c.MaxConns)
+	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
 	return u, nil
 }
 

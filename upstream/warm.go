@@ -19,7 +19,7 @@ func (p *Pool) Warm(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			}
-			if u.stats.open.Load() == 0 {
+			if u.classes[classLong].open.Load() == 0 {
 				u.warmOne(ctx)
 			}
 		})

@@ -1,0 +1,248 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestClassOf(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"/chat/completions", classLong},
+		{"/v1/chat/completions", classLong},
+		{"/completions", classLong},
+		{"/responses", classLong},
+		{"/responses/resp_123/cancel", classLong},
+		{"/messages", classLong},
+		{"/embeddings", classShort},
+		{"/models", classShort},
+		{"/moderations", classShort},
+		{"/files", classShort},
+	}
+	for _, tt := range tests {
+		if got := classOf(tt.in); got != tt.want {
+			t.Errorf("classOf(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestShortCallsPassStreams fills every generation connection with slow
+// streams; short calls must still be answered at once, on their own pool.
+func TestShortCallsPassStreams(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		const streams = 90
+		release := make(chan struct{})
+		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			if strings.HasSuffix(r.URL.Path, "/embeddings") {
+				_, _ = io.WriteString(w, `{"object":"list"}`)
+				return
+			}
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: {}\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		p := newPool(t, s, func(c *Config) {
+			c.MaxConns = streams
+			c.Timeouts.PoolWait = 5 * time.Second
+		})
+		var open []io.Closer
+		defer func() {
+			close(release)
+			for _, b := range open {
+				b.Close()
+			}
+		}()
+		for range streams {
+			resp, err := post(t, t.Context(), p, `{"stream":true}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			open = append(open, resp.Body)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/embeddings", strings.NewReader(`{"input":"x"}`))
+				resp, err := p.Do(req)
+				if err != nil {
+					t.Errorf("short call while %d streams are open: %v", streams, err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		wg.Wait()
+		if st := p.Stats()[0]; st.InFlight != streams {
+			t.Errorf("in flight = %d, want the %d streams still open", st.InFlight, streams)
+		}
+	})
+}
+
+// freezer is a TCP proxy whose connections can be frozen: bytes stop
+// flowing both ways without a FIN or RST, as on a dead network path.
+type freezer struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	frozen bool
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, target: target}
+	f.wg.Go(f.accept)
+	t.Cleanup(func() {
+		ln.Close()
+		f.mu.Lock()
+		for _, c := range f.conns {
+			c.Close()
+		}
+		f.mu.Unlock()
+		f.wg.Wait()
+	})
+	return f
+}
+
+func (f *freezer) accept() {
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", f.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		f.mu.Lock()
+		f.conns = append(f.conns, c, up)
+		f.mu.Unlock()
+		f.wg.Go(func() { f.pipe(up, c) })
+		f.wg.Go(func() { f.pipe(c, up) })
+	}
+}
+
+// pipe copies src to dst until src fails; while frozen it reads and drops.
+func (f *freezer) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			dst.Close()
+			return
+		}
+		f.mu.Lock()
+		frozen := f.frozen
+		f.mu.Unlock()
+		if frozen {
+			continue
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// freeze silences every connection: bytes are read and dropped.
+func (f *freezer) freeze() {
+	f.mu.Lock()
+	f.frozen = true
+	f.mu.Unlock()
+}
+
+// thaw lets bytes flow again (the test thaws once the dead connection is
+// closed, so only new connections carry traffic).
+func (f *freezer) thaw() {
+	f.mu.Lock()
+	f.frozen = false
+	f.mu.Unlock()
+}
+
+// TestSilentH2ConnectionIsDetectedByPing: the network path of an HTTP/2
+// connection goes silent (no FIN, no RST). The PING health check must fail
+// the request in flight within the ping interval plus timeout, and the next
+// request must get a new connection.
+func TestSilentH2ConnectionIsDetectedByPing(t *testing.T) {
+	s := newServer(t, h2, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-time.After(200 * time.Millisecond):
+			_, _ = io.WriteString(w, "data: 2\n\n")
+		case <-r.Context().Done():
+		}
+	})
+	f := newFreezer(t, s.Listener.Addr().String())
+	c := Config{Name: "frozen", BaseURL: "https://" + f.ln.Addr().String(),
+		TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
+	c.Timeouts.H2PingInterval = 200 * time.Millisecond
+	c.Timeouts.H2PingTimeout = 200 * time.Millisecond
+	c.Timeouts.StreamIdle = time.Minute // only the ping may cut it
+	c.Retry.Attempts = 1
+	p, err := New([]Config{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	resp, err := post(t, t.Context(), p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("proto %s, want HTTP/2", resp.Proto)
+	}
+	buf := make([]byte, 9)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	f.freeze()
+	start := time.Now()
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("the stream on a silent connection ended without error")
+	}
+	if took > 5*time.Second {
+		t.Errorf("the dead connection was noticed after %v; the ping should find it within about 400ms", took)
+	}
+	var ue *Error
+	if !errors.As(err, &ue) || ue.Kind != KindTruncated {
+		t.Errorf("err = %v, want a KindTruncated *Error", err)
+	}
+	f.thaw()
+	resp, err = post(t, t.Context(), p, "y")
+	if err != nil {
+		t.Fatalf("request after the dead connection was replaced: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if st := p.Stats()[0]; st.Opened != 2 {
+		t.Errorf("opened %d connections, want 2 (the dead one replaced)", st.Opened)
+	}
+}
