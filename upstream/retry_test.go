@@ -1,0 +1,180 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		header http.Header
+		want   time.Duration
+		ok     bool
+	}{
+		{"absent", http.Header{}, 0, false},
+		{"seconds", http.Header{"Retry-After": {"3"}}, 3 * time.Second, true},
+		{"zero", http.Header{"Retry-After": {"0"}}, 0, true},
+		{"spaces", http.Header{"Retry-After": {" 7 "}}, 7 * time.Second, true},
+		{"negative", http.Header{"Retry-After": {"-1"}}, 0, false},
+		{"garbage", http.Header{"Retry-After": {"soon"}}, 0, false},
+		{"http date", http.Header{"Retry-After": {"Thu, 26 Nov 2026 12:00:05 GMT"}}, 5 * time.Second, true},
+		{"date in the past", http.Header{"Retry-After": {"Thu, 26 Nov 2026 11:00:00 GMT"}}, 0, true},
+		{"openai ms", http.Header{"Retry-After-Ms": {"1500"}, "Retry-After": {"2"}}, 1500 * time.Millisecond, true},
+		{"huge", http.Header{"Retry-After": {"99999999999"}}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parseRetryAfter(tt.header, now)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("parseRetryAfter = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"1", "Thu, 26 Nov 2026 12:00:05 GMT", "-5", "", "1e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseRetryAfter(http.Header{"Retry-After": {s}}, time.Now())
+		if d < 0 || (!ok && d != 0) {
+			t.Fatalf("parseRetryAfter(%q) = %v, %v", s, d, ok)
+		}
+	})
+}
+
+func TestBackoffIsBoundedFullJitter(t *testing.T) {
+	p := RetryPolicy{Base: 100 * time.Millisecond, Max: time.Second}
+	for n := 1; n <= 10; n++ {
+		ceil := min(p.Base<<(n-1), p.Max)
+		for range 200 {
+			if d := backoff(&p, n); d < 0 || d > ceil {
+				t.Fatalf("backoff(%d) = %v, want within [0, %v]", n, d, ceil)
+			}
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		kind       Kind
+		wrote      bool
+		replayable bool
+		want       bool
+		reason     RetryReason
+	}{
+		{KindDial, false, false, true, ReasonConnect},
+		{KindDNS, false, false, true, ReasonConnect},
+		{KindPoolExhausted, false, false, true, ReasonConnect},
+		{KindStaleConn, true, false, true, ReasonStaleConn},
+		{KindHeaderTimeout, true, false, true, ReasonTimeout},
+		{KindConnReset, false, false, true, ReasonConnect},
+		{KindConnReset, true, false, false, ReasonStaleConn},
+		{KindConnReset, true, true, true, ReasonStaleConn},
+		{KindCanceled, false, true, false, 0},
+		{KindStreamIdle, true, true, false, 0},
+	}
+	for _, tt := range tests {
+		reason, ok := retryable(tt.kind, tt.wrote, tt.replayable)
+		if ok != tt.want || (ok && reason != tt.reason) {
+			t.Errorf("retryable(%v, wrote=%v, replayable=%v) = %v, %v; want %v, %v",
+				tt.kind, tt.wrote, tt.replayable, reason, ok, tt.reason, tt.want)
+		}
+	}
+	for code, want := range map[int]bool{429: true, 500: true, 502: true, 503: true, 504: true,
+		400: false, 401: false, 403: false, 404: false, 409: false, 422: false, 501: false} {
+		if _, ok := retryableStatus(code); ok != want {
+			t.Errorf("retryableStatus(%d) = %v, want %v", code, ok, want)
+		}
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	var calls, first, second atomic.Int64 // unix nanos
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if calls.Add(1) == 1 {
+			first.Store(time.Now().UnixNano())
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		second.Store(time.Now().UnixNano())
+		_, _ = io.WriteString(w, "ok")
+	})
+	p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond; c.Retry.Max = 2 * time.Millisecond })
+	resp, err := post(t, t.Context(), p, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d, want 200 after the retry", resp.StatusCode)
+	}
+	if gap := time.Duration(second.Load() - first.Load()); gap < time.Second {
+		t.Errorf("retried after %v, before the upstream's Retry-After of 1s", gap)
+	}
+}
+
+func TestRetryBudgetStopsRetriesWhenMostRequestsFail(t *testing.T) {
+	var calls atomic.Int64
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	p := newPool(t, s, func(c *Config) {
+		c.Retry.Base = time.Microsecond
+		c.Retry.Max = time.Microsecond
+		c.Retry.Attempts = 5
+		c.Retry.Budget = 0.1
+	})
+	const n = 100
+	for range n {
+		resp, err := post(t, t.Context(), p, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Fatalf("status %d, want the upstream's 503", resp.StatusCode)
+		}
+	}
+	// Without a budget: 5 attempts each, 500 calls. With 10% plus the floor
+	// of 10 retries per window: at most 100 + 10 + 10.
+	retries := p.Stats()[0].Retries["status_5xx"]
+	if got := calls.Load(); got > n+n/10+10 || retries != got-n {
+		t.Errorf("%d calls upstream for %d requests (%d retries); the budget should allow at most %d",
+			got, n, retries, n+n/10+10)
+	}
+}
+
+func TestDeadlineBoundsTheWholeLoop(t *testing.T) {
+	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	p := newPool(t, s, func(c *Config) { c.Retry.Base = 2 * time.Second; c.Retry.Max = 2 * time.Second; c.Retry.Attempts = 10 })
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	resp, err := post(t, ctx, p, "x")
+	if err == nil {
+		resp.Body.Close()
+	}
+	var ue *Error
+	if err != nil && !(errors.As(err, &ue) && ue.Kind == KindCanceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %v with a 300ms deadline", took)
+	}
+}
