@@ -1,0 +1,194 @@
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/warmgate/warmgate/upstream"
+)
+
+// latencyBuckets are the buckets of request and first-byte histograms, in
+// seconds: from 1ms to 10 minutes, since a long generation or a reasoning
+// model's first token can take minutes.
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+
+// handshakeBuckets are the buckets of the handshake and pool-wait
+// histograms, in seconds: from 100µs (a connect on the same host) to 30s
+// (the default pool wait).
+var handshakeBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Circuit states, the values of warmgate_upstream_circuit_state.
+const (
+	CircuitClosed   = 0
+	CircuitHalfOpen = 1
+	CircuitOpen     = 2
+)
+
+// Metrics holds warmgate's Prometheus series in its own registry. It
+// implements upstream.Observer; pass it to upstream.New with
+// upstream.WithObserver, then call WatchPool with the pool. It is safe for
+// concurrent use; the zero value is not usable, call New.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	// Gateway level.
+	requests    *prometheus.CounterVec   // route, code
+	requestDur  *prometheus.HistogramVec // route
+	tokens      *prometheus.CounterVec   // key, model, kind
+	rateLimited *prometheus.CounterVec   // key, limit
+	circuit     *prometheus.GaugeVec     // upstream
+
+	// Per attempt (Observer).
+	upRequests  *prometheus.CounterVec   // upstream, code
+	retries     *prometheus.CounterVec   // upstream, reason
+	handshake   *prometheus.HistogramVec // upstream, phase
+	poolWait    *prometheus.HistogramVec // upstream
+	firstByte   *prometheus.HistogramVec // upstream
+	streamBytes *prometheus.CounterVec   // upstream
+
+	pools *poolCollector
+
+	ups    cowMap[*upstreamSeries]
+	routes cowMap[*routeSeries]
+	// Caps on free-form label values.
+	routeCap, keyCap, modelCap, limitCap *capSet
+}
+
+// routeSeries are the cached children of one route's series.
+type routeSeries struct {
+	codes *codeCounters
+	dur   prometheus.Observer
+}
+
+// New returns a Metrics with every warmgate series, the Go runtime and the
+// process collectors registered in a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_requests_total",
+			Help: "Requests answered by the gateway, by route and HTTP status.",
+		}, []string{"route", "code"}),
+		requestDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warmgate_request_duration_seconds",
+			Help:    "Time from receiving a request to the end of its response, by route.",
+			Buckets: latencyBuckets,
+		}, []string{"route"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_tokens_total",
+			Help: "Tokens used, by configured key name, model and kind (prompt, completion).",
+		}, []string{"key", "model", "kind"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_ratelimited_total",
+			Help: "Requests refused by a rate limit, by configured key name and limit.",
+		}, []string{"key", "limit"}),
+		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "warmgate_upstream_circuit_state",
+			Help: "State of the upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
+		}, []string{"upstream"}),
+
+		upRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_upstream_requests_total",
+			Help: "Attempts sent upstream, by status code, or by failure kind (dial, pool_exhausted, ...) when there was no response.",
+		}, []string{"upstream", "code"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_upstream_retries_total",
+			Help: "Failed attempts followed by another attempt, by reason.",
+		}, []string{"upstream", "reason"}),
+		handshake: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warmgate_upstream_handshake_seconds",
+			Help:    "Duration of the phases of opening a connection (dns, connect, tls), failed ones included.",
+			Buckets: handshakeBuckets,
+		}, []string{"upstream", "phase"}),
+		poolWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warmgate_upstream_pool_wait_seconds",
+			Help:    "Time from asking for a connection to getting one (dial included), or to giving up when the pool was exhausted.",
+			Buckets: handshakeBuckets,
+		}, []string{"upstream"}),
+		firstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warmgate_upstream_first_byte_seconds",
+			Help:    "Time from the start of an attempt to its response headers (the first token of a stream), for attempts that got a response.",
+			Buckets: latencyBuckets,
+		}, []string{"upstream"}),
+		streamBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_upstream_stream_bytes_total",
+			Help: "Response body bytes read from the upstream.",
+		}, []string{"upstream"}),
+
+		pools: newPoolCollector(),
+
+		routeCap: newCapSet(MaxLabelValues),
+		keyCap:   newCapSet(MaxLabelValues),
+		modelCap: newCapSet(MaxLabelValues),
+		limitCap: newCapSet(MaxLabelValues),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.requestDur, m.tokens, m.rateLimited, m.circuit,
+		m.upRequests, m.retries, m.handshake, m.poolWait, m.firstByte, m.streamBytes,
+		m.pools,
+	)
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		// A failing collector costs its own series, not the whole scrape;
+		// failures are counted in promhttp_metric_handler_errors_total.
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      m.reg,
+	})
+	return m
+}
+
+// Registry returns the registry holding every series, for registering more
+// collectors or for tests.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// Observer returns m as an upstream.Observer, for upstream.WithObserver.
+func (m *Metrics) Observer() upstream.Observer { return m }
+
+// Request records one request answered by the gateway: its route (the
+// configured route pattern, never the raw path), the HTTP status sent and
+// the time to the end of the response.
+func (m *Metrics) Request(route string, code int, d time.Duration) {
+	r := m.routes.get(m.routeCap.value(route), m.newRouteSeries)
+	r.codes.forStatus(code).Inc()
+	r.dur.Observe(d.Seconds())
+}
+
+func (m *Metrics) newRouteSeries(route string) *routeSeries {
+	return &routeSeries{
+		codes: newCodeCounters(m.requests, route),
+		dur:   m.requestDur.WithLabelValues(route),
+	}
+}
+
+// Tokens records the tokens of one request. key is the configured name of
+// the caller's key, never the secret itself; model is the model the
+// request was routed to. Negative counts are ignored.
+func (m *Metrics) Tokens(key, model string, prompt, completion int) {
+	key, model = m.keyCap.value(key), m.modelCap.value(model)
+	m.tokens.WithLabelValues(key, model, "prompt").Add(float64(max(prompt, 0)))
+	m.tokens.WithLabelValues(key, model, "completion").Add(float64(max(completion, 0)))
+}
+
+// RateLimited records a request refused by the named limit (e.g. "rpm",
+// "tpm") of the key with the given configured name.
+func (m *Metrics) RateLimited(key, limit string) {
+	m.rateLimited.WithLabelValues(m.keyCap.value(key), m.limitCap.value(limit)).Inc()
+}
+
+// SetCircuitState sets the circuit breaker state of the named upstream to
+// CircuitClosed, CircuitHalfOpen or CircuitOpen. WatchPool starts every
+// upstream of the pool at CircuitClosed. The upstream package has no
+// breaker yet; once it does, whatever drives it calls this on each change.
+func (m *Metrics) SetCircuitState(name string, state int) {
+	m.circuit.WithLabelValues(name).Set(float64(state))
+}
