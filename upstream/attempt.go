@@ -44,7 +44,14 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a := &attempt{u: u, cls: u.classes[cls], start: time.Now(), cancel: cancel}
 	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n}
 
-	out := req.Clone(httptrace.WithClientTrace(actx, a.trace()))
+	// A shallow copy: the transport reads the request and never changes it,
+	// so only the header map (which gets the upstream's credentials) and
+	// the URL are new.
+	out := req.WithContext(httptrace.WithClientTrace(actx, a.trace()))
+	out.Header = make(http.Header, len(req.Header)+len(u.cfg.Header))
+	for k, v := range req.Header {
+		out.Header[k] = v
+	}
 	target := *u.base
 	target.Path += rel
 	target.RawQuery = req.URL.RawQuery
@@ -152,24 +159,24 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			if tc, ok := ci.Conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
 				proto = "h2"
 			}
+			// New or reused is decided by the connection's own record:
+			// net/http calls a new connection "reused" when it waited in the
+			// idle pool before its first request.
+			reused := ci.Reused
 			a.mu.Lock()
 			a.gotConn = true
 			stopTimer(a.poolTimer)
-			a.info.Reused = ci.Reused
-			a.info.NewConn = !ci.Reused
-			a.info.Proto = proto
 			a.info.PoolWait = time.Since(a.getConn)
 			if c != nil && a.conn == nil {
 				a.conn = c
-				a.idleFor = c.acquire()
+				var first bool
+				a.idleFor, first = c.acquire()
+				reused = !first
 			}
+			a.info.Reused, a.info.NewConn, a.info.Proto = reused, !reused, proto
 			a.mu.Unlock()
-			if ci.Reused {
+			if reused {
 				u.stats.reused.Add(1)
-			} else if proto == "h2" {
-				u.stats.openedH2.Add(1)
-			} else {
-				u.stats.openedH1.Add(1)
 			}
 			if a.info.PoolWait > time.Millisecond {
 				u.stats.poolWaits.Add(1)
@@ -206,13 +213,20 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			a.tlsStart = time.Now()
 			a.mu.Unlock()
 		},
-		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
 			a.mu.Lock()
 			d := time.Since(a.tlsStart)
 			a.info.TLS = d
 			a.mu.Unlock()
 			if err == nil {
 				u.stats.tls.add(d)
+				h2 := cs.NegotiatedProtocol == "h2"
+				if h2 {
+					u.stats.openedH2.Add(1)
+				} else {
+					u.stats.openedH1.Add(1)
+				}
+				a.cls.negotiated(h2)
 			}
 		},
 		WroteRequest: func(httptrace.WroteRequestInfo) {
@@ -264,11 +278,11 @@ func (b *body) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if err == io.EOF {
-		b.finish(nil)
+		b.finish(nil, true)
 		return n, err
 	}
 	e := b.readError(err)
-	b.finish(e)
+	b.finish(e, false)
 	return n, e
 }
 
@@ -288,15 +302,20 @@ func (b *body) readError(err error) error {
 
 func (b *body) Close() error {
 	err := b.rc.Close()
-	b.finish(nil)
+	b.finish(nil, false)
 	return err
 }
 
-func (b *body) finish(err error) {
+// finish ends the attempt once. The attempt's context is canceled only if
+// the body did not reach EOF: canceling a finished HTTP/2 stream would make
+// the transport reset it for nothing.
+func (b *body) finish(err error, eof bool) {
 	b.once.Do(func() {
 		b.timer.Stop()
 		b.a.end()
-		b.a.cancel(context.Canceled)
+		if !eof {
+			b.a.cancel(context.Canceled)
+		}
 		if err != nil {
 			b.a.u.stats.failures.Add(1)
 		}

@@ -146,6 +146,14 @@ func TestConcurrentRequestsOpenAtMostConcurrency(t *testing.T) {
 		if got := s.accepted.Load(); got > conc {
 			t.Errorf("server accepted %d connections for concurrency %d; pool stats %+v", got, conc, p.Stats()[0])
 		}
+		// On HTTP/2 one connection carries them all: no handshake storm
+		// when the first requests arrive together.
+		if got := s.accepted.Load(); m == h2 && got != 1 {
+			t.Errorf("HTTP/2: server accepted %d connections, want 1", got)
+		}
+		if st := p.Stats()[0]; st.Opened != s.accepted.Load() || st.OpenedH1+st.OpenedH2 != st.Opened || st.Reused != n-st.Opened {
+			t.Errorf("pool stats disagree with the server's %d connections: %+v", s.accepted.Load(), st)
+		}
 	})
 }
 

@@ -31,6 +31,34 @@ type class struct {
 	gate     dialGate
 	open     atomic.Int64 // connections open in this class
 	inflight atomic.Int64 // attempts in flight in this class
+	// proto is what the class's connections speak, learned from the first
+	// TLS handshake: protoUnknown, protoH1 or protoH2.
+	proto atomic.Int32
+	// mayH2 says a connection of this class may negotiate HTTP/2.
+	mayH2 bool
+}
+
+const (
+	protoUnknown int32 = iota
+	protoH1
+	protoH2
+)
+
+// h2StreamsPerConn is how many concurrent requests one HTTP/2 connection is
+// expected to carry before a second one is worth dialing. Providers
+// advertise about 100 (SETTINGS_MAX_CONCURRENT_STREAMS); net/http itself
+// opens another connection when a server's real limit is reached.
+const h2StreamsPerConn = 100
+
+// negotiated records the protocol of a new TLS connection and lets held
+// dials re-check: once HTTP/2 is known, one connection carries many requests.
+func (cl *class) negotiated(h2 bool) {
+	p := protoH1
+	if h2 {
+		p = protoH2
+	}
+	cl.proto.Store(p)
+	cl.wakeDialers()
 }
 
 // classOf picks the traffic class from the request path.
@@ -56,7 +84,10 @@ func shortConns(maxConns int) int {
 }
 
 func newClass(u *Upstream, maxConns int) *class {
-	cl := &class{u: u}
+	cl := &class{u: u, mayH2: u.base.Scheme == "https" && !u.cfg.DisableHTTP2}
+	if !cl.mayH2 {
+		cl.proto.Store(protoH1)
+	}
 	cl.gate.cond.L = &cl.gate.mu
 	cl.rt = newTransport(&u.cfg, cl, maxConns)
 	return cl
@@ -134,6 +165,7 @@ type trackedConn struct {
 
 	mu        sync.Mutex
 	inUse     int       // requests using the connection now (several on HTTP/2)
+	used      bool      // has carried a request
 	idleSince time.Time // when inUse last dropped to 0
 	closed    bool
 	expiring  bool // closed by the keeper, not by the server
@@ -144,6 +176,9 @@ func (cl *class) track(c net.Conn) *trackedConn {
 	now := time.Now()
 	tc := &trackedConn{Conn: c, u: u, cls: cl, opened: now, idleSince: now}
 	cl.open.Add(1)
+	if u.base.Scheme == "http" {
+		u.stats.openedH1.Add(1) // over TLS, counted by protocol at the handshake
+	}
 	if age := u.cfg.MaxConnAge; age > 0 {
 		// Jitter spreads the retirement of connections opened together.
 		tc.retireAt = now.Add(age + rand.N(age/10+1))
@@ -182,17 +217,22 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// acquire marks one more request on the connection and returns how long it
-// had been idle (zero if it was in use).
-func (c *trackedConn) acquire() time.Duration {
+// acquire marks one more request on the connection. It returns how long
+// the connection had been idle (zero if it was in use) and whether this is
+// its first request.
+func (c *trackedConn) acquire() (idle time.Duration, first bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	first = !c.used
+	c.used = true
 	c.inUse++
 	if c.inUse == 1 && !c.closed {
 		c.u.stats.active.Add(1)
-		return time.Since(c.idleSince)
+		if !first {
+			idle = time.Since(c.idleSince)
+		}
 	}
-	return 0
+	return idle, first
 }
 
 // release marks one request fewer on the connection.
@@ -279,7 +319,18 @@ func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
 // covered reports whether open and pending connections cover the requests
 // in flight.
 func (cl *class) covered() bool {
-	return cl.open.Load()+cl.gate.dialing.Load() >= cl.inflight.Load()
+	conns := cl.open.Load() + cl.gate.dialing.Load()
+	switch cl.proto.Load() {
+	case protoH2:
+		return conns > 0 && conns*h2StreamsPerConn >= cl.inflight.Load()
+	case protoUnknown:
+		// The first TLS handshake will say whether one connection can
+		// carry everything (HTTP/2): wait for it rather than start a storm.
+		if conns > 0 {
+			return true
+		}
+	}
+	return conns >= cl.inflight.Load()
 }
 
 // dialDone ends a dial counted by awaitDemand.

@@ -1,0 +1,5 @@
+package upstream
+
+import "runtime"
+
+func runtimeGOMAXPROCS() int { return runtime.GOMAXPROCS(0) }
