@@ -40,6 +40,8 @@ type demoOptions struct {
 	tokens         int
 	tokenInterval  time.Duration
 	duration       time.Duration
+	// noServe returns after the table instead of serving on (tests).
+	noServe bool
 }
 
 func newDemoCmd() *cobra.Command {
@@ -79,7 +81,8 @@ Ctrl-C, or until --duration has passed since start.`,
 				ctx, cancel = context.WithTimeout(ctx, o.duration)
 				defer cancel()
 			}
-			return runDemo(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			_, err := runDemo(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -96,24 +99,26 @@ Ctrl-C, or until --duration has passed since start.`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) error {
+// runDemo runs the comparison, prints it, then serves until ctx ends
+// (unless o.noServe). It returns the two clients' results.
+func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) ([]demoResult, error) {
 	m, err := mock.Start(mock.Options{
 		TLS: true, HandshakeDelay: o.handshakeDelay, Latency: o.latency, TTFT: o.ttft,
 		Tokens: o.tokens, TokenInterval: o.tokenInterval,
 	}, "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("starting the mock upstream: %w", err)
+		return nil, fmt.Errorf("starting the mock upstream: %w", err)
 	}
 	defer m.Close()
 
 	dir, err := os.MkdirTemp("", "warmgate-demo-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	caFile := filepath.Join(dir, "mock-ca.pem")
 	if err := os.WriteFile(caFile, m.CAPEM(), 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 listen: %q
@@ -125,16 +130,17 @@ upstreams:
     tls: {ca_file: %q}
 `, o.listen, m.URL(), caFile)), os.Getenv)
 	if err != nil {
-		return fmt.Errorf("demo config: %w", err)
+		return nil, fmt.Errorf("demo config: %w", err)
 	}
 	gw, err := gateway.NewServer(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := gw.Listen(o.listen); err != nil {
 		fmt.Fprintf(errOut, "note: %v; using a free port instead\n", err)
 		if err := gw.Listen("127.0.0.1:0"); err != nil {
-			return err
+			_ = gw.Close()
+			return nil, err
 		}
 	}
 	gw.Start()
@@ -179,12 +185,12 @@ upstreams:
 	printDemo(out, results)
 	fmt.Fprintf(out, "(The gateway opened %d connection(s) to the mock while warming up at start, before both runs.)\n", warmed)
 
-	if ctx.Err() == nil {
+	if ctx.Err() == nil && !o.noServe {
 		fmt.Fprintf(out, "\nThe gateway keeps serving. Try it:\n  curl %s/chat/completions -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"gpt-4.1-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n", gw.URL())
 		fmt.Fprintf(out, "  curl http://%s/readyz\nPress Ctrl-C to stop.\n", gw.Addr())
 		<-ctx.Done()
 	}
-	return nil
+	return results, nil
 }
 
 // demoResult is one client's run.

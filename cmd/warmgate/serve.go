@@ -111,6 +111,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, out io
 		return err
 	}
 	if err := s.Listen(cfg.Listen); err != nil {
+		_ = s.Close()
 		return err
 	}
 	s.Start()

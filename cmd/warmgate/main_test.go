@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// execute runs the CLI with args and returns its output and error, as the
+// user would see them (main prints "warmgate: <err>").
+func execute(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestServeRejectsBadInput(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name string
+		args []string
+		want []string // each must appear in the error
+	}{
+		{"unknown key", []string{"serve", "--config", writeFile(t, "c.yaml", "listen: 127.0.0.1:0\nupstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    timout: {connect: 1s}\n")},
+			[]string{"line 5", `unknown key "timout"`, `did you mean "timeouts"`}},
+		{"bad duration", []string{"serve", "--config", writeFile(t, "c.yaml", "upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    timeouts: {connect: 5 sec}\n")},
+			[]string{"line 4", "timeouts.connect", `invalid duration "5 sec"`}},
+		{"missing file", []string{"serve", "--config", "/nonexistent/warmgate.yaml"},
+			[]string{"/nonexistent/warmgate.yaml"}},
+		{"address in use", []string{"serve", "--listen", busy.Addr().String()},
+			[]string{"already in use", "--listen"}},
+		{"open beyond loopback", []string{"serve", "--listen", "0.0.0.0:0"},
+			[]string{"refusing to listen", "--allow-open"}},
+		{"bad log format", []string{"serve", "--log-format", "xml"},
+			[]string{"--log-format", "text or json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+			_, err := execute(t, t.Context(), tt.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := execute(t, t.Context(), "version")
+	if err != nil || !strings.HasPrefix(out, "warmgate ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: %q, %v", out, err)
+	}
+}
+
+// TestDemo runs a small demo end to end: the gateway must open fewer new
+// connections at the mock than requests, and have a lower p50 than the
+// naive client (each new connection costs 30ms at the mock).
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	o := demoOptions{listen: "127.0.0.1:0", requests: 40, concurrency: 4, streamEvery: 4,
+		handshakeDelay: 30 * time.Millisecond, latency: 5 * time.Millisecond, ttft: 5 * time.Millisecond,
+		tokens: 4, tokenInterval: time.Millisecond, noServe: true}
+	rs, err := runDemo(ctx, o, &out, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	if len(rs) != 2 {
+		t.Fatalf("got %d results, want naive and gateway", len(rs))
+	}
+	naive, gw := rs[0], rs[1]
+	for _, r := range rs {
+		if r.errs != 0 || len(r.lat) != o.requests {
+			t.Errorf("%s: %d ok, %d errors (first: %v)", r.name, len(r.lat), r.errs, r.firstErr)
+		}
+	}
+	if naive.newConns != int64(o.requests) {
+		t.Errorf("naive client: the mock counted %d new connections, want one per request (%d)", naive.newConns, o.requests)
+	}
+	if gw.newConns > int64(o.concurrency) {
+		t.Errorf("gateway: the mock counted %d new connections, want at most the concurrency %d", gw.newConns, o.concurrency)
+	}
+	if p50n, p50g := percentile(naive.lat, .5), percentile(gw.lat, .5); p50g >= p50n {
+		t.Errorf("gateway p50 %v is not below the naive p50 %v", p50g, p50n)
+	}
+	if !strings.Contains(out.String(), "through warmgate") || !strings.Contains(out.String(), "faster") {
+		t.Errorf("the table or summary is missing:\n%s", out.String())
+	}
+}
