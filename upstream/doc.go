@@ -35,6 +35,36 @@
 //
 // Once a response has been returned to the caller it is never retried.
 //
+// # Connections
+//
+// Each upstream has two pools (traffic classes), each one tuned
+// *http.Transport: generations (chat, completions, responses) and short
+// calls (embeddings, models, everything else), so that streams holding
+// every connection never make a short call wait. Within a class:
+//
+//   - New connections follow demand: a dial is held back while the
+//     connections already open or being dialed cover the requests in flight,
+//     so under concurrency C the pool opens C connections (one on HTTP/2,
+//     where the first TLS handshake is awaited before any other dial).
+//   - MaxConns is a hard cap; a request waits at most PoolWait for a
+//     connection, then fails with KindPoolExhausted.
+//   - A keeper goroutine per upstream opens Prewarm connections at start and
+//     re-opens them when they expire, expires idle connections before the
+//     server would, and retires connections older than MaxConnAge.
+//   - The server's idle timeout is learned from Keep-Alive: timeout=N
+//     headers, from idle connections the server closes, and from reused
+//     connections that died before answering; idle connections are then
+//     closed at 80% of it. A request that still fails that way on a reused
+//     connection is retried at once on a fresh one (KindStaleConn).
+//   - HTTP/2 connections are pinged after H2PingInterval of silence and
+//     dropped after H2PingTimeout without an answer; TCP keep-alive probes
+//     run every KeepAlive.
+//
+// Stats returns the counters of every upstream (connections opened by
+// protocol, reused, open, active, idle, handshake phase averages, pool
+// waits, retries by reason, the idle timeout in effect); an Observer
+// receives every attempt for metrics and tracing.
+//
 // Request bodies must be replayable: requests made by http.NewRequest with a
 // *bytes.Reader, *bytes.Buffer or *strings.Reader have GetBody set. Do buffers
 // any other body (bounded by MaxReplayBody) so that it can be replayed.
