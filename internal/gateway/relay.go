@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -97,14 +98,37 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 // respond copies the upstream's answer to the client: headers and status as
 // they are, then the body, event by event for a stream.
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Response, rec *accessLog) {
+	stream := isEventStream(resp.Header.Get("Content-Type"))
+	var body io.Reader = resp.Body
+	if !stream {
+		// Wait for the body's first bytes before committing the status: an
+		// upstream that stalls past stream_idle or resets right after its
+		// headers then gets a proper error answer (504, 502) instead of a
+		// connection closed with no response at all.
+		br := bufio.NewReader(resp.Body)
+		if _, err := br.Peek(1); err != nil && err != io.EOF {
+			rec.err = err
+			if r.Context().Err() == nil {
+				writeError(w, statusFor(err))
+			}
+			return
+		}
+		body = br
+	}
 	h := w.Header()
 	for k, vv := range resp.Header {
-		if hopHeaders[k] {
-			continue
+		switch {
+		case hopHeaders[k]:
+		case k == "X-Request-Id":
+			// The client keeps the id it sent (or the one we made, which is
+			// in our logs); the upstream's own id, the one its provider's
+			// support asks for, travels under another name.
+			h["X-Upstream-Request-Id"] = vv
+		default:
+			h[k] = vv
 		}
-		h[k] = vv
 	}
-	if isEventStream(resp.Header.Get("Content-Type")) {
+	if stream {
 		h.Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
 		res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{})
@@ -115,7 +139,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		return
 	}
 	w.WriteHeader(resp.StatusCode)
-	if _, err := io.Copy(w, resp.Body); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
 		rec.err = err
 		if r.Context().Err() == nil {
 			// The upstream failed mid-body: the status is already sent, so

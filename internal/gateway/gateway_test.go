@@ -1,0 +1,60 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/warmgate/warmgate/internal/mock"
+)
+
+// TestRequestID: every answer carries X-Request-Id: the client's when it
+// sent a sane one, else a fresh one made by the gateway. The upstream's
+// own id does not replace it; it comes back as X-Upstream-Request-Id. The
+// gateway's own errors are covered by TestBadInput.
+func TestRequestID(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, defaultYAML(t, m), nil)
+	requests := []struct {
+		name         string
+		method, path string
+		body         string
+		relayed      bool // answered by the upstream
+	}{
+		{"chat", "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", false), true},
+		{"stream", "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", true), true},
+		{"embeddings", "POST", "/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`, true},
+		{"pass-through", "GET", "/v1/models/gpt-4.1", "", true},
+		{"models", "GET", "/v1/models", "", false},
+		{"healthz", "GET", "/healthz", "", false},
+		{"readyz", "GET", "/readyz", "", false},
+		{"gateway error", "POST", "/v1/chat/completions", `{}`, false},
+	}
+	made := map[string]bool{}
+	for _, r := range requests {
+		t.Run(r.name, func(t *testing.T) {
+			for _, sent := range []string{"", "my-id-0123", "bad id with spaces", strings.Repeat("x", 200)} {
+				a := g.do(t, r.method, r.path, r.body, "X-Request-Id", sent)
+				if sent == "my-id-0123" {
+					checkRequestID(t, a.header, sent)
+				} else { // absent or unusable: the gateway makes one
+					checkRequestID(t, a.header, "")
+					id := a.header.Get("X-Request-Id")
+					if made[id] {
+						t.Errorf("X-Request-Id %q made twice", id)
+					}
+					made[id] = true
+				}
+				up := a.header.Get("X-Upstream-Request-Id")
+				if r.relayed && !strings.HasPrefix(up, "req_mock") {
+					t.Errorf("X-Upstream-Request-Id = %q, want the mock's id", up)
+				}
+				if !r.relayed && up != "" {
+					t.Errorf("X-Upstream-Request-Id = %q on an answer the gateway made", up)
+				}
+			}
+		})
+	}
+	if !strings.Contains(g.logs.String(), `"request_id":"my-id-0123"`) {
+		t.Error("the client's request id is not in the log")
+	}
+}
