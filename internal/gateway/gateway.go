@@ -7,7 +7,9 @@ package gateway
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"path"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
 )
@@ -37,6 +40,9 @@ type Gateway struct {
 	modelsMu  sync.Mutex
 	modelsAt  time.Time
 	modelsRaw []byte
+
+	// metrics records requests when set (NewServer sets it).
+	metrics *metrics.Metrics
 }
 
 // New builds the handler. pool must hold one upstream per cfg.Upstreams
@@ -85,6 +91,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.healthz(sw, r)
 	case p == "/readyz":
 		g.readyz(sw, r)
+	case p == "/metrics" || p == "/api/pools":
+		if r.Method != http.MethodGet {
+			methodNotAllowed(sw, http.MethodGet)
+			return
+		}
+		if !g.admin(sw, r) {
+			return
+		}
+		if p == "/api/pools" {
+			g.pools(sw)
+		} else if g.metrics != nil {
+			g.metrics.Handler().ServeHTTP(sw, r)
+		} else {
+			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "metrics_off", message: "metrics are not enabled"})
+		}
 	case relayRoutes[p]:
 		if r.Method != http.MethodPost {
 			methodNotAllowed(sw, http.MethodPost)
@@ -109,6 +130,33 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: openai.TypeInvalidRequest, code: "method_not_allowed",
 		message: "method not allowed: use " + allow})
+}
+
+// admin lets a request reach the operational endpoints (/metrics,
+// /api/*): always when the gateway is open (no client keys, loopback only),
+// else only with the admin key. It writes the refusal itself.
+func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) bool {
+	if len(g.keys) == 0 {
+		return true
+	}
+	if g.cfg.Admin == nil || g.cfg.Admin.Key == "" {
+		writeError(w, &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "admin_disabled",
+			message: "admin endpoints are off: with client keys configured they need an admin key (admin.key_env in the config)"})
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(g.cfg.Admin.Key)) != 1 {
+		writeError(w, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "invalid_admin_key",
+			message: "this endpoint needs the admin key: send \"Authorization: Bearer <admin key>\""})
+		return false
+	}
+	return true
+}
+
+// pools answers GET /api/pools: every upstream's live connection stats.
+func (g *Gateway) pools(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"time": time.Now().UTC(), "upstreams": g.pool.Stats()})
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {

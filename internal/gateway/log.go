@@ -53,6 +53,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if rec.events > 0 {
 		attrs = append(attrs, slog.Int("events", rec.events))
 	}
+	if g.metrics != nil {
+		g.metrics.Request(rec.route, status, time.Since(rec.start))
+	}
 	level := slog.LevelInfo
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("error", rec.err.Error()))
@@ -65,7 +68,7 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 func routeLabel(p string) string {
 	switch p {
 	case "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/models",
-		"/healthz", "/readyz":
+		"/healthz", "/readyz", "/metrics", "/api/pools":
 		return p
 	}
 	if len(p) > 4 && p[:4] == "/v1/" {

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -98,11 +99,14 @@ func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := upstream.New(ucs)
+	m := metrics.New()
+	pool, err := upstream.New(ucs, upstream.WithObserver(m))
 	if err != nil {
 		return nil, err
 	}
+	m.WatchPool(pool)
 	h := New(cfg, pool, log)
+	h.metrics = m
 	s := &Server{cfg: cfg, log: log, Pool: pool, Handler: h, done: make(chan error, 1)}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
