@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/warmgate/warmgate/internal/probe"
+)
+
+// probeEnvPrefix prefixes the environment twin of every probe flag:
+// --idle-max is WARMGATE_PROBE_IDLE_MAX.
+const probeEnvPrefix = "WARMGATE_PROBE_"
+
+func newProbeCmd() *cobra.Command {
+	var (
+		o       probe.Options
+		keyEnv  string
+		caFile  string
+		jsonOut bool
+	)
+	cmd := &cobra.Command{
+		Use:   "probe URL",
+		Short: "Measure an endpoint's keep-alive behaviour and recommend client settings",
+		Long: `The keep-alive doctor: probe an HTTP(S) endpoint, e.g. https://api.openai.com/v1,
+and report what a new connection costs, how long the server keeps an idle
+connection, how many requests it serves on one, and the client settings to
+use (warmgate, Go, Python httpx, Node.js), ready to paste.
+
+It sends GET URL+PATH (default /models):
+  - --samples requests on new connections and as many on one reused
+    connection, each traced (DNS, TCP connect, TLS handshake, first byte),
+    reported as p50/p90; TLS version, cipher, ALPN (h2 or http/1.1), TLS
+    session resumption and the server's Keep-Alive header;
+  - up to --max-requests requests on one connection, to find a per-connection
+    cap;
+  - idle gaps of 1s, 2s, 4s, ... up to --idle-max, one connection each, then
+    narrower gaps until the idle timeout is known within 10%. This takes
+    about --idle-max when the server has no shorter timeout.
+
+It connects directly (no proxy), trusts the system roots (and SSL_CERT_FILE)
+plus --ca, and sends "Authorization: Bearer $VAR" with --key-env VAR (the key
+is never printed). A failure to connect names the phase: DNS lookup, TCP
+connect or TLS handshake.
+
+Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
+(upper case, dashes as underscores); a flag on the command line wins.`,
+		Example: `  # an OpenAI-compatible API, as an authenticated client
+  warmgate probe https://api.openai.com/v1 --key-env OPENAI_API_KEY
+
+  # the mock, with its private CA, a 5s idle timeout, and JSON for scripts
+  warmgate mock --tls --idle-timeout 5s --ca-out /tmp/mock-ca.pem &
+  warmgate probe https://127.0.0.1:18080/v1 --ca /tmp/mock-ca.pem --idle-max 10s --json
+
+  # what an HTTP/1.1 client (httpx, Node's https) sees
+  warmgate probe https://api.example.com/v1 --http1`,
+		Args:         cobra.ExactArgs(1),
+		SilenceUsage: true,
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&o.Samples, "samples", probe.DefaultSamples, "requests on new connections, and again on one reused connection")
+	fl.DurationVar(&o.IdleMax, "idle-max", probe.DefaultIdleMax, "longest idle gap to test (negative: skip the idle timeout search)")
+	fl.IntVar(&o.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send on one connection to find a cap (negative: skip)")
+	fl.StringVar(&o.Path, "path", probe.DefaultPath, "path appended to URL for every request")
+	fl.StringVar(&keyEnv, "key-env", "", "send 'Authorization: Bearer $`VAR`' (the key is never printed)")
+	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
+	fl.BoolVar(&o.HTTP1, "http1", false, "probe as an HTTP/1.1 client even if the server offers h2")
+	fl.DurationVar(&o.RequestTimeout, "timeout", probe.DefaultRequestTimeout, "limit for each request, connection included")
+	fl.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	fl.VisitAll(func(f *pflag.Flag) {
+		f.Usage += fmt.Sprintf(" [$%s%s]", probeEnvPrefix, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+	})
+
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := applyEnv(cmd, probeEnvPrefix); err != nil {
+			return err
+		}
+		o.URL = args[0]
+		if o.Samples < 1 {
+			return fmt.Errorf("probe: --samples must be at least 1, got %d", o.Samples)
+		}
+		if keyEnv != "" {
+			o.APIKey = os.Getenv(keyEnv)
+			if o.APIKey == "" {
+				return fmt.Errorf("probe: --key-env %s: the variable is not set or empty", keyEnv)
+			}
+		}
+		if caFile != "" {
+			pool, err := certPool(caFile)
+			if err != nil {
+				return err
+			}
+			o.RootCAs = pool
+		}
+		if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			bar := newProbeBar(f)
+			defer bar.finish()
+			o.Progress = bar.update
+		}
+
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		r, err := probe.Run(ctx, o)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if jsonOut {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(r)
+		}
+		return probe.WriteText(out, r)
+	}
+	return cmd
+}
+
+// certPool is the system roots plus the PEM certificates in file.
+func certPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("probe: --ca: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool() // no system roots here: trust the file alone
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("probe: --ca %s: no PEM certificate in the file", file)
+	}
+	return pool, nil
+}
+
+// probeBar shows a probe's progress on a terminal: one bar per count
+// (the cost requests, the request cap, the idle search in milliseconds).
+type probeBar struct {
+	w    io.Writer
+	last int64 // the bar's count so far
+	bar  *progressbar.ProgressBar
+}
+
+func newProbeBar(w io.Writer) *probeBar { return &probeBar{w: w} }
+
+func (b *probeBar) update(p probe.Progress) {
+	if b.bar == nil || p.Done < b.last { // a new count starts
+		b.finish()
+		b.bar = progressbar.NewOptions64(max(p.Total, 1),
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionSetElapsedTime(true),
+		)
+	}
+	b.last = p.Done
+	b.bar.ChangeMax64(max(p.Total, p.Done, 1))
+	b.bar.Describe(p.Detail)
+	_ = b.bar.Set64(p.Done)
+}
+
+func (b *probeBar) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+		_ = b.bar.Clear()
+		b.bar = nil
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/mock"
+)
+
+// runProbe runs "warmgate probe ARGS" and returns its stdout.
+func runProbe(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newProbeCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(t.Context())
+	if errOut.Len() > 0 && err == nil {
+		t.Logf("stderr: %s", errOut.String())
+	}
+	return out.String(), err
+}
+
+// probeMock starts a TLS mock (no idle timeout, a 20ms handshake) and
+// writes its CA to a file.
+func probeMock(t *testing.T, o mock.Options) (*mock.Server, string) {
+	t.Helper()
+	s, err := mock.Start(o, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, s.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s, ca
+}
+
+func TestProbeCmdJSON(t *testing.T) {
+	s, ca := probeMock(t, mock.Options{TLS: true, HandshakeDelay: 20 * time.Millisecond, IdleTimeout: time.Second, AdvertiseKeepAlive: true})
+	t.Setenv("WARMGATE_PROBE_SAMPLES", "3") // the env twin
+	t.Setenv("PROBE_TEST_KEY", "sk-cmd-secret")
+	out, err := runProbe(t, s.URL()+"/v1", "--ca", ca, "--idle-max", "2s", "--max-requests", "10",
+		"--key-env", "PROBE_TEST_KEY", "--json")
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if strings.Contains(out, "sk-cmd-secret") {
+		t.Error("the output shows the API key")
+	}
+	var j map[string]any
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if j["protocol"] != "h2" || j["tls_version"] != "TLS 1.3" || j["keepalive_header"] != "timeout=1" || j["samples"] != 3.0 {
+		t.Errorf("protocol %v, tls_version %v, keepalive_header %v, samples %v",
+			j["protocol"], j["tls_version"], j["keepalive_header"], j["samples"])
+	}
+	if j["cold_p50_ms"].(float64) <= j["warm_p50_ms"].(float64) {
+		t.Errorf("cold_p50_ms %v <= warm_p50_ms %v", j["cold_p50_ms"], j["warm_p50_ms"])
+	}
+	idle, ok := j["idle_timeout_seconds"].(float64)
+	if !ok || idle < 0.9 || idle > 1.1 {
+		t.Errorf("idle_timeout_seconds = %v, want 1 ± 10%%", j["idle_timeout_seconds"])
+	}
+	if rec, ok := j["recommended_idle_timeout_seconds"].(float64); !ok || rec <= 0 || rec >= 1 {
+		t.Errorf("recommended_idle_timeout_seconds = %v, want under 1", j["recommended_idle_timeout_seconds"])
+	}
+}
+
+func TestProbeCmdText(t *testing.T) {
+	s, ca := probeMock(t, mock.Options{TLS: true, NoH2: true})
+	out, err := runProbe(t, s.URL()+"/v1", "--ca", ca, "--samples", "2", "--idle-max", "500ms", "--max-requests", "5")
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	for _, want := range []string{"http/1.1, TLS 1.3", "idle timeout   none up to 500ms", "recommended client idle timeout: 500ms", "Python (httpx"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestProbeCmdErrors(t *testing.T) {
+	s, _ := probeMock(t, mock.Options{TLS: true})
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"private CA without --ca", []string{s.URL() + "/v1", "--samples", "1"},
+			"probe: TLS handshake with " + strings.TrimPrefix(s.URL(), "https://") + " failed: certificate signed by unknown authority (pass --ca FILE to trust a private CA)"},
+		{"key variable unset", []string{s.URL() + "/v1", "--key-env", "PROBE_TEST_UNSET_VARIABLE"}, "PROBE_TEST_UNSET_VARIABLE: the variable is not set"},
+		{"bad CA file", []string{s.URL() + "/v1", "--ca", "/nonexistent/ca.pem"}, "probe: --ca"},
+		{"no URL", nil, "accepts 1 arg"},
+		{"zero samples", []string{s.URL() + "/v1", "--samples", "0"}, "--samples must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runProbe(t, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
