@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/warmgate/warmgate/internal/bench"
+)
+
+// benchEnvPrefix prefixes the environment twin of every bench flag:
+// --key-env is WARMGATE_BENCH_KEY_ENV.
+const benchEnvPrefix = "WARMGATE_BENCH_"
+
+func newBenchCmd() *cobra.Command {
+	var (
+		o        bench.Options
+		keyEnv   string
+		bodyFile string
+		caFile   string
+		headers  []string
+		jsonOut  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test an OpenAI-compatible endpoint: latency percentiles, errors, connections",
+		Long: `Send chat requests (or any POST body) to an OpenAI-compatible API, such as
+a provider, a warmgate gateway or "warmgate mock", and report what a client
+sees: throughput; latency p50/p90/p99/p99.9, min, max and mean from an HDR
+histogram; time to the first SSE data event for streams; answers by status
+code; errors by class (connect refused, timeout, reset, TLS, other) with
+an example each; and the new connections, counted by the client's own
+dialer and TLS trace and, when the target answers GET /mock/stats, by the
+server too.
+
+Load:
+  closed loop (default)  --concurrency workers, each sending its next
+                         request when its previous one has finished
+  open loop (--rate R)   R requests per second on a fixed timetable, whether
+                         or not earlier ones have finished; latency runs from
+                         each request's scheduled start, so a client that
+                         falls behind does not hide it (coordinated
+                         omission); at most --max-in-flight requests at once,
+                         later arrivals are dropped and counted
+
+Every run is bounded: it stops after --requests (default 1000), after
+--duration (then requests in flight finish and are counted; with
+--duration alone there is no request limit), or on Ctrl-C, and prints what
+it measured.
+
+Each request is POST <target><path> with a small chat body (--model,
+--stream) or the file --body verbatim, and a --timeout of its own. The
+client is one HTTP transport with a connection pool the size of the
+concurrency; it speaks HTTP/2 when an HTTPS target offers it (--http1 not
+to), connects directly (no proxy), trusts the system roots plus --ca, and
+sends "Authorization: Bearer $VAR" with --key-env VAR (never printed).
+
+A progress bar shows on stderr when it is a terminal. The report goes to
+stdout: a table, or JSON with --json. See docs/bench.md for every field.
+
+Every flag can also be set by its environment twin, WARMGATE_BENCH_<FLAG>
+(upper case, dashes as underscores); a flag on the command line wins.`,
+		Example: `  # against a mock: 1,000 requests from 8 workers
+  warmgate mock --listen 127.0.0.1:18080 &
+  warmgate bench --target http://127.0.0.1:18080/v1
+
+  # streams through the gateway, 64 at once, for 30 seconds
+  warmgate bench --target http://127.0.0.1:8080/v1 --stream --concurrency 64 --duration 30s
+
+  # open loop: 500 requests per second for 20 seconds, as JSON
+  warmgate bench --rate 500 --duration 20s --json > run.json
+
+  # a real provider, with a key from the environment (a few requests cost money)
+  warmgate bench --target https://api.openai.com/v1 --key-env OPENAI_API_KEY --requests 20 --concurrency 2
+
+  # the TLS mock, with its CA; the first 10 requests get a 503
+  warmgate mock --tls --ca-out /tmp/mock-ca.pem &
+  warmgate bench --target https://127.0.0.1:18080/v1 --ca /tmp/mock-ca.pem -H 'X-Mock-Fault: status=503,times=10'`,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Target, "target", bench.DefaultTarget, "base `URL` of the API")
+	fl.StringVar(&o.Path, "path", bench.DefaultPath, "path appended to --target")
+	fl.IntVar(&o.Requests, "requests", bench.DefaultRequests, "stop after this many requests (with --duration alone: no limit)")
+	fl.DurationVar(&o.Duration, "duration", 0, "stop sending new requests after this long (0: no limit)")
+	fl.IntVar(&o.Concurrency, "concurrency", bench.DefaultConcurrency, "closed loop: requests in flight at once")
+	fl.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second on a fixed timetable (instead of --concurrency)")
+	fl.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open loop: most requests in flight; later arrivals are dropped and counted")
+	fl.BoolVar(&o.Stream, "stream", false, `add "stream":true to the default body`)
+	fl.StringVar(&o.Model, "model", "", fmt.Sprintf("model in the default body (default %q)", bench.DefaultModel))
+	fl.StringVar(&keyEnv, "key-env", "", "send 'Authorization: Bearer $`VAR`' (the key is never printed)")
+	fl.StringVar(&bodyFile, "body", "", "send the contents of `FILE` verbatim as every request's body")
+	fl.StringArrayVarP(&headers, "header", "H", nil, "add a request header, 'Name: value' (repeatable; never printed)")
+	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
+	fl.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "limit for each request, from its (scheduled) start to the end of its body")
+	fl.BoolVar(&o.HTTP1, "http1", false, "do not offer HTTP/2 to an HTTPS target")
+	fl.BoolVar(&o.DisableKeepAlives, "no-keepalive", false, "open a new connection for every request (a naive client)")
+	fl.StringVar(&o.StatsURL, "stats-url", "", "GET this `URL` before and after for server-side connection counts (default <target origin>/mock/stats; 'none' to skip)")
+	fl.BoolVar(&jsonOut, "json", false, "print the result as JSON")
+	fl.VisitAll(func(f *pflag.Flag) {
+		f.Usage += fmt.Sprintf(" [$%s%s]", benchEnvPrefix, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+	})
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := applyEnv(cmd, benchEnvPrefix); err != nil {
+			return err
+		}
+		fl := cmd.Flags()
+		if fl.Changed("duration") && !fl.Changed("requests") {
+			o.Requests = 0 // --duration alone: no request limit
+		}
+		if fl.Changed("rate") && !fl.Changed("concurrency") {
+			o.Concurrency = 0 // the open loop has no workers
+		}
+		if o.StatsURL == "none" {
+			o.StatsURL, o.NoServerStats = "", true
+		}
+		if keyEnv != "" {
+			o.APIKey = os.Getenv(keyEnv)
+			if o.APIKey == "" {
+				return fmt.Errorf("bench: --key-env %s: the variable is not set or empty", keyEnv)
+			}
+		}
+		if bodyFile != "" {
+			b, err := os.ReadFile(bodyFile)
+			if err != nil {
+				return fmt.Errorf("bench: --body: %w", err)
+			}
+			o.Body = b
+		}
+		if caFile != "" {
+			pool, err := bench.LoadRootCAs(caFile)
+			if err != nil {
+				return err
+			}
+			o.RootCAs = pool
+		}
+		for _, h := range headers {
+			name, value, ok := strings.Cut(h, ":")
+			name = strings.TrimSpace(name)
+			if !ok || name == "" {
+				return fmt.Errorf("bench: --header %q: want 'Name: value'", h)
+			}
+			if o.Header == nil {
+				o.Header = http.Header{}
+			}
+			o.Header.Add(name, strings.TrimSpace(value))
+		}
+
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		// After the first Ctrl-C the run stops and reports; a second one
+		// kills the process as usual.
+		context.AfterFunc(ctx, stop)
+
+		var (
+			progress func(int)
+			bar      *progressbar.ProgressBar
+		)
+		if errOut := cmd.ErrOrStderr(); isTerminal(errOut) {
+			total := int64(o.Requests)
+			if total == 0 {
+				total = -1 // a duration: a spinner with a count
+			}
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(errOut),
+				progressbar.OptionSetDescription("bench"), progressbar.OptionShowCount(),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish(),
+				progressbar.OptionSetElapsedTime(true))
+			progress = func(done int) { _ = bar.Set(done) }
+		}
+		r, err := bench.Run(ctx, o, progress)
+		if bar != nil {
+			_ = bar.Finish() // and clear it, before the report
+		}
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if jsonOut {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(r)
+		}
+		return r.WriteTable(out)
+	}
+	return cmd
+}
