@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -39,7 +40,10 @@ type attempt struct {
 
 // attempt sends one attempt of req to u. On success the response body is
 // wrapped to enforce StreamIdle and to finish the accounting at its end.
-func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Observer) (*http.Response, *attempt, *Error) {
+// done reports the outcome to the upstream's breaker; it is called exactly
+// once: here on failure or an error status, at the end of the body on
+// success.
+func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Observer, done func(outcome)) (*http.Response, *attempt, *Error) {
 	actx, cancel := context.WithCancelCause(req.Context())
 	a := &attempt{u: u, cls: u.classes[cls], start: time.Now(), cancel: cancel}
 	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n}
@@ -60,6 +64,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		b, err := req.GetBody()
 		if err != nil {
 			cancel(nil)
+			done(outcomeExcluded)
 			return nil, a, &Error{Kind: KindUnknown, Upstream: u.cfg.Name, Attempt: n, Err: err}
 		}
 		out.Body = b
@@ -99,6 +104,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		}
 		cancel(nil)
 		a.end()
+		done(outcomeOf(kind, 0))
 		u.stats.failures.Add(1)
 		info.Kind = kind
 		obs.Attempt(info)
@@ -109,7 +115,11 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		u.observeKeepAlive(resp.Header)
 	}
 	obs.Attempt(info)
-	resp.Body = newBody(resp.Body, a, actx, obs)
+	if o := outcomeOf(KindUnknown, resp.StatusCode); o != outcomeOK {
+		done(o) // an error status is judged now; a success when its body ends
+		done = nil
+	}
+	resp.Body = newBody(resp.Body, a, actx, obs, done)
 	return resp, a, nil
 }
 
@@ -258,12 +268,13 @@ type body struct {
 	timer *time.Timer
 	start time.Time
 	n     int64
-	n0    int // attempt number
+	n0    int           // attempt number
+	done  func(outcome) // the breaker's, when the outcome is still open
 	once  sync.Once
 }
 
-func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer) *body {
-	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now(), n0: a.info.Attempt}
+func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer, done func(outcome)) *body {
+	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now(), n0: a.info.Attempt}
 	b.timer = time.AfterFunc(b.idle, func() { a.cancel(errStreamIdle) })
 	return b
 }
@@ -318,6 +329,17 @@ func (b *body) finish(err error, eof bool) {
 		}
 		if err != nil {
 			b.a.u.stats.failures.Add(1)
+		}
+		if b.done != nil {
+			var ue *Error
+			switch {
+			case err == nil:
+				b.done(outcomeOK)
+			case errors.As(err, &ue):
+				b.done(outcomeOf(ue.Kind, 0))
+			default:
+				b.done(outcomeExcluded) // the caller canceled
+			}
 		}
 		b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n, Duration: time.Since(b.start), Err: err})
 	})

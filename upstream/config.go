@@ -54,6 +54,8 @@ type Config struct {
 	Timeouts Timeouts
 	// Retry is the retry policy.
 	Retry RetryPolicy
+	// Breaker configures the circuit breaker.
+	Breaker BreakerSettings
 	// TLS configures certificate verification. Nil uses the system roots.
 	TLS *tls.Config
 }
@@ -140,6 +142,7 @@ func (c *Config) applyDefaults() {
 	if t.H2PingTimeout <= 0 {
 		t.H2PingTimeout = 10 * time.Second
 	}
+	c.Breaker.applyDefaults()
 	r := &c.Retry
 	if r.Attempts <= 0 {
 		r.Attempts = 3

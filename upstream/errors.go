@@ -62,6 +62,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Kind == KindNoUpstream {
+		return "no upstream available: every upstream that serves this request failed recently (circuit open) or is cooling down after a 429; try again shortly"
+	}
 	msg := "upstream " + e.Upstream + ": "
 	switch e.Kind {
 	case KindStatus:

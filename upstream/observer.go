@@ -53,3 +53,46 @@ func (NopObserver) Retry(string, RetryReason) {}
 
 // BodyDone implements Observer.
 func (NopObserver) BodyDone(BodyInfo) {}
+
+// Observers returns an Observer that passes every event to each of obs, in
+// order: metrics and the dashboard, say. Nil entries are skipped. With no
+// observer left it returns NopObserver{}, with one it returns that one.
+func Observers(obs ...Observer) Observer {
+	var list multiObserver
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	switch len(list) {
+	case 0:
+		return NopObserver{}
+	case 1:
+		return list[0]
+	}
+	return list
+}
+
+// multiObserver fans events out to several observers.
+type multiObserver []Observer
+
+// Attempt implements Observer.
+func (m multiObserver) Attempt(a AttemptInfo) {
+	for _, o := range m {
+		o.Attempt(a)
+	}
+}
+
+// Retry implements Observer.
+func (m multiObserver) Retry(upstream string, reason RetryReason) {
+	for _, o := range m {
+		o.Retry(upstream, reason)
+	}
+}
+
+// BodyDone implements Observer.
+func (m multiObserver) BodyDone(b BodyInfo) {
+	for _, o := range m {
+		o.BodyDone(b)
+	}
+}

@@ -138,10 +138,10 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 	idempotent := isReplayable(req)
 	p.shared.budget.request(time.Now())
 
-	var tried []*Upstream
+	var tried, blocked []*Upstream
 	attempts := 0 // set from the first upstream's policy
-	for n := 1; ; n++ {
-		u := p.pick(tried)
+	u := p.pick(nil, nil)
+	for n := 1; ; {
 		if u == nil {
 			return nil, &Error{Kind: KindNoUpstream, Attempt: n, Err: ErrNoUpstream}
 		}
@@ -149,11 +149,17 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			attempts = u.cfg.Retry.Attempts
 		}
 		tried = append(tried, u)
-		resp, a, err := u.attempt(req, rel, cls, n, p.shared.obs)
+		done, ok := u.allow()
+		if !ok { // open circuit, or its one probe is out: not an attempt
+			blocked = append(blocked, u)
+			u = p.pick(tried, blocked)
+			continue
+		}
+		resp, a, err := u.attempt(req, rel, cls, n, p.shared.obs, done)
 
 		// Decide whether the outcome is final, and why not if it is not.
 		var reason RetryReason
-		var wait, retryAfter time.Duration
+		var retryAfter time.Duration
 		if err == nil {
 			r, ok := retryableStatus(resp.StatusCode)
 			if !ok || n >= attempts {
@@ -161,6 +167,9 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			}
 			reason = r
 			retryAfter, _ = parseRetryAfter(resp.Header, time.Now())
+			if r == ReasonStatus429 && retryAfter > 0 {
+				u.coolDown(retryAfter) // other upstreams take its traffic meanwhile
+			}
 		} else {
 			r, ok := retryable(err.Kind, a.finalWrote, idempotent)
 			if !ok || n >= attempts || ctx.Err() != nil {
@@ -168,9 +177,12 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			}
 			reason = r
 		}
-		failover := p.hasUntried(tried)
+		next := p.pick(tried, blocked)
+		var wait time.Duration
 		switch {
-		case failover || reason == ReasonStaleConn:
+		case next == nil:
+			return result(resp, err)
+		case next != u || reason == ReasonStaleConn:
 			wait = 0 // another upstream, or a fresh connection: no reason to wait
 		case retryAfter > u.cfg.Retry.MaxRetryAfter || exceedsDeadline(ctx, retryAfter):
 			return resp, nil // the upstream asked for longer than we may wait: pass its answer on
@@ -178,10 +190,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			wait = max(backoff(&u.cfg.Retry, n), retryAfter)
 		}
 		if exceedsDeadline(ctx, wait) || !p.shared.budget.allow(time.Now()) {
-			if resp != nil {
-				return resp, nil
-			}
-			return nil, err
+			return result(resp, err)
 		}
 		if resp != nil {
 			drain(resp.Body)
@@ -197,7 +206,16 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			case <-t.C:
 			}
 		}
+		u, n = next, n+1
 	}
+}
+
+// result returns an attempt's outcome as Do's: the response, or the error.
+func result(resp *http.Response, err *Error) (*http.Response, error) {
+	if resp != nil {
+		return resp, nil
+	}
+	return nil, err
 }
 
 // exceedsDeadline reports whether waiting d would pass ctx's deadline.
@@ -213,48 +231,66 @@ func drain(b io.ReadCloser) {
 	_ = b.Close()
 }
 
-// pick chooses the next upstream: among those not yet tried, the lowest
-// Priority tier; within it, the better of two random choices by in-flight
-// requests per weight (P2C), which spreads load without herding onto the
-// momentarily least-loaded one. When every upstream has been tried it
-// picks among all of them again.
-func (p *Pool) pick(tried []*Upstream) *Upstream {
+// pick chooses the next upstream, in order of preference: one not yet
+// tried and available (circuit not open, not cooling down after a 429);
+// one tried already but available (a retry); one cooling down but with its
+// circuit not open, since the retry waits for its Retry-After anyway. Among
+// the candidates it takes the lowest Priority tier, then the better of two
+// weighted random choices by in-flight requests per weight (P2C), which
+// spreads load by weight without herding onto the momentarily least-loaded
+// one. It returns nil
+// when no upstream may be tried. Upstreams in blocked (their breaker said
+// no during this request) are never picked.
+func (p *Pool) pick(tried, blocked []*Upstream) *Upstream {
+	rules := [...]func(u *Upstream) bool{
+		func(u *Upstream) bool { return !contains(tried, u) && u.Available() },
+		func(u *Upstream) bool { return u.Available() },
+		func(u *Upstream) bool { return u.circuit() != CircuitOpen },
+	}
 	var best []*Upstream
-	tier := 0
-	for _, u := range p.ups {
-		if contains(tried, u) {
-			continue
+	for _, ok := range rules {
+		tier := 0
+		for _, u := range p.ups {
+			if !ok(u) || contains(blocked, u) {
+				continue
+			}
+			switch {
+			case len(best) == 0 || u.cfg.Priority < tier:
+				best, tier = append(best[:0], u), u.cfg.Priority
+			case u.cfg.Priority == tier:
+				best = append(best, u)
+			}
 		}
-		switch {
-		case len(best) == 0 || u.cfg.Priority < tier:
-			best, tier = append(best[:0], u), u.cfg.Priority
-		case u.cfg.Priority == tier:
-			best = append(best, u)
+		if len(best) > 0 {
+			break
 		}
 	}
-	if len(best) == 0 {
-		if len(p.ups) == 0 {
-			return nil
-		}
-		return p.pick(nil)
-	}
-	if len(best) == 1 {
+	switch len(best) {
+	case 0:
+		return nil
+	case 1:
 		return best[0]
 	}
-	a, b := best[rand.IntN(len(best))], best[rand.IntN(len(best))]
+	a, b := weighted(best), weighted(best)
 	if b.score() < a.score() {
 		return b
 	}
-	return a
+	return a // on a tie (e.g. both idle) the weighted draw decides
 }
 
-func (p *Pool) hasUntried(tried []*Upstream) bool {
-	for _, u := range p.ups {
-		if !contains(tried, u) {
-			return true
+// weighted draws one upstream with probability proportional to its Weight.
+func weighted(ups []*Upstream) *Upstream {
+	total := 0
+	for _, u := range ups {
+		total += u.cfg.Weight
+	}
+	r := rand.IntN(total)
+	for _, u := range ups {
+		if r -= u.cfg.Weight; r < 0 {
+			return u
 		}
 	}
-	return false
+	return ups[len(ups)-1]
 }
 
 func contains(s []*Upstream, u *Upstream) bool {

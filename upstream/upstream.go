@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
 )
 
 // Upstream is one endpoint with its own tuned transport and counters. It is
@@ -17,6 +19,9 @@ type Upstream struct {
 	inflight atomic.Int64
 	stats    counters
 	keep     keeper
+
+	cb            *gobreaker.TwoStepCircuitBreaker[struct{}] // nil when disabled
+	cooldownUntil atomic.Int64                               // unix nanos; skipped until then (429)
 
 	connsMu sync.Mutex
 	conns   map[*trackedConn]struct{} // open connections, for the keeper
@@ -59,6 +64,7 @@ func newUpstream(c Config) (*Upstream, error) {
 		return nil, err
 	}
 	u := &Upstream{cfg: c, base: base, conns: map[*trackedConn]struct{}{}}
+	u.cb = newBreaker(c.Name, c.Breaker)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
 	return u, nil
@@ -109,6 +115,11 @@ type Stats struct {
 	Expired int64 `json:"connections_expired"`
 	// ServerClosedIdle counts idle connections the server closed.
 	ServerClosedIdle int64 `json:"server_closed_idle"`
+
+	// Circuit is the breaker's state: closed, half-open or open.
+	Circuit CircuitState `json:"circuit_state"`
+	// CooldownUntil is when a 429 cooldown ends; zero when none.
+	CooldownUntil time.Time `json:"cooldown_until,omitzero"`
 }
 
 // Stats returns a copy of the upstream's counters.
@@ -138,6 +149,10 @@ func (u *Upstream) Stats() Stats {
 
 		Expired:          c.expired.Load(),
 		ServerClosedIdle: c.serverClosedIdle.Load(),
+	}
+	s.Circuit = u.circuit()
+	if cu := u.cooldownUntil.Load(); cu > time.Now().UnixNano() {
+		s.CooldownUntil = time.Unix(0, cu)
 	}
 	u.keep.learnedM.Lock()
 	s.LearnedIdleTimeout = u.keep.learned

@@ -151,7 +151,8 @@ upstreams:
 
 	warmed := m.Stats().ConnectionsAccepted
 	fmt.Fprintf(out, "mock upstream:  %s/v1 (TLS, HTTP/2; each new connection costs %v)\n", m.URL(), o.handshakeDelay)
-	fmt.Fprintf(out, "gateway:        %s\n\n", gw.URL())
+	fmt.Fprintf(out, "gateway:        %s\n", gw.URL())
+	fmt.Fprintf(out, "dashboard:      http://%s/dashboard (open it to watch the pool live)\n\n", gw.Addr())
 
 	// The naive client is what many apps do by accident: a fresh client (or
 	// a pool too small) per request, so every request pays the handshake.
@@ -187,7 +188,8 @@ upstreams:
 
 	if ctx.Err() == nil && !o.noServe {
 		fmt.Fprintf(out, "\nThe gateway keeps serving. Try it:\n  curl %s/chat/completions -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"gpt-4.1-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n", gw.URL())
-		fmt.Fprintf(out, "  curl http://%s/readyz\nPress Ctrl-C to stop.\n", gw.Addr())
+		fmt.Fprintf(out, "  curl http://%s/readyz\n", gw.Addr())
+		fmt.Fprintf(out, "Watch the pool (connections reused, opened, latencies) at http://%s/dashboard\nPress Ctrl-C to stop.\n", gw.Addr())
 		<-ctx.Done()
 	}
 	return results, nil

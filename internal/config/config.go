@@ -45,6 +45,7 @@ type Upstream struct {
 	Pool     Pool     `yaml:"pool"`
 	Timeouts Timeouts `yaml:"timeouts"`
 	Retry    Retry    `yaml:"retry"`
+	Circuit  Circuit  `yaml:"circuit"`
 	TLS      TLS      `yaml:"tls"`
 }
 
@@ -76,6 +77,23 @@ type Retry struct {
 	Max      time.Duration `yaml:"max"`
 	// Budget is the ratio of retries to requests allowed over a window (0..1).
 	Budget float64 `yaml:"budget"`
+}
+
+// Circuit configures the upstream's circuit breaker: after enough failures
+// the upstream is skipped for Cooldown, then one probe request decides.
+// Zero values take the defaults (5 failures, ratio 0.5 over 20 requests in
+// a 60s window, 30s cooldown).
+type Circuit struct {
+	// Failures in a row that open the circuit.
+	Failures int `yaml:"failures"`
+	// Ratio of failed requests in Window that opens it (with MinRequests).
+	Ratio       float64       `yaml:"ratio"`
+	MinRequests int           `yaml:"min_requests"`
+	Window      time.Duration `yaml:"window"`
+	// Cooldown is how long an open circuit skips the upstream.
+	Cooldown time.Duration `yaml:"cooldown"`
+	// Disable turns the breaker off for this upstream.
+	Disable bool `yaml:"disable"`
 }
 
 // TLS configures how the upstream's certificate is verified.

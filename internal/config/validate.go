@@ -106,6 +106,13 @@ func (u *Upstream) validate(p *problems, key string) {
 	if !(r.Budget >= 0 && r.Budget <= 1) { // also rejects NaN
 		p.at(key+".retry.budget", "budget %v is outside 0..1 (it is the ratio of retries to requests, e.g. 0.2)", r.Budget)
 	}
+	c := u.Circuit
+	nonNegative(p, key+".circuit.failures", int64(c.Failures))
+	nonNegative(p, key+".circuit.min_requests", int64(c.MinRequests))
+	durations(p, key+".circuit", map[string]time.Duration{"window": c.Window, "cooldown": c.Cooldown})
+	if !(c.Ratio >= 0 && c.Ratio <= 1) {
+		p.at(key+".circuit.ratio", "ratio %v is outside 0..1 (the share of failed requests that opens the circuit, e.g. 0.5)", c.Ratio)
+	}
 }
 
 func (c *Config) validateKeys(p *problems) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
@@ -43,6 +44,8 @@ type Gateway struct {
 
 	// metrics records requests when set (NewServer sets it).
 	metrics *metrics.Metrics
+	// dash serves /dashboard and /api/pools when set (NewServer sets it).
+	dash *dashboard.Dashboard
 }
 
 // New builds the handler. pool must hold one upstream per cfg.Upstreams
@@ -99,13 +102,29 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !g.admin(sw, r) {
 			return
 		}
-		if p == "/api/pools" {
+		if p == "/api/pools" && g.dash != nil {
+			g.dash.ServeHTTP(sw, r)
+		} else if p == "/api/pools" {
 			g.pools(sw)
 		} else if g.metrics != nil {
 			g.metrics.Handler().ServeHTTP(sw, r)
 		} else {
 			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "metrics_off", message: "metrics are not enabled"})
 		}
+	case p == "/dashboard" || strings.HasPrefix(p, "/dashboard/"):
+		// The page and its assets are static and hold no data, so they are
+		// served without the admin key: a browser cannot send it on a
+		// navigation. The page asks for the key and sends it to /api/pools,
+		// which is guarded above.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(sw, "GET, HEAD")
+			return
+		}
+		if g.dash == nil {
+			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "dashboard_off", message: "the dashboard is not enabled"})
+			return
+		}
+		g.dash.ServeHTTP(sw, r)
 	case relayRoutes[p]:
 		if r.Method != http.MethodPost {
 			methodNotAllowed(sw, http.MethodPost)
@@ -152,7 +171,8 @@ func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// pools answers GET /api/pools: every upstream's live connection stats.
+// pools answers GET /api/pools when there is no dashboard (a Gateway made
+// by New alone): every upstream's live connection stats.
 func (g *Gateway) pools(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

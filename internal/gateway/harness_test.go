@@ -72,10 +72,15 @@ const testModels = `models: ["gpt-*", "text-embedding-*"]`
 // fastRetry keeps retries (3 attempts) but with millisecond backoffs.
 const fastRetry = `retry: {attempts: 3, base: 5ms, max: 20ms}`
 
+// noCircuit turns the circuit breaker off: tests that send failure after
+// failure to one upstream on purpose would otherwise open it (the breaker
+// has its own tests in package upstream and TestCircuitOpens here).
+const noCircuit = `circuit: {disable: true}`
+
 // defaultYAML is a gateway config with one upstream, the mock m.
 func defaultYAML(t *testing.T, m *mock.Server, extra ...string) string {
 	t.Helper()
-	return "upstreams:\n" + upstreamYAML(t, "mock", m, append([]string{testModels, fastRetry}, extra...)...)
+	return "upstreams:\n" + upstreamYAML(t, "mock", m, append([]string{testModels, fastRetry, noCircuit}, extra...)...)
 }
 
 // gw is a running gateway.

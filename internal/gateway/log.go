@@ -17,6 +17,7 @@ type accessLog struct {
 	route    string
 	key      string
 	model    string
+	routed   string // the model sent upstream, when not the requested one
 	stream   bool
 	upstream string
 	events   int
@@ -46,6 +47,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	}
 	if rec.model != "" {
 		attrs = append(attrs, slog.String("model", rec.model), slog.Bool("stream", rec.stream))
+		if rec.routed != "" && rec.routed != rec.model {
+			attrs = append(attrs, slog.String("routed_model", rec.routed))
+		}
 	}
 	if rec.upstream != "" {
 		attrs = append(attrs, slog.String("upstream", rec.upstream))

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/warmgate/warmgate/upstream"
 )
 
 // modelsTTL is how long the merged model list is reused: upstream model
@@ -128,17 +130,20 @@ type upstreamReady struct {
 	ConnectionsOpen int64  `json:"connections_open"`
 	Requests        int64  `json:"requests"`
 	Failures        int64  `json:"failures"`
+	Circuit         string `json:"circuit"`
 }
 
 // readyz answers 200 once every upstream has a warm connection or has
-// answered a request, else 503; the body says which upstream is not ready.
+// answered a request and its circuit is not open, else 503; the body says
+// which upstream is not ready and why.
 func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
 	all := true
 	var ups []upstreamReady
 	for _, s := range g.pool.Stats() {
-		ok := s.Open > 0 || s.Requests > s.Failures
+		ok := (s.Open > 0 || s.Requests > s.Failures) && s.Circuit != upstream.CircuitOpen
 		all = all && ok
-		ups = append(ups, upstreamReady{Name: s.Name, Ready: ok, ConnectionsOpen: s.Open, Requests: s.Requests, Failures: s.Failures})
+		ups = append(ups, upstreamReady{Name: s.Name, Ready: ok, ConnectionsOpen: s.Open, Requests: s.Requests,
+			Failures: s.Failures, Circuit: s.Circuit.String()})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !all {

@@ -48,27 +48,70 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 	rec.model, rec.stream = env.Model, env.Stream
 
-	view := g.pool
+	// The models to try: the requested one (through its alias), then its
+	// fallbacks; a body without a model goes to every upstream.
+	models := []string{""}
 	if env.Model != "" {
 		if !keyAllows(key, env.Model) {
 			writeError(w, &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "model_not_allowed",
 				message: "this API key may not use model " + quote(env.Model)})
 			return
 		}
-		if view = g.view(env.Model); view == nil {
+		models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) })
+		if g.view(models[0]) == nil {
 			writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
 				message: "the model " + quote(env.Model) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
 			return
 		}
 	}
 
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, strings.TrimPrefix(r.URL.Path, "/v1"), bytes.NewReader(body))
-	if err != nil {
-		writeError(w, errBadRequest("invalid_request", "cannot forward request: "+err.Error()))
+	for i, model := range models {
+		view, b := g.pool, body
+		if model != "" {
+			if view = g.view(model); view == nil {
+				continue // a fallback no upstream serves
+			}
+			if model != env.Model {
+				var err error
+				if b, err = withModel(body, model); err != nil {
+					writeError(w, errBadRequest("invalid_json", "cannot route the request: "+err.Error()))
+					return
+				}
+			}
+		}
+		resp, err := view.Do(g.outbound(r, b, view, rec.id))
+		if i < len(models)-1 && failedAll(resp, err) {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			g.log.Info("every upstream of the model failed; trying its fallback",
+				"request_id", rec.id, "model", model, "fallback", models[i+1])
+			continue
+		}
+		rec.routed = model
+		if err != nil {
+			rec.err = err
+			var ue *upstream.Error
+			if errors.As(err, &ue) {
+				rec.upstream = ue.Upstream
+			}
+			writeError(w, statusFor(err))
+			return
+		}
+		defer resp.Body.Close()
+		rec.upstream = upstream.ServedBy(resp)
+		g.respond(w, r, resp, rec)
 		return
 	}
-	out.URL.RawQuery = r.URL.RawQuery
-	if len(body) == 0 {
+}
+
+// outbound builds the request to send upstream: body b (never re-encoded),
+// the path under /v1, the client's headers minus its credentials, the
+// request id.
+func (g *Gateway) outbound(r *http.Request, b []byte, view *upstream.Pool, id string) *http.Request {
+	out, _ := http.NewRequestWithContext(r.Context(), r.Method, "/", bytes.NewReader(b))
+	out.URL.Path, out.URL.RawQuery = strings.TrimPrefix(r.URL.Path, "/v1"), r.URL.RawQuery
+	if len(b) == 0 {
 		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	}
 	copyRequestHeader(out.Header, r.Header)
@@ -77,22 +120,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			out.Header.Set("Authorization", a)
 		}
 	}
-	out.Header.Set("X-Request-Id", rec.id)
-
-	resp, err := view.Do(out)
-	if err != nil {
-		e := statusFor(err)
-		rec.err = err
-		var ue *upstream.Error
-		if errors.As(err, &ue) {
-			rec.upstream = ue.Upstream
-		}
-		writeError(w, e)
-		return
-	}
-	defer resp.Body.Close()
-	rec.upstream = upstream.ServedBy(resp)
-	g.respond(w, r, resp, rec)
+	out.Header.Set("X-Request-Id", id)
+	return out
 }
 
 // respond copies the upstream's answer to the client: headers and status as

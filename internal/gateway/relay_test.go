@@ -31,8 +31,8 @@ func startBadInputGateway(t *testing.T) (*gw, *mock.Server) {
 	m := startMock(t, mock.Options{})
 	yaml := "upstreams:\n" +
 		upstreamYAML(t, "mock", m, testModels, fastRetry) +
-		fmt.Sprintf("  - name: dead\n    base_url: http://%s/v1\n    models: [\"dead-*\"]\n    retry: {attempts: 2, base: 5ms, max: 10ms}\n", closedAddr(t)) +
-		upstreamYAML(t, "slow", m, `models: ["slow-*"]`, `timeouts: {first_byte: 200ms}`, `retry: {attempts: 1}`) +
+		fmt.Sprintf("  - name: dead\n    base_url: http://%s/v1\n    models: [\"dead-*\"]\n    retry: {attempts: 2, base: 5ms, max: 10ms}\n    %s\n", closedAddr(t), noCircuit) +
+		upstreamYAML(t, "slow", m, `models: ["slow-*"]`, `timeouts: {first_byte: 200ms}`, `retry: {attempts: 1}`, noCircuit) +
 		`keys:
   - name: team-a
     key_env: KEY_A
@@ -339,5 +339,24 @@ func TestUpstreamBodyFails(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestCircuitOpens: an upstream that keeps refusing connections has its
+// circuit opened; the gateway then answers 503 at once, without calling it,
+// with a message that says why.
+func TestCircuitOpens(t *testing.T) {
+	yaml := fmt.Sprintf("upstreams:\n  - name: dead\n    base_url: http://%s/v1\n    retry: {attempts: 1}\n    circuit: {failures: 3, cooldown: 1m}\n", closedAddr(t))
+	g := startGateway(t, yaml, nil)
+	for range 3 {
+		checkError(t, g.do(t, "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", false)), 502, "upstream_connect_error")
+	}
+	checkError(t, g.do(t, "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", false)), 503, "no_healthy_upstream", "circuit open")
+	if st := g.stats(t); st.Requests != 3 || st.Circuit.String() != "open" {
+		t.Errorf("after the circuit opened: %d attempts, circuit %v; want 3 and open", st.Requests, st.Circuit)
+	}
+	a := g.do(t, "GET", "/readyz", "")
+	if a.status != 503 || !strings.Contains(string(a.body), `"circuit":"open"`) {
+		t.Errorf("/readyz = %d %s; want 503 naming the open circuit", a.status, a.body)
 	}
 }

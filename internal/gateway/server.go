@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/upstream"
 )
@@ -60,6 +61,14 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 				Max:      u.Retry.Max,
 				Budget:   u.Retry.Budget,
 			},
+			Breaker: upstream.BreakerSettings{
+				ConsecutiveFailures: u.Circuit.Failures,
+				FailureRatio:        u.Circuit.Ratio,
+				MinRequests:         u.Circuit.MinRequests,
+				Window:              u.Circuit.Window,
+				OpenTimeout:         u.Circuit.Cooldown,
+				Disable:             u.Circuit.Disable,
+			},
 		}
 		if u.APIKey != "" {
 			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
@@ -100,13 +109,16 @@ func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	m := metrics.New()
-	pool, err := upstream.New(ucs, upstream.WithObserver(m))
+	d := dashboard.New()
+	pool, err := upstream.New(ucs, upstream.WithObserver(upstream.Observers(m, d.Observer())))
 	if err != nil {
 		return nil, err
 	}
 	m.WatchPool(pool)
+	d.Watch(pool)
 	h := New(cfg, pool, log)
 	h.metrics = m
+	h.dash = d
 	s := &Server{cfg: cfg, log: log, Pool: pool, Handler: h, done: make(chan error, 1)}
 	var protos http.Protocols
 	protos.SetHTTP1(true)

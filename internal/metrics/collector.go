@@ -26,6 +26,7 @@ type poolCollector struct {
 	opened, dialed, reused, expired *prometheus.Desc
 	exhausted                       *prometheus.Desc
 	conns, inFlight, idleTimeout    *prometheus.Desc
+	circuit                         *prometheus.Desc
 }
 
 func newPoolCollector() *poolCollector {
@@ -48,20 +49,18 @@ func newPoolCollector() *poolCollector {
 			"Attempts in flight, from the start of the attempt (pool wait included) to the end of its response body.", up, nil),
 		idleTimeout: prometheus.NewDesc("warmgate_upstream_idle_timeout_seconds",
 			"Idle timeout in effect: the configured one, or less once the server showed a shorter one.", up, nil),
+		circuit: prometheus.NewDesc("warmgate_upstream_circuit_state",
+			"State of the upstream's circuit breaker: 0 closed, 1 half-open, 2 open.", up, nil),
 	}
 }
 
 // WatchPool makes the scrape report p's connection and pool counters (see
 // the package doc). Watch the root pool; watching it again, or a view of
-// it made by Only, adds nothing. Every upstream of p starts with a circuit
-// state of CircuitClosed.
+// it made by Only, adds nothing.
 //
 // When two watched pools have upstreams of the same name, the first
 // watched wins: names must be unique across the pools of one Metrics.
 func (m *Metrics) WatchPool(p *upstream.Pool) {
-	for _, u := range p.Upstreams() {
-		m.circuit.WithLabelValues(u.Name()) // creates it at 0 unless already set
-	}
 	c := m.pools
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -72,7 +71,7 @@ func (m *Metrics) WatchPool(p *upstream.Pool) {
 
 // Describe implements prometheus.Collector.
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.opened, c.dialed, c.reused, c.expired, c.exhausted, c.conns, c.inFlight, c.idleTimeout} {
+	for _, d := range []*prometheus.Desc{c.opened, c.dialed, c.reused, c.expired, c.exhausted, c.conns, c.inFlight, c.idleTimeout, c.circuit} {
 		ch <- d
 	}
 }
@@ -112,4 +111,5 @@ func (c *poolCollector) collect(ch chan<- prometheus.Metric, s *upstream.Stats) 
 	gauge(c.conns, float64(s.Idle), "idle")
 	gauge(c.inFlight, float64(s.InFlight))
 	gauge(c.idleTimeout, s.IdleTimeout.Seconds())
+	gauge(c.circuit, float64(s.Circuit))
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -81,14 +82,20 @@ func TestWatchPoolTwice(t *testing.T) {
 	}
 }
 
-// TestWatchPoolKeepsCircuitState checks that WatchPool does not reset a
-// state set before it.
-func TestWatchPoolKeepsCircuitState(t *testing.T) {
+// TestCircuitStateFollowsTheBreaker: the gauge reads the pool's breaker.
+func TestCircuitStateFollowsTheBreaker(t *testing.T) {
 	m := New()
-	s := newServer(t, modeH1, hello)
-	m.SetCircuitState("a", CircuitOpen)
-	newPool(t, m, s, nil) // watches it
-	wantValue(t, scrape(t, m), CircuitOpen, "warmgate_upstream_circuit_state", "upstream", "a")
+	s := newServer(t, modeH1, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	p := newPool(t, m, s, func(c *upstream.Config) {
+		c.Retry.Attempts = 1
+		c.Breaker = upstream.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: time.Minute}
+	})
+	for range 2 {
+		if _, err := get(t.Context(), p, "/chat/completions"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantValue(t, scrape(t, m), float64(upstream.CircuitOpen), "warmgate_upstream_circuit_state", "upstream", "a")
 }
 
 // TestConcurrentMatchesStats sends concurrent requests to a cold pool, which

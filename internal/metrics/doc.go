@@ -12,7 +12,6 @@
 //	warmgate_request_duration_seconds{route}              histogram  Request
 //	warmgate_tokens_total{key,model,kind}                 counter    Tokens (kind: prompt, completion)
 //	warmgate_ratelimited_total{key,limit}                 counter    RateLimited
-//	warmgate_upstream_circuit_state{upstream}             gauge      SetCircuitState (0 closed, 1 half-open, 2 open)
 //
 // Per attempt, recorded by the pool through the Observer methods:
 //
@@ -34,6 +33,7 @@
 //	warmgate_upstream_pool_exhausted_total{upstream}            counter
 //	warmgate_upstream_in_flight{upstream}                       gauge
 //	warmgate_upstream_idle_timeout_seconds{upstream}            gauge    the idle timeout in effect
+//	warmgate_upstream_circuit_state{upstream}                   gauge    0 closed, 1 half-open, 2 open
 //
 // Plus the standard go_* and process_* collectors.
 //

@@ -21,13 +21,6 @@ var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 // (the default pool wait).
 var handshakeBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
-// Circuit states, the values of warmgate_upstream_circuit_state.
-const (
-	CircuitClosed   = 0
-	CircuitHalfOpen = 1
-	CircuitOpen     = 2
-)
-
 // Metrics holds warmgate's Prometheus series in its own registry. It
 // implements upstream.Observer; pass it to upstream.New with
 // upstream.WithObserver, then call WatchPool with the pool. It is safe for
@@ -41,7 +34,6 @@ type Metrics struct {
 	requestDur  *prometheus.HistogramVec // route
 	tokens      *prometheus.CounterVec   // key, model, kind
 	rateLimited *prometheus.CounterVec   // key, limit
-	circuit     *prometheus.GaugeVec     // upstream
 
 	// Per attempt (Observer).
 	upRequests  *prometheus.CounterVec   // upstream, code
@@ -88,10 +80,6 @@ func New() *Metrics {
 			Name: "warmgate_ratelimited_total",
 			Help: "Requests refused by a rate limit, by configured key name and limit.",
 		}, []string{"key", "limit"}),
-		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "warmgate_upstream_circuit_state",
-			Help: "State of the upstream's circuit breaker: 0 closed, 1 half-open, 2 open.",
-		}, []string{"upstream"}),
 
 		upRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warmgate_upstream_requests_total",
@@ -131,7 +119,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.requestDur, m.tokens, m.rateLimited, m.circuit,
+		m.requests, m.requestDur, m.tokens, m.rateLimited,
 		m.upRequests, m.retries, m.handshake, m.poolWait, m.firstByte, m.streamBytes,
 		m.pools,
 	)
@@ -183,12 +171,4 @@ func (m *Metrics) Tokens(key, model string, prompt, completion int) {
 // "tpm") of the key with the given configured name.
 func (m *Metrics) RateLimited(key, limit string) {
 	m.rateLimited.WithLabelValues(m.keyCap.value(key), m.limitCap.value(limit)).Inc()
-}
-
-// SetCircuitState sets the circuit breaker state of the named upstream to
-// CircuitClosed, CircuitHalfOpen or CircuitOpen. WatchPool starts every
-// upstream of the pool at CircuitClosed. The upstream package has no
-// breaker yet; once it does, whatever drives it calls this on each change.
-func (m *Metrics) SetCircuitState(name string, state int) {
-	m.circuit.WithLabelValues(name).Set(float64(state))
 }

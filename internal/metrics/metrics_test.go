@@ -93,15 +93,6 @@ func TestModelCardinalityCap(t *testing.T) {
 	}
 }
 
-func TestSetCircuitState(t *testing.T) {
-	m := New()
-	m.SetCircuitState("a", CircuitOpen)
-	m.SetCircuitState("b", CircuitHalfOpen)
-	f := scrape(t, m)
-	wantValue(t, f, 2, "warmgate_upstream_circuit_state", "upstream", "a")
-	wantValue(t, f, 1, "warmgate_upstream_circuit_state", "upstream", "b")
-}
-
 // TestLint fills every series through a real pool and the gateway methods,
 // then runs promtool's checks on the whole registry.
 func TestLint(t *testing.T) {
@@ -115,7 +106,6 @@ func TestLint(t *testing.T) {
 	m.Request("/v1/chat/completions", 200, time.Second)
 	m.Tokens("k", "gpt-4o", 1, 1)
 	m.RateLimited("k", "rpm")
-	m.SetCircuitState("a", CircuitOpen)
 
 	f := scrape(t, m)
 	for _, name := range []string{

@@ -60,7 +60,7 @@ func TestSequentialRequestsOneConnection(t *testing.T) {
 		wantValue(t, f, 0, "warmgate_upstream_in_flight", "upstream", "a")
 		wantValue(t, f, 90, "warmgate_upstream_idle_timeout_seconds", "upstream", "a")
 		wantValue(t, f, 0, "warmgate_upstream_pool_exhausted_total", "upstream", "a")
-		wantValue(t, f, CircuitClosed, "warmgate_upstream_circuit_state", "upstream", "a")
+		wantValue(t, f, float64(upstream.CircuitClosed), "warmgate_upstream_circuit_state", "upstream", "a")
 		if find(f, "warmgate_upstream_circuit_state", "upstream", "a") == nil {
 			t.Error("warmgate_upstream_circuit_state{upstream=a} missing after WatchPool")
 		}

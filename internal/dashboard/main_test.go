@@ -1,0 +1,12 @@
+package dashboard_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if a goroutine outlives the tests: the mocks,
+// gateways and the browser (with chromedp's goroutines) must all be
+// stopped by the tests' cleanups. Nothing is ignored.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
