@@ -2,7 +2,10 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"os"
+	"strconv"
 
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
@@ -28,14 +31,16 @@ func errBadRequest(code, msg string) *apiError {
 }
 
 // statusFor maps an upstream failure to what the client sees. It is the one
-// place where upstream error kinds become HTTP statuses.
+// place where upstream error kinds become HTTP statuses. The message names
+// the upstream and what went wrong, never its address: the full error is in
+// the gateway's log under the request id.
 func statusFor(err error) *apiError {
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {
 		return &apiError{status: http.StatusBadGateway, typ: openai.TypeUpstream, code: "upstream_error",
-			message: "upstream request failed: " + err.Error()}
+			message: "upstream request failed (see the gateway log for this request id)"}
 	}
-	e := &apiError{typ: openai.TypeUpstream, message: ue.Error()}
+	e := &apiError{typ: openai.TypeUpstream, message: clientMessage(ue)}
 	switch ue.Kind {
 	case upstream.KindPoolExhausted:
 		e.status, e.code = http.StatusServiceUnavailable, "pool_exhausted"
@@ -66,4 +71,38 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		return
 	}
 	openai.WriteError(w, e.status, e.typ, e.code, e.message, e.retryAfter)
+}
+
+// clientMessage says what failed in words a client can act on, without the
+// upstream's host, address or certificate details.
+func clientMessage(ue *upstream.Error) string {
+	name := strconv.Quote(ue.Upstream)
+	switch ue.Kind {
+	case upstream.KindDial:
+		return "could not connect to upstream " + name + " (" + syscallCause(ue.Err, "connection failed") + ")"
+	case upstream.KindDNS:
+		return "upstream " + name + ": its host name did not resolve"
+	case upstream.KindTLS:
+		return "upstream " + name + ": TLS handshake failed (certificate not trusted or not valid for the host, or the handshake timed out)"
+	case upstream.KindStaleConn, upstream.KindConnReset:
+		return "upstream " + name + ": the connection was lost before an answer (" + syscallCause(ue.Err, "connection closed") + ")"
+	case upstream.KindTruncated:
+		return "upstream " + name + ": the answer was cut off (" + syscallCause(ue.Err, "connection closed") + ")"
+	case upstream.KindNoUpstream, upstream.KindPoolExhausted, upstream.KindHeaderTimeout, upstream.KindStreamIdle:
+		return ue.Error() // these name only settings, no addresses
+	}
+	return "upstream " + name + " failed (see the gateway log for this request id)"
+}
+
+// syscallCause is the operating system's word for a network failure
+// ("connection refused", "connection reset by peer"), or def.
+func syscallCause(err error, def string) string {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error()
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "connection closed"
+	}
+	return def
 }

@@ -162,7 +162,10 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		w.WriteHeader(resp.StatusCode)
 		res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{})
 		rec.events = res.Events
-		if err != nil {
+		switch {
+		case err != nil && res.Done:
+			rec.err = err // the client has the whole answer; only the log needs to know
+		case err != nil:
 			g.abortStream(w, r, err, rec)
 		}
 		return

@@ -360,3 +360,19 @@ func TestCircuitOpens(t *testing.T) {
 		t.Errorf("/readyz = %d %s; want 503 naming the open circuit", a.status, a.body)
 	}
 }
+
+// TestErrorsDoNotShowUpstreamAddresses: a client learns which upstream
+// failed and why, not where it lives.
+func TestErrorsDoNotShowUpstreamAddresses(t *testing.T) {
+	dead := closedAddr(t)
+	g := startGateway(t, fmt.Sprintf("upstreams:\n  - name: dead\n    base_url: http://%s/v1\n    retry: {attempts: 1}\n", dead), nil)
+	a := g.do(t, "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", false))
+	msg := checkError(t, a, 502, "upstream_connect_error", `"dead"`, "connection refused")
+	host, port, _ := strings.Cut(dead, ":")
+	if strings.Contains(msg, port) || strings.Contains(msg, host) {
+		t.Errorf("the message shows the upstream's address %s: %q", dead, msg)
+	}
+	if !strings.Contains(g.logs.String(), dead) {
+		t.Errorf("the gateway log should keep the full error with the address")
+	}
+}
