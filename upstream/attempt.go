@@ -119,7 +119,9 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		done(o) // an error status is judged now; a success when its body ends
 		done = nil
 	}
-	resp.Body = newBody(resp.Body, a, actx, obs, done)
+	b := newBody(resp.Body, a, actx, obs, done)
+	b.info = info
+	resp.Body = b
 	return resp, a, nil
 }
 
@@ -268,13 +270,13 @@ type body struct {
 	timer *time.Timer
 	start time.Time
 	n     int64
-	n0    int           // attempt number
+	info  AttemptInfo   // the attempt that got this response
 	done  func(outcome) // the breaker's, when the outcome is still open
 	once  sync.Once
 }
 
 func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer, done func(outcome)) *body {
-	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now(), n0: a.info.Attempt}
+	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now()}
 	b.timer = time.AfterFunc(b.idle, func() { a.cancel(errStreamIdle) })
 	return b
 }
@@ -304,11 +306,11 @@ func (b *body) readError(err error) error {
 	if b.ctx.Err() != nil {
 		cause := context.Cause(b.ctx)
 		if cause == errStreamIdle {
-			return &Error{Kind: KindStreamIdle, Upstream: u.cfg.Name, Attempt: b.n0, Err: ErrStreamIdle}
+			return &Error{Kind: KindStreamIdle, Upstream: u.cfg.Name, Attempt: b.info.Attempt, Err: ErrStreamIdle}
 		}
 		return err // the caller canceled: not the upstream's fault
 	}
-	return &Error{Kind: KindTruncated, Upstream: u.cfg.Name, Attempt: b.n0, Err: err}
+	return &Error{Kind: KindTruncated, Upstream: u.cfg.Name, Attempt: b.info.Attempt, Err: err}
 }
 
 func (b *body) Close() error {
@@ -348,8 +350,17 @@ func (b *body) finish(err error, eof bool) {
 // ServedBy returns the name of the upstream that answered resp, or "" when
 // resp did not come from a Pool.
 func ServedBy(resp *http.Response) string {
+	info, _ := AttemptOf(resp)
+	return info.Upstream
+}
+
+// AttemptOf returns what is known of the attempt that got resp: its
+// upstream, number (2 or more after retries or failover), connection reuse,
+// protocol, pool wait and time to headers. ok is false when resp did not
+// come from a Pool (or its Body was replaced).
+func AttemptOf(resp *http.Response) (info AttemptInfo, ok bool) {
 	if b, ok := resp.Body.(*body); ok {
-		return b.a.u.cfg.Name
+		return b.info, true
 	}
-	return ""
+	return AttemptInfo{}, false
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/warmgate/warmgate/upstream"
 )
 
 // accessLog collects what one request's log line says.
@@ -20,6 +22,7 @@ type accessLog struct {
 	routed   string // the model sent upstream, when not the requested one
 	stream   bool
 	upstream string
+	attempt  upstream.AttemptInfo // the attempt that answered, when one did
 	events   int
 	err      error
 }
@@ -53,6 +56,16 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	}
 	if rec.upstream != "" {
 		attrs = append(attrs, slog.String("upstream", rec.upstream))
+	}
+	if a := rec.attempt; a.Upstream != "" {
+		attrs = append(attrs,
+			slog.Duration("first_byte", a.FirstByte),
+			slog.Int("retries", a.Attempt-1),
+			slog.Bool("conn_reused", a.Reused),
+			slog.String("proto", a.Proto))
+		if a.PoolWait > time.Millisecond {
+			attrs = append(attrs, slog.Duration("pool_wait", a.PoolWait))
+		}
 	}
 	if rec.events > 0 {
 		attrs = append(attrs, slog.Int("events", rec.events))
