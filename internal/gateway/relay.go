@@ -99,7 +99,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			return
 		}
 		defer resp.Body.Close()
-		rec.upstream = upstream.ServedBy(resp)
+		rec.attempt, _ = upstream.AttemptOf(resp)
+		rec.upstream = rec.attempt.Upstream
 		g.respond(w, r, resp, rec)
 		return
 	}
