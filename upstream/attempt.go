@@ -30,6 +30,7 @@ type attempt struct {
 	gotFirstByte bool
 	headersDone  bool          // RoundTrip returned: no timer may start any more
 	finalWrote   bool          // wrote, as RoundTrip returned; read without the lock
+	waiting      bool          // counted in cls.waiting
 	idleFor      time.Duration // how long the reused connection had been idle
 	dnsStart     time.Time
 	connStart    time.Time
@@ -82,6 +83,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	// may still report to the trace hooks after RoundTrip returned.
 	a.mu.Lock()
 	a.headersDone = true
+	a.stopWaiting() // a failed attempt may never have got a connection
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
 	a.info.FirstByte = time.Since(a.start)
@@ -139,6 +141,14 @@ func (a *attempt) end() {
 	a.u.inflight.Add(-1)
 }
 
+// stopWaiting ends the attempt's count in cls.waiting; a.mu is held.
+func (a *attempt) stopWaiting() {
+	if a.waiting {
+		a.waiting = false
+		a.cls.waiting.Add(-1)
+	}
+}
+
 func stopTimer(t *time.Timer) {
 	if t != nil {
 		t.Stop()
@@ -153,6 +163,10 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 		GetConn: func(string) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
+			if !a.waiting {
+				a.waiting = true
+				a.cls.waiting.Add(1)
+			}
 			a.getConn = time.Now()
 			if u.cfg.MaxConns > 0 && !a.headersDone {
 				a.poolTimer = time.AfterFunc(u.cfg.Timeouts.PoolWait, func() {
@@ -177,6 +191,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			reused := ci.Reused
 			a.mu.Lock()
 			a.gotConn = true
+			a.stopWaiting()
 			stopTimer(a.poolTimer)
 			a.info.PoolWait = time.Since(a.getConn)
 			if c != nil && a.conn == nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -244,5 +245,49 @@ func TestSilentH2ConnectionIsDetectedByPing(t *testing.T) {
 	resp.Body.Close()
 	if st := p.Stats()[0]; st.Opened != 2 {
 		t.Errorf("opened %d connections, want 2 (the dead one replaced)", st.Opened)
+	}
+}
+
+// TestH2ServerStreamLimit: a server that takes only 10 streams per
+// connection. net/http then asks for more connections; they must be dialed
+// promptly (one at a time, while requests still wait), not held back.
+func TestH2ServerStreamLimit(t *testing.T) {
+	s := &server{}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(300 * time.Millisecond)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 10}
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.accepted.Add(1)
+		}
+	}
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	p := newPool(t, s, nil)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() {
+			resp, err := post(t, t.Context(), p, "x")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	t.Logf("30 requests of 300ms with 10 streams per connection: %v, %d connections", took, s.accepted.Load())
+	if took > 3*time.Second {
+		t.Errorf("took %v: dials for a full HTTP/2 connection were held back", took)
+	}
+	if got := s.accepted.Load(); got < 2 || got > 30 {
+		t.Errorf("server accepted %d connections", got)
 	}
 }

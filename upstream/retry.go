@@ -39,6 +39,7 @@ var (
 	errFirstByte  = errors.New("first byte timeout")
 	errStreamIdle = errors.New("stream idle timeout")
 	errPoolClosed = errors.New("upstream: pool closed")
+	errNoDemand   = errors.New("upstream: dial not needed: no request waits for a connection")
 )
 
 // classify turns a transport error into a Kind. It is the only place where

@@ -31,6 +31,7 @@ type class struct {
 	gate     dialGate
 	open     atomic.Int64 // connections open in this class
 	inflight atomic.Int64 // attempts in flight in this class
+	waiting  atomic.Int64 // attempts asking for a connection (GetConn, not yet GotConn)
 	// proto is what the class's connections speak, learned from the first
 	// TLS handshake: protoUnknown, protoH1 or protoH2.
 	proto atomic.Int32
@@ -49,6 +50,10 @@ const (
 // advertise about 100 (SETTINGS_MAX_CONCURRENT_STREAMS); net/http itself
 // opens another connection when a server's real limit is reached.
 const h2StreamsPerConn = 100
+
+// h2HoldMax bounds how long a dial is held on HTTP/2 before it goes ahead
+// for requests still waiting for a connection.
+const h2HoldMax = 100 * time.Millisecond
 
 // negotiated records the protocol of a new TLS connection and lets held
 // dials re-check: once HTTP/2 is known, one connection carries many requests.
@@ -273,13 +278,13 @@ func trackedFrom(c net.Conn) *trackedConn {
 }
 
 // awaitDemand holds back a dial while the connections open or being dialed
-// already cover every request in flight. net/http dials for a request that
+// already cover every request in flight (on HTTP/2, h2StreamsPerConn each). net/http dials for a request that
 // finds no idle connection, and if another request's connection frees up
 // first, the new one ends up idle: under steady concurrency C that ramps the
 // pool past C. Holding the dial until a request really lacks a connection
-// keeps new connections equal to the concurrency. After maxWait it lets the
-// dial go; it fails it only when the pool closed or ctx ended, when nobody
-// can use the connection any more.
+// keeps new connections equal to the concurrency. After maxWait (h2HoldMax
+// on HTTP/2) it lets the dial go if a request still waits for a connection,
+// and fails it otherwise: net/http drops a failed dial nobody waits for.
 func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
 	g := &cl.gate
 	g.mu.Lock()
@@ -298,6 +303,12 @@ func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
 			g.cond.Broadcast()
 			g.mu.Unlock()
 		})
+		if cl.proto.Load() == protoH2 {
+			// Over HTTP/2 a hold is short: a server allowing fewer streams
+			// than h2StreamsPerConn makes net/http ask for another
+			// connection for requests the full one turned away.
+			t.Reset(h2HoldMax)
+		}
 		g.waiters.Add(1)
 		for cl.covered() && !expired && !g.closed {
 			g.cond.Wait()
@@ -305,6 +316,9 @@ func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
 		g.waiters.Add(-1)
 		t.Stop()
 		stop()
+		if expired && ctx.Err() == nil && cl.waiting.Load() == 0 {
+			return errNoDemand // every request got a connection meanwhile
+		}
 	}
 	if g.closed {
 		return errPoolClosed
