@@ -35,7 +35,7 @@ Start with "warmgate demo" to see the difference keep-alive makes, then
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMockCmd(), newDemoCmd(), newVersionCmd(), newProbeCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newMockCmd(), newDemoCmd(), newVersionCmd(), newProbeCmd(), newBenchCmd(), newKeysCmd())
 	return root
 }
 

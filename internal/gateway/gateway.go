@@ -30,6 +30,7 @@ type Gateway struct {
 	pool    *upstream.Pool
 	log     *slog.Logger
 	keys    map[string]*config.Key // by hex SHA-256 of the key
+	limits  *keyLimits             // per-key rpm and tpm (limit.go)
 	maxBody int64
 	// passAuth forwards the client's Authorization to upstreams that have
 	// no key of their own, when the gateway has no client keys: the client
@@ -63,6 +64,7 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	for _, u := range cfg.Upstreams {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
+	g.limits = newKeyLimits(cfg.Keys)
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20
 	}
@@ -192,8 +194,14 @@ func (g *Gateway) authenticate(r *http.Request) (*config.Key, *apiError) {
 	tok := bearer(r)
 	if tok == "" {
 		return nil, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "missing_api_key",
-			message: "missing API key: send it as \"Authorization: Bearer <key>\""}
+			message: "missing API key: send it as \"Authorization: Bearer <key>\" (or in an \"api-key\" or \"x-api-key\" header)"}
 	}
+	// The lookup is by the SHA-256 of what the client sent, and that makes
+	// it safe without a constant-time compare: how long the map takes can
+	// at most tell an attacker how the hash of their guess relates to the
+	// stored hashes, and a guess whose hash shares a prefix with a key's
+	// hash is no closer to that key (finding one that matches is a SHA-256
+	// preimage). No secret is ever compared byte by byte.
 	sum := sha256.Sum256([]byte(tok))
 	k, ok := g.keys[hex.EncodeToString(sum[:])]
 	if !ok {
@@ -203,15 +211,20 @@ func (g *Gateway) authenticate(r *http.Request) (*config.Key, *apiError) {
 	return k, nil
 }
 
-// bearer extracts the client key from Authorization or x-api-key.
+// bearer extracts the client key: "Authorization: Bearer <key>" (the
+// OpenAI SDKs), else the "api-key" header (Azure OpenAI's SDKs), else
+// "x-api-key" (Anthropic's and others). An Authorization of another scheme
+// is no key.
 func bearer(r *http.Request) string {
-	if a := r.Header.Get("Authorization"); a != "" {
-		if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-			return strings.TrimSpace(a[7:])
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		if k := strings.TrimSpace(a[7:]); k != "" {
+			return k
 		}
-		return ""
 	}
-	return r.Header.Get("X-Api-Key")
+	if k := strings.TrimSpace(r.Header.Get("Api-Key")); k != "" {
+		return k
+	}
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
 // keyAllows reports whether client key k may use model.

@@ -65,6 +65,14 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		}
 	}
 
+	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
+	ch, aerr := g.limit(r.Context(), key, r.URL.Path, body)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer ch.settle(r.Context())
+
 	for i, model := range models {
 		view, b := g.pool, body
 		if model != "" {
@@ -101,7 +109,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		defer resp.Body.Close()
 		rec.attempt, _ = upstream.AttemptOf(resp)
 		rec.upstream = rec.attempt.Upstream
-		g.respond(w, r, resp, rec)
+		g.respond(ch.watch(w, model), r, resp, rec)
 		return
 	}
 }
@@ -161,7 +169,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	if stream {
 		h.Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
-		res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{})
+		res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{OnEvent: streamUsage(w)})
 		rec.events = res.Events
 		switch {
 		case err != nil && res.Done:
@@ -233,7 +241,7 @@ func copyRequestHeader(dst, src http.Header) {
 	for k, vv := range src {
 		switch {
 		case hopHeaders[k]:
-		case k == "Authorization", k == "X-Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
+		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
 		default:
 			dst[k] = vv
 		}

@@ -1,0 +1,391 @@
+package gateway
+
+// Per-key limits: requests per minute (rpm) and tokens per minute (tpm).
+//
+// Before a request goes upstream, relay takes one request from its key's
+// rpm and an estimate of its tokens from its tpm (estimateTokens). After
+// the answer, the charge is settled: the estimate is replaced by the usage
+// the upstream reported (the "usage" object of a JSON answer, read from its
+// last usageTail bytes as they are relayed; the usage chunk of a stream,
+// seen by sse.Copy's OnEvent), refunded when no tokens were spent (an
+// error, no answer), or kept when the answer succeeded but said nothing of
+// its usage. docs/keys.md tells users how exact this is.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/ratelimit"
+	"github.com/warmgate/warmgate/sse"
+)
+
+// defaultCompletionEstimate is the completion a request reserves from its
+// key's tpm when it sets no max_tokens (nor max_completion_tokens,
+// max_output_tokens): a typical chat answer is a few hundred tokens, and
+// reserving rather more keeps a burst of concurrent requests from
+// overshooting the limit by much. What was not used is refunded when the
+// answer ends.
+const defaultCompletionEstimate = 1024
+
+// maxChoices bounds the "n" that multiplies a request's completion
+// estimate.
+const maxChoices = 128
+
+// usageTail is how much of the end of a non-streamed answer is kept to read
+// its usage from: every OpenAI-compatible API puts "usage" after the
+// content, near the end, so a JSON answer of any size costs at most twice
+// this much memory, and nothing is held back from the client.
+const usageTail = 64 << 10
+
+// limiter is what the gateway needs of a rate limiter: Allow, and Adjust
+// to give back what a refused or finished request did not use.
+type limiter interface {
+	ratelimit.Limiter
+	ratelimit.Adjuster
+}
+
+// keyLimits are the per-key limits, by key name. Keys without rpm or tpm
+// are not limited by it.
+type keyLimits struct {
+	rpm, tpm limiter
+}
+
+// newKeyLimits makes in-memory limits for keys.
+func newKeyLimits(keys []config.Key) *keyLimits {
+	rpm, tpm := map[string]int{}, map[string]int{} // read-only from here on
+	for _, k := range keys {
+		rpm[k.Name], tpm[k.Name] = k.RPM, k.TPM
+	}
+	return &keyLimits{
+		rpm: ratelimit.NewMemory(func(name string) ratelimit.Limit { return ratelimit.Limit{PerMinute: rpm[name]} }),
+		tpm: ratelimit.NewMemory(func(name string) ratelimit.Limit { return ratelimit.Limit{PerMinute: tpm[name]} }),
+	}
+}
+
+// charge is what one request took from its key's limits, and what is
+// needed to settle it when the answer has been relayed.
+type charge struct {
+	g        *Gateway
+	key      string // the key's name; "" in open mode
+	tpm      bool   // the key has a tokens-per-minute limit
+	estimate int    // tokens reserved from it
+	model    string // the model the request was routed to
+	w        *usageWriter
+}
+
+// limit takes one request from key's rpm and the request's estimated tokens
+// from its tpm. It returns the charge to settle once the answer is relayed
+// (nil if there is nothing to settle), or the 429 to answer. A limiter
+// that fails lets the request through (fail open), with a log line.
+func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte) (*charge, *apiError) {
+	if key == nil || key.RPM <= 0 && key.TPM <= 0 {
+		if g.metrics == nil {
+			return nil, nil
+		}
+		c := &charge{g: g} // only to count tokens in metrics
+		if key != nil {
+			c.key = key.Name
+		}
+		return c, nil
+	}
+	c := &charge{g: g, key: key.Name, tpm: key.TPM > 0}
+	if key.RPM > 0 {
+		d, err := g.limits.rpm.Allow(ctx, key.Name, 1)
+		if err != nil {
+			g.log.Warn("rate limiter failed; letting the request through", "key", key.Name, "limit", "rpm", "error", err)
+		} else if !d.Allowed {
+			return nil, g.refuse(key.Name, "rpm", d, 1)
+		}
+	}
+	if c.tpm {
+		if n := estimateTokens(path, body); n > 0 {
+			d, err := g.limits.tpm.Allow(ctx, key.Name, n)
+			switch {
+			case err != nil:
+				g.log.Warn("rate limiter failed; letting the request through", "key", key.Name, "limit", "tpm", "error", err)
+			case !d.Allowed:
+				if key.RPM > 0 { // the request was not made: it uses none of the rpm
+					g.adjust(ctx, g.limits.rpm, key.Name, -1)
+				}
+				return nil, g.refuse(key.Name, "tpm", d, n)
+			default:
+				c.estimate = n
+			}
+		}
+	}
+	return c, nil
+}
+
+// refuse is the 429 for a request that limit (rpm or tpm) refused; n is
+// what it asked for.
+func (g *Gateway) refuse(name, limit string, d ratelimit.Decision, n int) *apiError {
+	if g.metrics != nil {
+		g.metrics.RateLimited(name, limit)
+	}
+	secs := max(1, int((d.RetryAfter+999_999_999)/1e9))
+	var msg string
+	if limit == "rpm" {
+		msg = fmt.Sprintf("rate limit reached for key %s: %d requests per minute (rpm); retry in %d s", quote(name), d.Limit, secs)
+	} else {
+		msg = fmt.Sprintf("rate limit reached for key %s: %d tokens per minute (tpm); this request needs about %d "+
+			"(estimated from its size and max_tokens), %d are left; retry in %d s", quote(name), d.Limit, n, d.Remaining, secs)
+		if n > d.Limit {
+			msg += " (the estimate exceeds the whole limit: such a request waits for the key's full minute; a lower max_tokens helps)"
+		}
+	}
+	return &apiError{status: http.StatusTooManyRequests, typ: openai.TypeRateLimit, code: "rate_limit_exceeded",
+		message: msg, retryAfter: secs}
+}
+
+// adjust corrects what the key took from l; a failure is logged, not
+// returned: the answer is already on its way.
+func (g *Gateway) adjust(ctx context.Context, l limiter, name string, delta int) {
+	if err := l.Adjust(ctx, name, delta); err != nil {
+		g.log.Warn("rate limiter failed to adjust a key's usage", "key", name, "delta", delta, "error", err)
+	}
+}
+
+// estimateTokens is what a request reserves from its key's tpm before it
+// is sent: its prompt, estimated at one token per 4 bytes of body (JSON
+// syntax included, so rather more than less), plus, except for embeddings,
+// its completion: max_completion_tokens, max_tokens or max_output_tokens
+// when the request caps it, else defaultCompletionEstimate, times "n".
+// Other /v1/ paths reserve nothing; usage they report is still charged.
+func estimateTokens(path string, body []byte) int {
+	switch path {
+	case "/v1/embeddings":
+		return len(body) / 4
+	case "/v1/chat/completions", "/v1/completions", "/v1/responses":
+	default:
+		return 0
+	}
+	var req struct {
+		MaxCompletionTokens *int `json:"max_completion_tokens"`
+		MaxTokens           *int `json:"max_tokens"`
+		MaxOutputTokens     *int `json:"max_output_tokens"`
+		N                   *int `json:"n"`
+	}
+	_ = json.Unmarshal(body, &req) // a field of the wrong type: keep the defaults
+	completion := defaultCompletionEstimate
+	for _, v := range []*int{req.MaxCompletionTokens, req.MaxTokens, req.MaxOutputTokens} {
+		if v != nil && *v > 0 {
+			completion = *v
+			break
+		}
+	}
+	if req.N != nil && *req.N > 1 {
+		completion *= min(*req.N, maxChoices)
+	}
+	return len(body)/4 + min(completion, ratelimit.MaxTokens)
+}
+
+// watch returns the writer to relay the answer of model through, which
+// picks the usage out of it.
+func (c *charge) watch(w http.ResponseWriter, model string) http.ResponseWriter {
+	if c == nil {
+		return w
+	}
+	c.model = model
+	c.w = &usageWriter{ResponseWriter: w}
+	return c.w
+}
+
+// settle reconciles the key's tpm with the answer's usage, and counts the
+// tokens in metrics. It runs when the request ends, however it ends, and
+// does so even if the client has gone.
+func (c *charge) settle(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	var u openai.Usage
+	known, answered := false, false
+	if c.w != nil {
+		c.w.done()
+		u, known, answered = c.w.usage, c.w.known, c.w.ok()
+	}
+	if c.tpm {
+		delta := 0
+		switch {
+		case known:
+			delta = u.TotalTokens - c.estimate
+		case !answered:
+			delta = -c.estimate // an error or no answer: nothing spent
+		}
+		if delta != 0 {
+			c.g.adjust(ctx, c.g.limits.tpm, c.key, delta)
+		}
+	}
+	if known && c.g.metrics != nil {
+		c.g.metrics.Tokens(c.key, c.model, u.PromptTokens, u.CompletionTokens)
+	}
+}
+
+// usageWriter relays an answer to the client unchanged and finds its usage:
+// in the last usageTail bytes of a successful non-streamed answer, or in
+// the events of a stream, through onEvent.
+type usageWriter struct {
+	http.ResponseWriter
+	status int
+	stream bool
+	tail   []byte
+	usage  openai.Usage
+	known  bool
+}
+
+func (u *usageWriter) ok() bool { return u.status >= 200 && u.status < 300 }
+
+func (u *usageWriter) WriteHeader(code int) {
+	if u.status == 0 && code >= 200 {
+		u.status = code
+		mt, _, _ := mime.ParseMediaType(u.Header().Get("Content-Type"))
+		u.stream = mt == "text/event-stream"
+		if n, err := strconv.Atoi(u.Header().Get("Content-Length")); err == nil && n > 0 && u.ok() && !u.stream {
+			u.tail = make([]byte, 0, min(n, usageTail)) // one allocation for most answers
+		}
+	}
+	u.ResponseWriter.WriteHeader(code)
+}
+
+func (u *usageWriter) Write(b []byte) (int, error) {
+	if u.status == 0 {
+		u.WriteHeader(http.StatusOK)
+	}
+	n, err := u.ResponseWriter.Write(b)
+	if u.ok() && !u.stream {
+		u.keep(b[:n])
+	}
+	return n, err
+}
+
+// keep appends b to the tail, keeping the last usageTail bytes at least.
+func (u *usageWriter) keep(b []byte) {
+	if len(b) >= usageTail {
+		u.tail = append(u.tail[:0], b[len(b)-usageTail:]...)
+		return
+	}
+	if len(u.tail)+len(b) > 2*usageTail {
+		n := copy(u.tail, u.tail[len(u.tail)-(usageTail-len(b)):])
+		u.tail = u.tail[:n]
+	}
+	u.tail = append(u.tail, b...)
+}
+
+// done parses the usage out of the tail, once the answer is complete.
+func (u *usageWriter) done() {
+	if !u.known && !u.stream && u.ok() {
+		u.usage, u.known = findUsage(u.tail)
+	}
+}
+
+// onEvent is sse.CopyOptions.OnEvent: it keeps the usage of the last event
+// that has one (the final chunk with stream_options.include_usage, or
+// the Responses API's response.completed).
+func (u *usageWriter) onEvent(ev sse.Event) {
+	if us, ok := findUsage(ev.Data); ok {
+		u.usage, u.known = us, true
+	}
+}
+
+// Flush implements http.Flusher.
+func (u *usageWriter) Flush() { _ = http.NewResponseController(u.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (u *usageWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// streamUsage is the OnEvent hook for a stream relayed to w: the usage
+// writer's, or nil when w does not look for usage.
+func streamUsage(w http.ResponseWriter) func(sse.Event) {
+	if u, ok := w.(*usageWriter); ok {
+		return u.onEvent
+	}
+	return nil
+}
+
+// wireUsage is a usage object in either naming: Chat Completions'
+// prompt/completion or the Responses API's input/output. Fields absent
+// from the JSON keep the value unset.
+type wireUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	InputTokens      int `json:"input_tokens"`
+	OutputTokens     int `json:"output_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// unset marks a wireUsage field the JSON did not set.
+const unset = math.MinInt
+
+var usageKey = []byte(`"usage"`)
+
+// findUsage finds the last "usage" object in b, which may be a whole JSON
+// document, the tail of one or one SSE event's data. A "usage" inside a
+// string has its quotes escaped, so it does not match; "usage": null is
+// skipped.
+func findUsage(b []byte) (openai.Usage, bool) {
+	for end := len(b); ; {
+		i := bytes.LastIndex(b[:end], usageKey)
+		if i < 0 {
+			return openai.Usage{}, false
+		}
+		end = i
+		if escaped(b, i) {
+			continue
+		}
+		rest := bytes.TrimLeft(b[i+len(usageKey):], " \t\r\n")
+		if len(rest) == 0 || rest[0] != ':' {
+			continue
+		}
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if len(rest) == 0 || rest[0] != '{' {
+			continue
+		}
+		w := wireUsage{unset, unset, unset, unset, unset}
+		if json.NewDecoder(bytes.NewReader(rest)).Decode(&w) != nil {
+			continue
+		}
+		if u, ok := w.normalize(); ok {
+			return u, true
+		}
+	}
+}
+
+// escaped reports whether the byte at i follows an odd number of
+// backslashes.
+func escaped(b []byte, i int) bool {
+	n := 0
+	for i > 0 && b[i-1] == '\\' {
+		n, i = n+1, i-1
+	}
+	return n%2 == 1
+}
+
+func (w wireUsage) normalize() (openai.Usage, bool) {
+	pick := func(a, b int) (int, bool) {
+		switch {
+		case a != unset:
+			return max(a, 0), true
+		case b != unset:
+			return max(b, 0), true
+		}
+		return 0, false
+	}
+	p, okP := pick(w.PromptTokens, w.InputTokens)
+	c, okC := pick(w.CompletionTokens, w.OutputTokens)
+	t, okT := pick(w.TotalTokens, unset)
+	if !okP && !okC && !okT {
+		return openai.Usage{}, false
+	}
+	if !okT || t < p+c {
+		t = p + c
+	}
+	return openai.Usage{PromptTokens: p, CompletionTokens: c, TotalTokens: t}, true
+}

@@ -1,0 +1,260 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// DefaultMaxKeys is Memory's bound on the number of buckets when MaxKeys is
+// 0: about 10 MB at most, and far more keys than are active within a minute
+// on one instance.
+const DefaultMaxKeys = 100_000
+
+// MaxTokens bounds a limit, a request's units and an adjustment; larger
+// values are clamped to it. It keeps the bucket's arithmetic within int64.
+const MaxTokens = 1 << 36
+
+// unitsPerToken is the resolution of a bucket: a token is this many units,
+// the number of microseconds in a minute. A bucket of PerMinute tokens per
+// minute then gains exactly PerMinute units per microsecond: refill and
+// RetryAfter are exact integer arithmetic, with no drift from rounding.
+const unitsPerToken = int64(time.Minute / time.Microsecond)
+
+// sweepInterval is how often Memory drops the buckets that have refilled:
+// with limits per minute, a bucket idle for a minute is full again.
+const sweepInterval = time.Minute
+
+// errNegative is returned by Allow for a negative n.
+var errNegative = errors.New("ratelimit: Allow with a negative n")
+
+// Limit is the rate of one key.
+type Limit struct {
+	// PerMinute is how many units the key regains per minute, spread evenly
+	// (one every 60s/PerMinute). 0 or less means unlimited.
+	PerMinute int
+	// Burst is how many units the key can hold, hence spend at once after a
+	// pause. 0 means PerMinute: a full minute's worth.
+	Burst int
+}
+
+func (l Limit) burst() int64 {
+	if l.Burst > 0 {
+		return int64(min(l.Burst, MaxTokens))
+	}
+	return int64(min(l.PerMinute, MaxTokens))
+}
+
+func (l Limit) rate() int64 { return int64(min(l.PerMinute, MaxTokens)) }
+
+// Memory is an in-memory Limiter and Adjuster: a token bucket per key,
+// whose limit the Limit function gives. A key's bucket starts full. Create
+// it with NewMemory or as a struct literal; the fields must not change once
+// it is in use.
+//
+// Memory needs no goroutine and no Close. Its memory is bounded: a bucket
+// that has refilled is the same as no bucket, so buckets idle long enough
+// to be full are dropped (checked once a minute), and beyond MaxKeys an
+// arbitrary bucket is dropped to make room, which can let that key spend
+// early: set MaxKeys above the number of keys active within a refill
+// period.
+//
+// All keys share one mutex. The work under it is a map lookup and a few
+// integer operations, far below the cost of the requests it guards.
+//
+// Time is read with time.Now, so tests use testing/synctest.
+type Memory struct {
+	// Limit returns the limit of key. It is called under Memory's lock, on
+	// every Allow and Adjust, so it must be fast and must not call Memory.
+	// nil, or a Limit with PerMinute <= 0, means unlimited. When a key's
+	// limit changes, its bucket keeps its level, capped at the new Burst.
+	Limit func(key string) Limit
+	// MaxKeys bounds the number of buckets; 0 means DefaultMaxKeys.
+	MaxKeys int
+
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	nextSweep  time.Time
+	lastForced time.Time // last sweep forced by a full map
+}
+
+// NewMemory returns a Memory whose keys have the limits limit returns.
+func NewMemory(limit func(key string) Limit) *Memory {
+	return &Memory{Limit: limit}
+}
+
+var (
+	_ Limiter  = (*Memory)(nil)
+	_ Adjuster = (*Memory)(nil)
+)
+
+// Allow takes n units from key's bucket if it holds at least n, or, when n
+// is more than the bucket can ever hold (Burst), if it is full: such a
+// request is let through once the key has saved up all it can, and leaves
+// its bucket in debt. n == 0 takes nothing and reports whether the key is
+// in debt. It never returns an error except for a negative n; ctx is not
+// used.
+func (m *Memory) Allow(_ context.Context, key string, n int) (Decision, error) {
+	if n < 0 {
+		return Decision{}, errNegative
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	lim := m.limit(key)
+	if lim.rate() <= 0 {
+		delete(m.buckets, key)
+		return Decision{Allowed: true}, nil
+	}
+	b := m.bucket(key, lim, now, true)
+	need := min(int64(min(n, MaxTokens)), lim.burst()) * unitsPerToken
+	d := Decision{Limit: lim.PerMinute}
+	if b.level >= need {
+		b.take(int64(n))
+		d.Allowed = true
+	} else {
+		// Exact: after this long, refill has added at least need-level.
+		d.RetryAfter = time.Duration((need-b.level+lim.rate()-1)/lim.rate()) * time.Microsecond
+	}
+	d.Remaining = int(max(b.level, 0) / unitsPerToken)
+	return d, nil
+}
+
+// Adjust takes delta more units from key's bucket (delta > 0), possibly
+// leaving it in debt, or gives -delta back (delta < 0), up to its Burst. It
+// never returns an error; ctx is not used.
+func (m *Memory) Adjust(_ context.Context, key string, delta int) error {
+	if delta == 0 {
+		return nil
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	lim := m.limit(key)
+	if lim.rate() <= 0 {
+		delete(m.buckets, key)
+		return nil
+	}
+	// No bucket is a full one: nothing to give back to it.
+	b := m.bucket(key, lim, now, delta > 0)
+	if b == nil {
+		return nil
+	}
+	if delta > 0 {
+		b.take(int64(delta))
+	} else {
+		b.level = min(b.level+int64(min(-delta, MaxTokens))*unitsPerToken, b.capacity())
+	}
+	return nil
+}
+
+// Len returns the number of buckets held: keys that spent recently.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.buckets)
+}
+
+func (m *Memory) limit(key string) Limit {
+	if m.Limit == nil {
+		return Limit{}
+	}
+	return m.Limit(key)
+}
+
+// bucket returns key's bucket brought up to now with limit lim, making a
+// full one if there is none and create is set (else it returns nil). It
+// also sweeps full buckets when a sweep is due. m.mu is held.
+func (m *Memory) bucket(key string, lim Limit, now time.Time, create bool) *bucket {
+	if !now.Before(m.nextSweep) {
+		m.sweep(now)
+	}
+	b := m.buckets[key]
+	if b == nil {
+		if !create {
+			return nil
+		}
+		m.makeRoom(now)
+		b = &bucket{lim: lim, last: now}
+		b.level = b.capacity()
+		if m.buckets == nil {
+			m.buckets = make(map[string]*bucket)
+		}
+		m.buckets[key] = b
+		return b
+	}
+	b.refill(now)
+	if b.lim != lim {
+		b.lim = lim
+		b.level = min(b.level, b.capacity())
+	}
+	return b
+}
+
+// sweep drops every bucket that is full at now. m.mu is held.
+func (m *Memory) sweep(now time.Time) {
+	for k, b := range m.buckets {
+		b.refill(now)
+		if b.level >= b.capacity() {
+			delete(m.buckets, k)
+		}
+	}
+	m.nextSweep = now.Add(sweepInterval)
+}
+
+// makeRoom makes sure one more bucket fits under MaxKeys: by a sweep (at
+// most once a second while the map stays full), else by dropping an
+// arbitrary bucket. m.mu is held.
+func (m *Memory) makeRoom(now time.Time) {
+	maxKeys := m.MaxKeys
+	if maxKeys <= 0 {
+		maxKeys = DefaultMaxKeys
+	}
+	if len(m.buckets) < maxKeys {
+		return
+	}
+	if now.Sub(m.lastForced) >= time.Second {
+		m.lastForced = now
+		m.sweep(now)
+	}
+	for k := range m.buckets { // map order is unspecified: any one will do
+		if len(m.buckets) < maxKeys {
+			break
+		}
+		delete(m.buckets, k)
+	}
+}
+
+// bucket is one key's token bucket, in units (see unitsPerToken).
+type bucket struct {
+	lim   Limit
+	level int64     // may be negative: debt from Adjust or an oversize Allow
+	last  time.Time // the time level is as of
+}
+
+func (b *bucket) capacity() int64 { return b.lim.burst() * unitsPerToken }
+
+// take removes n tokens, bounding the debt so that the level stays far from
+// int64's limits.
+func (b *bucket) take(n int64) {
+	b.level = max(b.level-min(n, MaxTokens)*unitsPerToken, -MaxTokens*unitsPerToken)
+}
+
+// refill adds what the time since last brings, up to capacity. Time is
+// counted in whole microseconds and last advances by exactly what was
+// counted, so nothing is lost between calls.
+func (b *bucket) refill(now time.Time) {
+	d := now.Sub(b.last)
+	if d <= 0 {
+		return
+	}
+	missing, rate := b.capacity()-b.level, b.lim.rate()
+	us := int64(d / time.Microsecond)
+	if missing <= 0 || us >= (missing+rate-1)/rate {
+		b.level, b.last = b.capacity(), now
+		return
+	}
+	b.level += us * rate
+	b.last = b.last.Add(time.Duration(us) * time.Microsecond)
+}

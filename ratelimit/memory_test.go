@@ -1,0 +1,307 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// step is one call in a scripted scenario: after sleeping, Allow(n) (or
+// Adjust(adjust) when adjust is not 0) on key "k".
+type step struct {
+	sleep  time.Duration
+	n      int
+	adjust int
+	want   Decision // for Allow
+}
+
+func allowed(remaining, limit int) Decision {
+	return Decision{Allowed: true, Remaining: remaining, Limit: limit}
+}
+
+func refused(remaining, limit int, retry time.Duration) Decision {
+	return Decision{Remaining: remaining, Limit: limit, RetryAfter: retry}
+}
+
+func TestMemoryScenarios(t *testing.T) {
+	tests := []struct {
+		name  string
+		lim   Limit
+		steps []step
+	}{
+		{"a minute's worth at once, then one every 60s/rpm", Limit{PerMinute: 3}, []step{
+			{n: 1, want: allowed(2, 3)},
+			{n: 1, want: allowed(1, 3)},
+			{n: 1, want: allowed(0, 3)},
+			{n: 1, want: refused(0, 3, 20*time.Second)},
+			{sleep: 19 * time.Second, n: 1, want: refused(0, 3, time.Second)},
+			{sleep: time.Second, n: 1, want: allowed(0, 3)},
+			{sleep: 60 * time.Second, n: 0, want: allowed(3, 3)},
+		}},
+		{"refill stops at the burst", Limit{PerMinute: 60, Burst: 2}, []step{
+			{sleep: time.Hour, n: 1, want: allowed(1, 60)},
+			{n: 1, want: allowed(0, 60)},
+			{n: 1, want: refused(0, 60, time.Second)},
+			{sleep: 10 * time.Hour, n: 0, want: allowed(2, 60)},
+		}},
+		{"a rate that does not divide a minute is exact", Limit{PerMinute: 7}, []step{
+			{n: 7, want: allowed(0, 7)},
+			{n: 1, want: refused(0, 7, 8571429*time.Microsecond)}, // ceil(60s/7)
+			{sleep: 8571428 * time.Microsecond, n: 1, want: refused(0, 7, time.Microsecond)},
+			{sleep: time.Microsecond, n: 1, want: allowed(0, 7)},
+		}},
+		{"refused requests take nothing", Limit{PerMinute: 10}, []step{
+			{n: 8, want: allowed(2, 10)},
+			{n: 3, want: refused(2, 10, 6*time.Second)},
+			{n: 2, want: allowed(0, 10)},
+		}},
+		{"more than the burst: once the bucket is full, leaving debt", Limit{PerMinute: 60}, []step{
+			{n: 1, want: allowed(59, 60)},
+			{n: 100, want: refused(59, 60, time.Second)}, // needs a full bucket
+			{sleep: time.Second, n: 100, want: allowed(0, 60)},
+			{n: 0, want: refused(0, 60, 40*time.Second)}, // in debt by 40
+			{n: 1, want: refused(0, 60, 41*time.Second)},
+			{sleep: 41 * time.Second, n: 1, want: allowed(0, 60)},
+		}},
+		{"a refund gives back, up to the burst", Limit{PerMinute: 100}, []step{
+			{n: 80, want: allowed(20, 100)},
+			{adjust: -50},
+			{n: 0, want: allowed(70, 100)},
+			{adjust: -1000},
+			{n: 0, want: allowed(100, 100)},
+		}},
+		{"an extra charge can leave debt", Limit{PerMinute: 100}, []step{
+			{n: 10, want: allowed(90, 100)},
+			{adjust: 150},
+			{n: 1, want: refused(0, 100, 36600*time.Millisecond)}, // -60 to +1 at 100/min
+			{sleep: 36600 * time.Millisecond, n: 1, want: allowed(0, 100)},
+		}},
+		{"unlimited", Limit{}, []step{
+			{n: 1 << 40, want: Decision{Allowed: true}},
+			{adjust: 1 << 40},
+			{n: 1, want: Decision{Allowed: true}},
+		}},
+		{"huge values are clamped, not overflowed", Limit{PerMinute: math.MaxInt, Burst: math.MaxInt}, []step{
+			{n: math.MaxInt, want: allowed(0, math.MaxInt)},
+			{adjust: math.MaxInt},
+			{adjust: math.MaxInt},
+			{n: 1, want: refused(0, math.MaxInt, time.Minute+time.Microsecond)}, // the debt is bounded at MaxTokens
+			{n: 0, want: refused(0, math.MaxInt, time.Minute)},
+			{adjust: math.MinInt + 1},
+			{n: 0, want: allowed(0, math.MaxInt)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := NewMemory(func(string) Limit { return tt.lim })
+				for i, s := range tt.steps {
+					time.Sleep(s.sleep)
+					if s.adjust != 0 {
+						if err := m.Adjust(t.Context(), "k", s.adjust); err != nil {
+							t.Fatalf("step %d: Adjust: %v", i, err)
+						}
+						continue
+					}
+					got, err := m.Allow(t.Context(), "k", s.n)
+					if err != nil {
+						t.Fatalf("step %d: Allow: %v", i, err)
+					}
+					if got != s.want {
+						t.Fatalf("step %d: Allow(%d) = %+v, want %+v", i, s.n, got, s.want)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestMemoryKeysAreIndependent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		limits := map[string]Limit{"a": {PerMinute: 1}, "b": {PerMinute: 2}}
+		m := NewMemory(func(k string) Limit { return limits[k] })
+		for _, c := range []struct {
+			key  string
+			want bool
+		}{{"a", true}, {"a", false}, {"b", true}, {"b", true}, {"b", false}, {"c", true}, {"c", true}} {
+			d, _ := m.Allow(t.Context(), c.key, 1)
+			if d.Allowed != c.want {
+				t.Errorf("Allow(%q) = %v, want %v", c.key, d.Allowed, c.want)
+			}
+		}
+		if n := m.Len(); n != 2 {
+			t.Errorf("Len = %d, want 2 (no bucket for the unlimited key)", n)
+		}
+	})
+}
+
+// TestMemoryLimitChange: a new limit applies at once; the level carries
+// over, capped at the new burst.
+func TestMemoryLimitChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		lim := Limit{PerMinute: 10}
+		m := NewMemory(func(string) Limit { mu.Lock(); defer mu.Unlock(); return lim })
+		set := func(l Limit) { mu.Lock(); lim = l; mu.Unlock() }
+		if d, _ := m.Allow(t.Context(), "k", 4); d.Remaining != 6 {
+			t.Fatalf("Remaining = %d, want 6", d.Remaining)
+		}
+		set(Limit{PerMinute: 2})
+		if d, _ := m.Allow(t.Context(), "k", 0); d.Remaining != 2 || d.Limit != 2 {
+			t.Fatalf("after lowering: %+v, want Remaining 2 and Limit 2", d)
+		}
+		set(Limit{PerMinute: 120})
+		if d, _ := m.Allow(t.Context(), "k", 3); d.Allowed || d.RetryAfter != 500*time.Millisecond {
+			t.Fatalf("after raising: %+v, want refused for 500ms (2 held, 1 more at 2/s)", d)
+		}
+		set(Limit{})
+		if d, _ := m.Allow(t.Context(), "k", 1000); !d.Allowed || m.Len() != 0 {
+			t.Fatalf("unlimited: %+v, Len %d; want allowed and no bucket", d, m.Len())
+		}
+	})
+}
+
+// TestMemoryDropsFullBuckets: buckets idle long enough to be full go away
+// at the next sweep, and a dropped key starts again full, as if it had been
+// kept. A refund to a key without a bucket makes none.
+func TestMemoryDropsFullBuckets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(func(string) Limit { return Limit{PerMinute: 60} })
+		for i := range 100 {
+			_, _ = m.Allow(t.Context(), fmt.Sprint("key", i), 30)
+		}
+		if n := m.Len(); n != 100 {
+			t.Fatalf("Len = %d, want 100", n)
+		}
+		time.Sleep(30 * time.Second) // full again, but no sweep is due
+		_, _ = m.Allow(t.Context(), "key0", 60)
+		if n := m.Len(); n != 100 {
+			t.Fatalf("Len = %d before the sweep is due, want 100", n)
+		}
+		time.Sleep(30 * time.Second)
+		d, _ := m.Allow(t.Context(), "other", 1)
+		if n := m.Len(); n != 2 {
+			t.Fatalf("Len = %d after the sweep, want 2 (key0, emptied 30s ago, and other)", n)
+		}
+		if d.Remaining != 59 {
+			t.Errorf("new key: Remaining = %d, want 59", d.Remaining)
+		}
+		if d, _ := m.Allow(t.Context(), "key0", 0); d.Remaining != 30 {
+			t.Errorf("key0 kept its level: Remaining = %d, want 30", d.Remaining)
+		}
+		if err := m.Adjust(t.Context(), "key5", -10); err != nil || m.Len() != 2 {
+			t.Errorf("refund to a dropped key: err %v, Len %d; want nil, 2", err, m.Len())
+		}
+	})
+}
+
+// TestMemoryMaxKeys: the number of buckets never exceeds MaxKeys, however
+// many keys are active.
+func TestMemoryMaxKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &Memory{Limit: func(string) Limit { return Limit{PerMinute: 10} }, MaxKeys: 50}
+		for i := range 1000 {
+			if d, _ := m.Allow(t.Context(), fmt.Sprint("key", i), 1); !d.Allowed {
+				t.Fatalf("key%d refused", i)
+			}
+			if n := m.Len(); n > 50 {
+				t.Fatalf("Len = %d after %d keys, want <= 50", n, i+1)
+			}
+			if i%100 == 0 {
+				time.Sleep(time.Second)
+			}
+		}
+	})
+}
+
+// TestMemoryConcurrent: concurrent callers share the bucket exactly (run
+// with -race). Time does not move in the bubble while nobody sleeps.
+func TestMemoryConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(func(k string) Limit { return Limit{PerMinute: 50} })
+		var ok [2]atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Go(func() {
+				key := fmt.Sprint("k", i%2)
+				d, err := m.Allow(t.Context(), key, 1)
+				if err != nil {
+					t.Error(err)
+				}
+				if d.Allowed {
+					ok[i%2].Add(1)
+				}
+				_ = m.Adjust(t.Context(), key, 0)
+			})
+		}
+		wg.Wait()
+		for i := range ok {
+			if n := ok[i].Load(); n != 50 {
+				t.Errorf("k%d: %d allowed, want exactly 50", i, n)
+			}
+		}
+	})
+}
+
+func TestMemoryNegativeN(t *testing.T) {
+	m := NewMemory(func(string) Limit { return Limit{PerMinute: 1} })
+	if _, err := m.Allow(t.Context(), "k", -1); err == nil {
+		t.Error("Allow(-1): no error")
+	}
+}
+
+// TestMemoryZeroValue: a zero Memory is valid and limits nothing.
+func TestMemoryZeroValue(t *testing.T) {
+	var m Memory
+	if d, err := m.Allow(t.Context(), "k", 5); err != nil || !d.Allowed {
+		t.Errorf("Allow = %+v, %v; want allowed", d, err)
+	}
+	if err := m.Adjust(t.Context(), "k", 5); err != nil {
+		t.Error(err)
+	}
+}
+
+func BenchmarkMemoryAllow(b *testing.B) {
+	m := NewMemory(func(string) Limit { return Limit{PerMinute: math.MaxInt32} })
+	keys := make([]string, 64)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key", i)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			_, _ = m.Allow(context.Background(), keys[i%len(keys)], 1)
+			i++
+		}
+	})
+}
+
+// ExampleMemory reserves an estimate of tokens before a request and
+// reconciles it with the real usage after the answer.
+func ExampleMemory() {
+	tpm := map[string]int{"team-a": 10_000}
+	lim := NewMemory(func(key string) Limit { return Limit{PerMinute: tpm[key]} })
+	ctx := context.Background()
+
+	const estimate = 1500 // prompt bytes/4 + max_tokens
+	d, _ := lim.Allow(ctx, "team-a", estimate)
+	if !d.Allowed {
+		fmt.Println("429, retry after", d.RetryAfter)
+		return
+	}
+	fmt.Println("remaining after the reservation:", d.Remaining)
+
+	const used = 420 // usage.total_tokens of the answer
+	_ = lim.Adjust(ctx, "team-a", used-estimate)
+	d, _ = lim.Allow(ctx, "team-a", 0)
+	fmt.Println("remaining after reconciling:", d.Remaining)
+	// Output:
+	// remaining after the reservation: 8500
+	// remaining after reconciling: 9580
+}
