@@ -2,7 +2,12 @@
 // validated configuration. The keys are the public contract in docs/config.md.
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
 
 // Config is the whole gateway configuration. Its zero value plus Defaults()
 // is a valid single-upstream gateway.
@@ -25,6 +30,8 @@ type Config struct {
 	Fallbacks map[string][]string `yaml:"fallbacks"`
 	// Server tunes the inbound HTTP server.
 	Server Server `yaml:"server"`
+	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
+	Tracing Tracing `yaml:"tracing"`
 }
 
 // Upstream is one provider endpoint (one base URL and one key).
@@ -137,6 +144,84 @@ type Server struct {
 	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
 	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	// Heartbeat is the interval of ": keep-alive" SSE comments sent to a
+	// streaming client while the upstream has not answered yet. Default 15s.
+	Heartbeat time.Duration `yaml:"heartbeat"`
 	// AllowOpen allows listening beyond loopback without client keys.
 	AllowOpen bool `yaml:"allow_open"`
+}
+
+// Tracing configures OpenTelemetry tracing: a span per request and one per
+// upstream attempt, exported over OTLP/HTTP. The zero value is off.
+type Tracing struct {
+	// OTLPEndpoint is the collector's OTLP/HTTP URL: a base URL such as
+	// http://localhost:4318 (spans go to its /v1/traces) or the full traces
+	// URL. Empty means the OTEL_EXPORTER_OTLP_* variables decide (see
+	// Endpoint), and without them tracing is off.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded, 0..1; nil means 1
+	// (all). A request whose caller sent a trace context follows the
+	// caller's sampling decision instead.
+	SampleRatio *float64 `yaml:"sample_ratio"`
+	// ServiceName is the service.name of the spans; empty means "warmgate".
+	ServiceName string `yaml:"service_name"`
+}
+
+// DefaultServiceName is Tracing.ServiceName's default.
+const DefaultServiceName = "warmgate"
+
+// Endpoint returns the URL spans are sent to, or "" when tracing is off. The
+// first that is set wins: otlp_endpoint; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+// used as is; OTEL_EXPORTER_OTLP_ENDPOINT, with /v1/traces appended (the
+// OpenTelemetry SDKs' rules for these variables). otlp_endpoint with no path
+// gets /v1/traces too. An invalid URL from the environment is an error
+// naming the variable.
+func (t Tracing) Endpoint(getenv func(string) string) (string, error) {
+	if t.OTLPEndpoint != "" {
+		u, err := url.Parse(t.OTLPEndpoint)
+		if err != nil || !validOTLP(u) {
+			return "", fmt.Errorf("tracing.otlp_endpoint: invalid URL %q (use http://host:4318 or https://host/v1/traces)", t.OTLPEndpoint)
+		}
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces"
+		}
+		return u.String(), nil
+	}
+	getenv = getenvOr(getenv)
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || !validOTLP(u) {
+			return "", fmt.Errorf("environment variable %s: invalid URL (use http://host:4318)", name)
+		}
+		if name == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+			u = u.JoinPath("v1/traces")
+		}
+		return u.String(), nil
+	}
+	return "", nil
+}
+
+// Ratio returns SampleRatio, or its default: 1, every new trace (tracing is
+// opt-in, and whoever turns it on wants to see requests).
+func (t Tracing) Ratio() float64 {
+	if t.SampleRatio == nil {
+		return 1
+	}
+	return *t.SampleRatio
+}
+
+// Service returns ServiceName, or DefaultServiceName.
+func (t Tracing) Service() string {
+	if t.ServiceName == "" {
+		return DefaultServiceName
+	}
+	return t.ServiceName
+}
+
+func validOTLP(u *url.URL) bool {
+	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
 }

@@ -200,6 +200,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&s.IdleTimeout, 120*time.Second)      // outlive SDK idle pools (often 90s) so clients close first, not mid-reuse
 	setDefault(&s.MaxHeaderBytes, 64<<10)            // room for large auth and trace headers; the stdlib's 1 MiB invites abuse
 	setDefault(&s.MaxBodyBytes, 32<<20)              // long chat histories and inline images fit; more is a mistake or an attack
+	setDefault(&s.Heartbeat, 15*time.Second)         // under the 30-60s idle cut of common load balancers
 	setDefault(&s.DrainTimeout, 30*time.Second)      // most non-stream requests finish; within typical orchestrator grace periods
 }
 

@@ -92,6 +92,7 @@ func defaultServer() Server {
 		MaxHeaderBytes:    64 << 10,
 		MaxBodyBytes:      32 << 20,
 		DrainTimeout:      30 * time.Second,
+		Heartbeat:         15 * time.Second,
 	}
 }
 
@@ -113,7 +114,7 @@ func TestDefaults(t *testing.T) {
 		{"explicit server values kept", "upstreams: [{name: a, base_url: http://x}]\nserver: {read_header_timeout: 1s, idle_timeout: 2s, max_header_bytes: 3, max_body_bytes: 4, drain_timeout: 5s, allow_open: true}",
 			func(c *Config) bool {
 				return c.Server == Server{ReadHeaderTimeout: time.Second, IdleTimeout: 2 * time.Second, MaxHeaderBytes: 3,
-					MaxBodyBytes: 4, DrainTimeout: 5 * time.Second, AllowOpen: true}
+					MaxBodyBytes: 4, DrainTimeout: 5 * time.Second, Heartbeat: 15 * time.Second, AllowOpen: true}
 			}},
 		{"null sections are defaults", "listen:\nupstreams: [{name: a, base_url: http://x, pool: ~}]\nserver:\nredis:\n", func(c *Config) bool {
 			return c.Listen == "127.0.0.1:8080" && c.Redis == nil && c.Server == defaultServer()

@@ -71,11 +71,12 @@ func (c *Config) validate(p *problems) {
 			}
 		}
 	}
+	c.Tracing.validate(p)
 	s := c.Server
 	nonNegative(p, "server.max_header_bytes", int64(s.MaxHeaderBytes))
 	nonNegative(p, "server.max_body_bytes", s.MaxBodyBytes)
 	durations(p, "server", map[string]time.Duration{
-		"read_header_timeout": s.ReadHeaderTimeout, "idle_timeout": s.IdleTimeout, "drain_timeout": s.DrainTimeout,
+		"read_header_timeout": s.ReadHeaderTimeout, "idle_timeout": s.IdleTimeout, "drain_timeout": s.DrainTimeout, "heartbeat": s.Heartbeat,
 	})
 }
 
@@ -230,4 +231,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+func (t *Tracing) validate(p *problems) {
+	if t.OTLPEndpoint != "" {
+		if u, err := url.Parse(t.OTLPEndpoint); err != nil || !validOTLP(u) {
+			p.at("tracing.otlp_endpoint", "invalid URL %s (use the collector's OTLP/HTTP address, e.g. http://localhost:4318)",
+				showURL(p, "tracing.otlp_endpoint", t.OTLPEndpoint))
+		}
+	}
+	if r := t.SampleRatio; r != nil && !(*r >= 0 && *r <= 1) { // also rejects NaN
+		p.at("tracing.sample_ratio", "sample_ratio %v is outside 0..1 (the share of new traces recorded, e.g. 0.1; 1 records all)", *r)
+	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -35,6 +36,10 @@ func errBadRequest(code, msg string) *apiError {
 // the upstream and what went wrong, never its address: the full error is in
 // the gateway's log under the request id.
 func statusFor(err error) *apiError {
+	if errors.Is(err, context.DeadlineExceeded) { // only X-Warmgate-Timeout sets a deadline
+		return &apiError{status: http.StatusGatewayTimeout, typ: openai.TypeUpstream, code: "request_timeout",
+			message: "the request did not finish within its X-Warmgate-Timeout"}
+	}
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {
 		return &apiError{status: http.StatusBadGateway, typ: openai.TypeUpstream, code: "upstream_error",

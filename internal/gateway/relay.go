@@ -28,6 +28,14 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	if key != nil {
 		rec.key = key.Name
 	}
+	// X-Warmgate-Timeout bounds the upstream side (ur); checks of whether
+	// the client is still there keep using r.
+	ur, cancel, aerr := withTimeout(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer cancel()
 
 	body, aerr := g.readBody(w, r)
 	if aerr != nil {
@@ -73,6 +81,11 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 	defer ch.settle(r.Context())
 
+	var hb *heartbeat
+	if env.Stream {
+		hb = startHeartbeat(w, g.cfg.Server.Heartbeat)
+	}
+	defer hb.stop()
 	for i, model := range models {
 		view, b := g.pool, body
 		if model != "" {
@@ -87,7 +100,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 				}
 			}
 		}
-		resp, err := view.Do(g.outbound(r, b, view, rec.id))
+		resp, err := view.Do(g.outbound(ur, b, view, rec.id))
 		if i < len(models)-1 && failedAll(resp, err) {
 			if resp != nil {
 				resp.Body.Close()
@@ -97,6 +110,15 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			continue
 		}
 		rec.routed = model
+		if hb.stop() { // the 200 went out with a heartbeat
+			if resp != nil {
+				defer resp.Body.Close()
+				rec.attempt, _ = upstream.AttemptOf(resp)
+				rec.upstream = rec.attempt.Upstream
+			}
+			g.relayCommitted(ch.watch(w, model), r, resp, err, rec)
+			return
+		}
 		if err != nil {
 			rec.err = err
 			var ue *upstream.Error

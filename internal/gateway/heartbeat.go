@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/sse"
+)
+
+// heartbeat keeps a streaming request's client connection alive while the
+// gateway waits for the upstream's first token: after every interval of
+// silence it writes an SSE comment (": keep-alive"), so that load
+// balancers in front do not cut a slow reasoning model's stream. The first
+// heartbeat commits the answer as 200 text/event-stream; after that, a
+// failure can only be told as an SSE error event. Heartbeats involve no
+// upstream, so failover goes on underneath them.
+type heartbeat struct {
+	w        http.ResponseWriter
+	interval time.Duration
+	stopc    chan struct{}
+	done     chan struct{}
+	once     sync.Once
+
+	mu        sync.Mutex
+	committed bool // a heartbeat went out: the status is sent
+}
+
+// startHeartbeat begins heartbeats on w; stop ends them. A zero interval
+// returns nil, which stop accepts.
+func startHeartbeat(w http.ResponseWriter, interval time.Duration) *heartbeat {
+	if interval <= 0 {
+		return nil
+	}
+	hb := &heartbeat{w: w, interval: interval, stopc: make(chan struct{}), done: make(chan struct{})}
+	go hb.run()
+	return hb
+}
+
+func (hb *heartbeat) run() {
+	defer close(hb.done)
+	t := time.NewTicker(hb.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-hb.stopc:
+			return
+		case <-t.C:
+		}
+		hb.mu.Lock()
+		if !hb.committed {
+			hb.committed = true
+			h := hb.w.Header()
+			h.Set("Content-Type", "text/event-stream")
+			h.Set("Cache-Control", "no-cache")
+			hb.w.WriteHeader(http.StatusOK)
+		}
+		_, err := io.WriteString(hb.w, ": keep-alive\n\n")
+		if err == nil {
+			err = http.NewResponseController(hb.w).Flush()
+		}
+		hb.mu.Unlock()
+		if err != nil {
+			return // the client is gone; the request's context ends the rest
+		}
+	}
+}
+
+// stop ends the heartbeats and reports whether one was sent (the status is
+// then committed). After stop only the caller writes to w. It may be called
+// more than once.
+func (hb *heartbeat) stop() (committed bool) {
+	if hb == nil {
+		return false
+	}
+	hb.once.Do(func() { close(hb.stopc) })
+	<-hb.done
+	return hb.committed
+}
+
+// relayCommitted finishes a stream whose 200 went out with the heartbeats:
+// a stream answer is relayed event by event; anything else (an upstream
+// error status, a gateway error) becomes one SSE error event, and the
+// response is then aborted. Never a synthetic [DONE].
+func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *http.Response, err error, rec *accessLog) {
+	if err == nil && resp.StatusCode/100 == 2 && isEventStream(resp.Header.Get("Content-Type")) {
+		res, cerr := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{OnEvent: streamUsage(w)})
+		rec.events = res.Events
+		if cerr != nil && !res.Done {
+			g.abortStream(w, r, cerr, rec)
+		}
+		return
+	}
+	var payload []byte
+	if err != nil {
+		rec.err = err
+		e := statusFor(err)
+		if e.status == statusClientClosed {
+			return
+		}
+		payload, _ = json.Marshal(openai.NewError(e.typ, e.code, e.message))
+	} else {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var eb openai.ErrorBody
+		if json.Unmarshal(b, &eb) == nil && eb.Error.Message != "" {
+			payload = b // the upstream's own OpenAI error, as it sent it
+		} else {
+			payload, _ = json.Marshal(openai.NewError(openai.TypeUpstream, "upstream_error",
+				fmt.Sprintf("upstream answered %s after the stream started", resp.Status)))
+		}
+		rec.err = errors.New("upstream answered " + resp.Status + " after heartbeats")
+	}
+	_ = sse.WriteEvent(w, "error", payload)
+	_ = http.NewResponseController(w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// requestTimeout reads X-Warmgate-Timeout: a Go duration ("90s") or whole
+// seconds ("90"), between 1ms and 1h. It bounds the whole request, stream
+// included; past it the client gets 504 (or an error event mid-stream).
+func requestTimeout(r *http.Request) (time.Duration, *apiError) {
+	v := r.Header.Get("X-Warmgate-Timeout")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, errBadRequest("invalid_timeout", "X-Warmgate-Timeout "+quote(v)+" is not a duration: use e.g. 90s, 2m or 90 (seconds)")
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < time.Millisecond || d > time.Hour {
+		return 0, errBadRequest("invalid_timeout", "X-Warmgate-Timeout "+quote(v)+" is out of range: use 1ms to 1h")
+	}
+	return d, nil
+}
+
+// withTimeout bounds r by X-Warmgate-Timeout when the client sent one.
+func withTimeout(r *http.Request) (*http.Request, context.CancelFunc, *apiError) {
+	d, aerr := requestTimeout(r)
+	if aerr != nil || d == 0 {
+		return r, func() {}, aerr
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	return r.WithContext(ctx), cancel, nil
+}
