@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
@@ -125,4 +127,35 @@ func TestAdminEndpointsNeedTheAdminKey(t *testing.T) {
 	noAdmin := defaultYAML(t, m) + "keys:\n  - name: team\n    key_env: CLIENT_KEY\n"
 	g2 := startGateway(t, noAdmin, map[string]string{"CLIENT_KEY": clientKey})
 	checkError(t, g2.do(t, http.MethodGet, "/metrics", "", "Authorization", "Bearer "+clientKey), http.StatusForbidden, "admin_disabled", "admin.key_env")
+}
+
+// TestMetricsAfterConcurrentLoad: 1,000 requests at concurrency 8 through
+// one upstream: the scrape shows at most 8 connections opened and at least
+// 992 reused, and the opened count equals the mock's own.
+func TestMetricsAfterConcurrentLoad(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, defaultYAML(t, m), nil)
+	const n, conc = 1000, 8
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range conc {
+		wg.Go(func() {
+			for next.Add(1) <= n {
+				a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false))
+				if a.status != 200 {
+					t.Errorf("status %d: %s", a.status, a.body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	v := scrape(t, g)
+	opened := v("warmgate_upstream_connections_opened_total", "upstream", "mock", "proto", "http/1.1")
+	reused := v("warmgate_upstream_connections_reused_total", "upstream", "mock")
+	accepted := m.Stats().ConnectionsAccepted
+	t.Logf("opened %v, reused %v, the mock accepted %d", opened, reused, accepted)
+	if opened > conc || reused < n-conc || int64(opened) != accepted {
+		t.Errorf("opened_total %v (want ≤ %d and = the mock's %d), reused_total %v (want ≥ %d)", opened, conc, accepted, reused, n-conc)
+	}
 }
