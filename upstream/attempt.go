@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,7 +48,7 @@ type attempt struct {
 func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Observer, done func(outcome)) (*http.Response, *attempt, *Error) {
 	actx, cancel := context.WithCancelCause(req.Context())
 	a := &attempt{u: u, cls: u.classes[cls], start: time.Now(), cancel: cancel}
-	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n}
+	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n, Start: a.start, Context: req.Context()}
 
 	// A shallow copy: the transport reads the request and never changes it,
 	// so only the header map (which gets the upstream's credentials) and
@@ -284,7 +285,7 @@ type body struct {
 	idle  time.Duration
 	timer *time.Timer
 	start time.Time
-	n     int64
+	n     atomic.Int64  // bytes read; Close may run concurrently with Read
 	info  AttemptInfo   // the attempt that got this response
 	done  func(outcome) // the breaker's, when the outcome is still open
 	once  sync.Once
@@ -297,11 +298,13 @@ func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer, do
 }
 
 func (b *body) Read(p []byte) (int, error) {
+	// The idle timer runs only while a read waits on the upstream: time the
+	// caller spends elsewhere (writing to a slow client) is not the
+	// upstream's silence.
+	b.timer.Reset(b.idle)
 	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.n += int64(n)
-		b.timer.Reset(b.idle)
-	}
+	b.timer.Stop()
+	b.n.Add(int64(n))
 	if err == nil {
 		return n, nil
 	}
@@ -358,7 +361,7 @@ func (b *body) finish(err error, eof bool) {
 				b.done(outcomeExcluded) // the caller canceled
 			}
 		}
-		b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n, Duration: time.Since(b.start), Err: err})
+		b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n.Load(), Duration: time.Since(b.start), Err: err})
 	})
 }
 

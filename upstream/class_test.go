@@ -287,7 +287,7 @@ func TestH2ServerStreamLimit(t *testing.T) {
 	if took > 3*time.Second {
 		t.Errorf("took %v: dials for a full HTTP/2 connection were held back", took)
 	}
-	if got := s.accepted.Load(); got < 2 || got > 30 {
+	if got := s.accepted.Load(); got < 2 || got > 60 { // a sanity bound: net/http may ask for one per turned-away request
 		t.Errorf("server accepted %d connections", got)
 	}
 }

@@ -1,6 +1,9 @@
 package upstream
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Observer receives what happens in the pool, for metrics and tracing. It
 // is called on the request path, so implementations must be fast and must
@@ -32,6 +35,14 @@ type AttemptInfo struct {
 	// Exhausted is true when the attempt gave up waiting for a connection.
 	Exhausted bool
 	FirstByte time.Duration // request start to response headers
+	// Start is when the attempt began, before it asked for a connection;
+	// Start+FirstByte is when its response headers came (or it failed).
+	Start time.Time
+	// Context is the context of the request given to Pool.Do, so that an
+	// Observer can relate the attempt to its request: the tracer reads the
+	// request's span from it. Observers read it during the call and do not
+	// keep it. Nil in an AttemptInfo not made by a Pool.
+	Context context.Context
 }
 
 // BodyInfo describes the end of a response body.

@@ -15,6 +15,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
@@ -37,7 +38,8 @@ type Gateway struct {
 	// then brings its own provider key.
 	passAuth map[string]bool
 
-	views sync.Map // model -> *upstream.Pool (the upstreams serving it)
+	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
+	nviews atomic.Int64 // entries in views, bounded by maxViews
 
 	modelsMu  sync.Mutex
 	modelsAt  time.Time
@@ -81,6 +83,17 @@ var relayRoutes = map[string]bool{
 
 // ServeHTTP dispatches by path. Every answer carries X-Request-Id.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// net/http reads a chunked body by its chunks and silently drops a
+		// Content-Length sent with it, but keeps the connection open. RFC
+		// 9112 section 6.1 requires closing it: a front proxy that went by
+		// the Content-Length disagrees on where the next request starts
+		// (request smuggling). Whether a Content-Length came cannot be seen
+		// here any more, so every chunked request ends its connection; the
+		// SDKs send Content-Length, and a chunked client only pays a new
+		// connection.
+		w.Header().Set("Connection", "close")
+	}
 	id := r.Header.Get("X-Request-Id")
 	if !validRequestID(id) {
 		id = newRequestID()
@@ -91,6 +104,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { g.logAccess(r, sw, rec) }()
 
 	p := r.URL.Path
+	if !cleanPath(p) {
+		// The path goes upstream appended to the base URL: dot segments or
+		// empty ones would let the client leave the base path once the
+		// upstream (or a proxy in front of it) resolves them.
+		writeError(sw, errBadRequest("invalid_path", "the request path "+quote(p)+
+			" is not clean: it must not contain \".\" or \"..\" segments, empty segments (\"//\") or backslashes"))
+		return
+	}
 	switch {
 	case p == "/healthz":
 		g.healthz(sw, r)
@@ -145,6 +166,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "unknown_route",
 			message: "unknown route " + r.Method + " " + p + ": the API is served under /v1/ (e.g. POST /v1/chat/completions)"})
 	}
+}
+
+// cleanPath reports whether p, the decoded request path, is canonical: no
+// "." or ".." segments, no empty segments and no backslash (which some
+// servers take for a slash). A trailing slash is allowed. The empty path
+// (a CONNECT's) is left to the routes, which refuse it.
+func cleanPath(p string) bool {
+	q := strings.TrimSuffix(p, "/")
+	return q == "" || path.Clean(q) == q && !strings.Contains(p, "\\")
 }
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {
@@ -256,11 +286,19 @@ func (g *Gateway) view(model string) *upstream.Pool {
 		return nil
 	}
 	v := g.pool.Only(names...)
-	if len(model) <= 256 { // bound the cache to sane model names
-		g.views.Store(model, v)
+	// Bound the cache to sane model names, and its size: the name is the
+	// client's, and an upstream without model globs takes any.
+	if len(model) <= 256 && g.nviews.Load() < maxViews {
+		if _, loaded := g.views.LoadOrStore(model, v); !loaded {
+			g.nviews.Add(1)
+		}
 	}
 	return v
 }
+
+// maxViews bounds the per-model view cache, far above the few dozen models
+// a deployment routes; past it, views are built per request (a few slices).
+const maxViews = 1024
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 128 {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -78,6 +79,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 		attrs = append(attrs, slog.String("error", rec.err.Error()))
 		level = slog.LevelWarn
 	}
+	// The same facts on the request span, when tracing is on.
+	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
+		Model: rec.model, Upstream: rec.upstream, Err: rec.err})
 	g.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 

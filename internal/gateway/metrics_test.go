@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -115,7 +114,7 @@ func TestAPIPools(t *testing.T) {
 func TestAdminEndpointsNeedTheAdminKey(t *testing.T) {
 	m := startMock(t, mock.Options{})
 	const clientKey, adminKey = "sk-client-123", "sk-admin-456"
-	withAdmin := defaultYAML(t, m) + fmt.Sprintf("keys:\n  - name: team\n    key_env: CLIENT_KEY\nadmin: {key_env: ADMIN_KEY}\n")
+	withAdmin := defaultYAML(t, m) + "keys:\n  - name: team\n    key_env: CLIENT_KEY\nadmin: {key_env: ADMIN_KEY}\n"
 	g := startGateway(t, withAdmin, map[string]string{"CLIENT_KEY": clientKey, "ADMIN_KEY": adminKey})
 	for _, path := range []string{"/metrics", "/api/pools"} {
 		checkError(t, g.do(t, http.MethodGet, path, ""), http.StatusUnauthorized, "invalid_admin_key")

@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/sse"
 	"github.com/warmgate/warmgate/upstream"
@@ -44,8 +46,19 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 	var env openai.Envelope
 	if routed || isJSON(r.Header.Get("Content-Type")) && len(body) > 0 {
+		// encoding/json reads invalid UTF-8 as U+FFFD: the gateway would
+		// then route and authorize a model name other than the bytes the
+		// upstream gets. JSON text must be UTF-8 (RFC 8259), so refuse it.
+		if !utf8.Valid(body) {
+			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: it is not valid UTF-8"))
+			return
+		}
 		if err := json.Unmarshal(body, &env); err != nil {
 			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: "+jsonErrorText(err)))
+			return
+		}
+		if duplicateModel(body) {
+			writeError(w, errBadRequest("duplicate_model", "request body names \"model\" more than once: send it once"))
 			return
 		}
 		if routed && env.Model == "" {
@@ -152,6 +165,9 @@ func (g *Gateway) outbound(r *http.Request, b []byte, view *upstream.Pool, id st
 		}
 	}
 	out.Header.Set("X-Request-Id", id)
+	// With tracing on, the upstream gets the request span's traceparent
+	// instead of the client's; off, this does nothing.
+	tracing.Inject(r.Context(), out.Header)
 	return out
 }
 
@@ -256,13 +272,23 @@ var hopHeaders = map[string]bool{
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
+// routingHeaders name another host or path for the request than its own
+// URL; some front proxies and frameworks route by them (IIS and Symfony by
+// X-Original-URL, nginx setups by X-Forwarded-Host or Forwarded). A client
+// must not choose where an upstream's infrastructure sends the request, so
+// they are never forwarded.
+var routingHeaders = map[string]bool{
+	"X-Original-Url": true, "X-Rewrite-Url": true, "X-Forwarded-Host": true, "X-Forwarded-Prefix": true,
+	"X-Host": true, "Forwarded": true,
+}
+
 // copyRequestHeader forwards the client's headers minus hop-by-hop ones,
-// the client's credentials (the upstream's own are set per attempt) and
-// Accept-Encoding (the transport negotiates compression itself).
+// routing ones, the client's credentials (the upstream's own are set per
+// attempt) and Accept-Encoding (the transport negotiates compression itself).
 func copyRequestHeader(dst, src http.Header) {
 	for k, vv := range src {
 		switch {
-		case hopHeaders[k]:
+		case hopHeaders[k], routingHeaders[k]:
 		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
 		default:
 			dst[k] = vv

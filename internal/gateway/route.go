@@ -50,15 +50,33 @@ func failedAll(resp *http.Response, err error) bool {
 }
 
 // withModel returns body with its top-level "model" value (the last one,
-// as JSON decoders read it) replaced by model, touching nothing else: the bytes before and after the value are
-// kept as they are. body must be a JSON object with a string "model" (the
-// envelope decode checked that).
+// as JSON decoders read it) replaced by model, touching nothing else: the
+// bytes before and after the value are kept as they are. body must be a
+// JSON object with a string "model" (the envelope decode checked that).
 func withModel(body []byte, model string) ([]byte, error) {
+	spans, err := modelSpans(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(spans) == 0 {
+		return nil, errors.New(`body has no "model"`)
+	}
+	sp := spans[len(spans)-1]
+	q := strconv.AppendQuote(nil, model) // model names are plain ASCII; Quote is valid JSON for them
+	out := make([]byte, 0, len(body)-(sp[1]-sp[0])+len(q))
+	out = append(out, body[:sp[0]]...)
+	out = append(out, q...)
+	return append(out, body[sp[1]:]...), nil
+}
+
+// modelSpans returns the byte ranges of every top-level "model" string
+// value in body, in order.
+func modelSpans(body []byte) ([][2]int, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, errors.New("body is not a JSON object")
 	}
-	start, end := -1, -1 // of the last top-level "model" value: decoders keep the last
+	var spans [][2]int
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
@@ -70,12 +88,12 @@ func withModel(body []byte, model string) ([]byte, error) {
 			if err := dec.Decode(&v); err != nil {
 				return nil, err
 			}
-			end = int(dec.InputOffset())
-			start = bytes.IndexByte(body[afterKey:end], '"')
+			end := int(dec.InputOffset())
+			start := bytes.IndexByte(body[afterKey:end], '"')
 			if start < 0 {
 				return nil, errors.New(`"model" is not a string`)
 			}
-			start += int(afterKey)
+			spans = append(spans, [2]int{start + int(afterKey), end})
 			continue
 		}
 		var skip json.RawMessage
@@ -83,12 +101,17 @@ func withModel(body []byte, model string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if start >= 0 {
-		q := strconv.AppendQuote(nil, model) // model names are plain ASCII; Quote is valid JSON for them
-		out := make([]byte, 0, len(body)-(end-start)+len(q))
-		out = append(out, body[:start]...)
-		out = append(out, q...)
-		return append(out, body[end:]...), nil
+	return spans, nil
+}
+
+// duplicateModel reports whether body names "model" more than once at the
+// top level. Decoders disagree on which one counts (Go takes the last, some
+// the first), so a client could pass one model through the key check and
+// have the upstream use the other.
+func duplicateModel(body []byte) bool {
+	if bytes.Count(body, []byte(`"model"`)) < 2 { // the common case costs one scan
+		return false
 	}
-	return nil, errors.New(`body has no "model"`)
+	spans, err := modelSpans(body)
+	return err == nil && len(spans) > 1
 }

@@ -37,6 +37,23 @@ func TestWithModel(t *testing.T) {
 	}
 }
 
+func TestDuplicateModel(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{"model":"a"}`, false},
+		{`{"model":"a","messages":[{"model":"b"}]}`, false},
+		{`{"model":"a","model":"b"}`, true},
+		{`{"model":"a", "x":1, "model" : "b"}`, true},
+	}
+	for _, tt := range tests {
+		if got := duplicateModel([]byte(tt.in)); got != tt.want {
+			t.Errorf("duplicateModel(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
 func FuzzWithModel(f *testing.F) {
 	f.Add([]byte(`{"model":"a","b":[1,{"model":"c"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -9,12 +9,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
+	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -30,6 +36,23 @@ type Server struct {
 	ln      net.Listener
 	done    chan error
 	once    sync.Once
+	tracer  *tracing.Tracer // nil when tracing is off
+	stopped sync.Once       // the tracer's stop: Shutdown, then Close, may both try
+}
+
+// Option changes what NewServer builds.
+type Option func(*options)
+
+type options struct {
+	spanExporter sdktrace.SpanExporter
+}
+
+// WithSpanExporter turns tracing on with exp in place of the OTLP exporter,
+// whatever the config's endpoint; spans are exported as they end (tests use
+// tracetest.NewInMemoryExporter). The config's sample ratio and service
+// name still apply.
+func WithSpanExporter(exp sdktrace.SpanExporter) Option {
+	return func(o *options) { o.spanExporter = exp }
 }
 
 // UpstreamConfigs turns the file's upstreams into the pool's configs:
@@ -100,18 +123,33 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 }
 
 // NewServer builds the pool and handler for cfg. Nothing listens yet.
-func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
+func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	ucs, err := UpstreamConfigs(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	tr, err := startTracing(cfg, o.spanExporter, log)
+	if err != nil {
+		return nil, err
+	}
 	m := metrics.New()
 	d := dashboard.New()
-	pool, err := upstream.New(ucs, upstream.WithObserver(upstream.Observers(m, d.Observer())))
+	obs := []upstream.Observer{m, d.Observer()}
+	if tr != nil {
+		obs = append(obs, tr.Observer())
+	}
+	pool, err := upstream.New(ucs, upstream.WithObserver(upstream.Observers(obs...)))
 	if err != nil {
+		if tr != nil {
+			_ = tr.Shutdown(context.Background())
+		}
 		return nil, err
 	}
 	m.WatchPool(pool)
@@ -119,13 +157,17 @@ func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	h := New(cfg, pool, log)
 	h.metrics = m
 	h.dash = d
-	s := &Server{cfg: cfg, log: log, Pool: pool, Handler: h, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, Pool: pool, Handler: h, done: make(chan error, 1), tracer: tr}
+	var handler http.Handler = h
+	if tr != nil {
+		handler = tr.Handler(h, traceRoute)
+	}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	protos.SetHTTP2(true)
 	protos.SetUnencryptedHTTP2(true) // h2c for clients that speak it (gRPC-style proxies)
 	s.srv = &http.Server{
-		Handler:           h,
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
@@ -190,6 +232,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = s.srv.Close()
 		}
 		_ = s.Pool.Close()
+		s.stopTracing(ctx, tracerFlushTimeout)
 		if serr := <-s.done; serr != nil && err == nil {
 			err = serr
 		}
@@ -201,5 +244,69 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	_ = s.Pool.Close()
+	s.stopTracing(context.Background(), time.Second)
 	return err
+}
+
+// tracerFlushTimeout bounds the export of the last spans at shutdown: they
+// are worth a moment, but a collector that is down must not hold up the
+// exit.
+const tracerFlushTimeout = 5 * time.Second
+
+// startTracing starts the tracer when the config (or the environment, see
+// config.Tracing.Endpoint) names an OTLP endpoint, or exp is given. It
+// returns nil when tracing is off: then nothing of it is installed.
+func startTracing(cfg *config.Config, exp sdktrace.SpanExporter, log *slog.Logger) (*tracing.Tracer, error) {
+	endpoint, err := cfg.Tracing.Endpoint(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if endpoint == "" && exp == nil {
+		return nil, nil
+	}
+	tr, err := tracing.New(context.Background(), tracing.Config{
+		Endpoint:    endpoint,
+		SampleRatio: cfg.Tracing.Ratio(),
+		ServiceName: cfg.Tracing.Service(),
+		Exporter:    exp,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	log.Info("tracing on", "otlp_endpoint", redactURL(endpoint), "sample_ratio", cfg.Tracing.Ratio(),
+		"service_name", cfg.Tracing.Service())
+	return tr, nil
+}
+
+// stopTracing flushes and stops the tracer, if any, within d of ctx's
+// values (not its deadline: the drain may have used it up).
+func (s *Server) stopTracing(ctx context.Context, d time.Duration) {
+	if s.tracer == nil {
+		return
+	}
+	s.stopped.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+		defer cancel()
+		if err := s.tracer.Shutdown(ctx); err != nil {
+			s.log.Warn("tracing: the last spans were not exported", "error", err)
+		}
+	})
+}
+
+// traceRoute names the request span of an API request. Only /v1/ is
+// traced: probes, scrapes and the dashboard's polling would drown the API's
+// traces.
+func traceRoute(p string) (string, bool) {
+	if !strings.HasPrefix(p, "/v1/") {
+		return "", false
+	}
+	return routeLabel(p), true
+}
+
+// redactURL hides a password in u, if any (a collector URL may carry one).
+func redactURL(u string) string {
+	if pu, err := url.Parse(u); err == nil {
+		return pu.Redacted()
+	}
+	return ""
 }
