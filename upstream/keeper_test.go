@@ -182,3 +182,26 @@ func TestMaxConnAgeRetiresIdleConnections(t *testing.T) {
 		t.Errorf("mock accepted %d connections, want 2 (one retired by age)", got)
 	}
 }
+
+// TestTenThousandSequentialRequestsOneConnection: over TLS (HTTP/2 and
+// HTTP/1.1), 10,000 sequential requests ride one connection, as the mock
+// itself counts.
+func TestTenThousandSequentialRequestsOneConnection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 requests; -short skips it")
+	}
+	for _, h2 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "h2", false: "h1tls"}[h2], func(t *testing.T) {
+			m, p := startMock(t, mock.Options{NoH2: !h2, Tokens: 1}, func(c *Config) { c.DisableHTTP2 = !h2 })
+			for i := range 10000 {
+				resp, err := chat(t, p, nil)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("request %d: %v", i, err)
+				}
+			}
+			if st := m.Stats(); st.ConnectionsAccepted != 1 || st.TLSHandshakes != 1 || st.Requests != 10000 {
+				t.Errorf("the mock counted %+v, want 1 connection, 1 TLS handshake, 10000 requests", st)
+			}
+		})
+	}
+}
