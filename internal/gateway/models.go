@@ -140,7 +140,9 @@ func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
 	all := true
 	var ups []upstreamReady
 	for _, s := range g.pool.Stats() {
-		ok := (s.Open > 0 || s.Requests > s.Failures) && s.Circuit != upstream.CircuitOpen
+		// Answered at least once (the warm-up counts): an open connection
+		// alone may still be in its TLS handshake.
+		ok := s.Requests > s.Failures && s.Circuit != upstream.CircuitOpen
 		all = all && ok
 		ups = append(ups, upstreamReady{Name: s.Name, Ready: ok, ConnectionsOpen: s.Open, Requests: s.Requests,
 			Failures: s.Failures, Circuit: s.Circuit.String()})
