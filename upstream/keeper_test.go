@@ -96,7 +96,7 @@ func TestPrewarmReopensExpiredConnections(t *testing.T) {
 // after an idle gap must still succeed, by learning the timeout or by a
 // stale_conn retry on a fresh connection.
 func TestIdleGapsNeverFail(t *testing.T) {
-	const gap, serverIdle, n = 2 * time.Second, 1500 * time.Millisecond, 6
+	const gap, serverIdle, n = 2500 * time.Millisecond, 1500 * time.Millisecond, 6
 	cases := []struct {
 		name string
 		opts mock.Options
