@@ -112,10 +112,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) { return p.D
 func (p *Pool) Close() error {
 	p.shared.closeOnce.Do(func() {
 		for _, u := range p.shared.all {
-			u.stopKeeper()
-			for _, cl := range u.classes {
-				cl.close()
-			}
+			u.close()
 		}
 	})
 	return nil

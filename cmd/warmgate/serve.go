@@ -35,6 +35,10 @@ With --config it reads the YAML file described in docs/config.md.
 It refuses to listen beyond loopback unless client keys are configured
 (keys: in the config file) or --allow-open is given.
 
+SIGHUP (or POST /admin/reload) rereads the config file: upstreams whose
+settings did not change keep their warm connections; a bad file is refused
+and the running configuration stays.
+
 Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 		Example: `  OPENAI_API_KEY=sk-... warmgate serve
   warmgate serve --config warmgate.yaml --listen 0.0.0.0:8080`,
@@ -62,7 +66,7 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runServer(ctx, cfg, log, cmd.OutOrStdout())
+			return runServer(ctx, cfg, cfgFile, log, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -104,9 +108,10 @@ func checkOpen(cfg *config.Config) error {
 		"add keys: to the config, listen on 127.0.0.1, or pass --allow-open", cfg.Listen)
 }
 
-// runServer serves until ctx ends, then shuts down gracefully.
-func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
-	s, err := gateway.NewServer(cfg, log)
+// runServer serves until ctx ends, then shuts down gracefully. SIGHUP
+// reloads the config file.
+func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.Logger, out io.Writer) error {
+	s, err := gateway.NewServer(cfg, log, gateway.WithConfigFile(file))
 	if err != nil {
 		return err
 	}
@@ -122,7 +127,19 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, out io
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	go func() { defer cancel(); s.Warm(wctx) }()
 
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			if err := s.ReloadFile(); err != nil {
+				log.Error("SIGHUP: reload refused", "error", err.Error())
+			}
+		}
+	}
 	log.Info("shutting down: draining requests in flight", "drain_timeout", cfg.Server.DrainTimeout)
 	err = s.Shutdown(context.Background())
 	if errors.Is(err, context.DeadlineExceeded) {

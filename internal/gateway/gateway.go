@@ -49,6 +49,9 @@ type Gateway struct {
 	metrics *metrics.Metrics
 	// dash serves /dashboard and /api/pools when set (NewServer sets it).
 	dash *dashboard.Dashboard
+	// reload rereads the config file, for POST /admin/reload (NewServer
+	// sets it).
+	reload func() error
 }
 
 // New builds the handler. pool must hold one upstream per cfg.Upstreams
@@ -134,6 +137,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "metrics_off", message: "metrics are not enabled"})
 		}
+	case p == "/admin/reload":
+		if r.Method != http.MethodPost {
+			methodNotAllowed(sw, http.MethodPost)
+			return
+		}
+		if !g.admin(sw, r) {
+			return
+		}
+		g.adminReload(sw)
 	case p == "/dashboard" || strings.HasPrefix(p, "/dashboard/"):
 		// The page and its assets are static and hold no data, so they are
 		// served without the admin key: a browser cannot send it on a
@@ -201,6 +213,22 @@ func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// adminReload answers POST /admin/reload: the config file is read again;
+// a bad one is refused with its reason (422) and the running one stays.
+func (g *Gateway) adminReload(w http.ResponseWriter) {
+	if g.reload == nil {
+		writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "reload_off", message: "reload is not available"})
+		return
+	}
+	if err := g.reload(); err != nil {
+		g.log.Warn("reload refused", "error", err.Error())
+		writeError(w, &apiError{status: http.StatusUnprocessableEntity, typ: openai.TypeInvalidRequest, code: "reload_refused", message: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"reloaded":true}` + "\n"))
 }
 
 // pools answers GET /api/pools when there is no dashboard (a Gateway made

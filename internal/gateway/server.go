@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -28,10 +30,17 @@ import (
 // hardened inbound http.Server. cmd/warmgate's serve and demo use it, and so
 // do the end-to-end tests.
 type Server struct {
-	cfg     *config.Config
-	log     *slog.Logger
+	cfg *config.Config
+	log *slog.Logger
+	// Pool and Handler are the ones in use; Reload replaces them (do not
+	// read them concurrently with Reload).
 	Pool    *upstream.Pool
 	Handler *Gateway
+	cur     atomic.Pointer[Gateway] // what requests are served by
+	file    string                  // the config file, for ReloadFile
+	metrics *metrics.Metrics
+	dash    *dashboard.Dashboard
+	reload  sync.Mutex
 	srv     *http.Server
 	ln      net.Listener
 	done    chan error
@@ -45,6 +54,7 @@ type Option func(*options)
 
 type options struct {
 	spanExporter sdktrace.SpanExporter
+	file         string
 }
 
 // WithSpanExporter turns tracing on with exp in place of the OTLP exporter,
@@ -154,13 +164,13 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	m.WatchPool(pool)
 	d.Watch(pool)
-	h := New(cfg, pool, log)
-	h.metrics = m
-	h.dash = d
-	s := &Server{cfg: cfg, log: log, Pool: pool, Handler: h, done: make(chan error, 1), tracer: tr}
-	var handler http.Handler = h
+	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file}
+	s.install(cfg, pool)
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.cur.Load().ServeHTTP(w, r)
+	})
 	if tr != nil {
-		handler = tr.Handler(h, traceRoute)
+		handler = tr.Handler(handler, traceRoute)
 	}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
@@ -309,4 +319,76 @@ func redactURL(u string) string {
 		return pu.Redacted()
 	}
 	return ""
+}
+
+// install makes a gateway for cfg over pool and serves requests with it.
+func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
+	h := New(cfg, pool, s.log)
+	h.metrics, h.dash = s.metrics, s.dash
+	h.reload = s.ReloadFile
+	s.cfg, s.Pool, s.Handler = cfg, pool, h
+	s.cur.Store(h)
+}
+
+// Reload switches to cfg for new requests: upstreams whose settings did not
+// change keep their warm pools, new ones start, removed ones close once
+// their requests in flight end. Client keys, aliases, fallbacks and limits
+// follow cfg (limit counters start afresh). The listen address and the
+// server settings need a restart. On error the running configuration stays.
+func (s *Server) Reload(cfg *config.Config) error {
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	old := s.cur.Load()
+	ucs, err := UpstreamConfigs(cfg, s.log)
+	if err != nil {
+		return err
+	}
+	unchanged := func(name string) bool {
+		a, b := findUpstream(old.cfg, name), findUpstream(cfg, name)
+		return a != nil && b != nil && reflect.DeepEqual(*a, *b)
+	}
+	pool, err := old.pool.Rebuild(ucs, unchanged)
+	if err != nil {
+		return err
+	}
+	s.metrics.ReplacePool(old.pool, pool)
+	s.dash.Watch(pool)
+	if cfg.Listen != old.cfg.Listen || cfg.Server != old.cfg.Server {
+		s.log.Warn("reload: listen and server settings take effect only after a restart")
+	}
+	s.install(cfg, pool)
+	kept := 0
+	for _, u := range cfg.Upstreams {
+		if unchanged(u.Name) {
+			kept++
+		}
+	}
+	s.log.Info("configuration reloaded", "upstreams", len(cfg.Upstreams), "kept_warm", kept, "keys", len(cfg.Keys))
+	return nil
+}
+
+// ReloadFile reloads the config file the server was started with (see
+// WithConfigFile). A bad file is refused, with the reason, and the running
+// configuration stays.
+func (s *Server) ReloadFile() error {
+	if s.file == "" {
+		return errors.New("no config file to reload: the gateway runs on the no-config default (start it with --config)")
+	}
+	cfg, err := config.Load(s.file)
+	if err != nil {
+		return fmt.Errorf("reload refused, the running configuration stays: %w", err)
+	}
+	return s.Reload(cfg)
+}
+
+// WithConfigFile names the file ReloadFile reads.
+func WithConfigFile(path string) Option { return func(o *options) { o.file = path } }
+
+func findUpstream(cfg *config.Config, name string) *config.Upstream {
+	for i := range cfg.Upstreams {
+		if cfg.Upstreams[i].Name == name {
+			return &cfg.Upstreams[i]
+		}
+	}
+	return nil
 }

@@ -69,6 +69,18 @@ func (m *Metrics) WatchPool(p *upstream.Pool) {
 	}
 }
 
+// ReplacePool makes the scrape report next instead of prev, after a
+// configuration reload rebuilt the pool.
+func (m *Metrics) ReplacePool(prev, next *upstream.Pool) {
+	c := m.pools
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pools = slices.DeleteFunc(c.pools, func(p *upstream.Pool) bool { return p == prev })
+	if !slices.Contains(c.pools, next) {
+		c.pools = append(c.pools, next)
+	}
+}
+
 // Describe implements prometheus.Collector.
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.opened, c.dialed, c.reused, c.expired, c.exhausted, c.conns, c.inFlight, c.idleTimeout, c.circuit} {

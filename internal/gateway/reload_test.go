@@ -1,0 +1,106 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/gateway"
+	"github.com/warmgate/warmgate/internal/mock"
+)
+
+// TestReload: a reload keeps the warm pool of an unchanged upstream (the
+// mock's connection count does not rise), adds and removes upstreams, and
+// refuses a bad file without dropping service.
+func TestReload(t *testing.T) {
+	a := startMock(t, mock.Options{})
+	b := startMock(t, mock.Options{})
+	file := filepath.Join(t.TempDir(), "warmgate.yaml")
+	write := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := "upstreams:\n" + upstreamYAML(t, "a", a, `models: ["gpt-*"]`)
+	write(first)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gateway.NewServer(cfg, nil, gateway.WithConfigFile(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Post("http://"+s.Addr()+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for range 3 {
+		if st, body := post("/v1/chat/completions", chatBody("gpt-4.1-mini", false)); st != 200 {
+			t.Fatalf("before reload: %d %s", st, body)
+		}
+	}
+	acceptedA := a.Stats().ConnectionsAccepted
+
+	// a unchanged, b added for embeddings; reloaded through the admin endpoint.
+	write(first + upstreamYAML(t, "b", b, `models: ["text-embedding-*"]`))
+	if st, body := post("/admin/reload", ""); st != 200 {
+		t.Fatalf("POST /admin/reload: %d %s", st, body)
+	}
+	for range 3 {
+		if st, body := post("/v1/chat/completions", chatBody("gpt-4.1-mini", false)); st != 200 {
+			t.Fatalf("after reload: %d %s", st, body)
+		}
+	}
+	if got := a.Stats().ConnectionsAccepted; got != acceptedA {
+		t.Errorf("a accepted %d connections after the reload, had %d: its warm pool was not kept", got, acceptedA)
+	}
+	if st, body := post("/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`); st != 200 || b.Stats().Requests != 1 {
+		t.Errorf("the new upstream b: %d %s (b saw %d requests)", st, body, b.Stats().Requests)
+	}
+
+	// A bad file is refused; service goes on with the running config.
+	write(first + "  - name: broken\n    base_url: not a url\n")
+	if st, body := post("/admin/reload", ""); st != http.StatusUnprocessableEntity || !strings.Contains(body, "base_url") {
+		t.Errorf("bad file: %d %s; want 422 naming base_url", st, body)
+	}
+	if st, _ := post("/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`); st != 200 {
+		t.Errorf("after a refused reload the running config should still serve b: %d", st)
+	}
+
+	// b removed: embeddings are no longer routed.
+	write(first)
+	if err := s.ReloadFile(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := post("/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`); st != http.StatusNotFound {
+		t.Errorf("after removing b: status %d, want 404", st)
+	}
+	if got := a.Stats().ConnectionsAccepted; got != acceptedA {
+		t.Errorf("a accepted %d connections over two reloads, had %d", got, acceptedA)
+	}
+}
