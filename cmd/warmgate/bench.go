@@ -114,6 +114,7 @@ Every flag can also be set by its environment twin, WARMGATE_BENCH_<FLAG>
 	})
 
 	cmd.AddCommand(newBenchSuiteCmd())
+	cmd.AddCommand(newBenchSoakCmd())
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := applyEnv(cmd, benchEnvPrefix); err != nil {
@@ -310,6 +311,75 @@ tiny counts (a smoke test: its numbers mean nothing). See docs/bench.md.`,
 			return fmt.Errorf("bench suite: %d scenario(s) failed: %s", len(rep.Failures), strings.Join(rep.Failures, "; "))
 		case rep.Interrupted:
 			return errors.New("bench suite: interrupted; the report holds what was measured")
+		}
+		return nil
+	}
+	return cmd
+}
+
+func newBenchSoakCmd() *cobra.Command {
+	var (
+		o       bench.SoakOptions
+		jsonOut bool
+	)
+	cmd := &cobra.Command{
+		Use:   "soak",
+		Short: "Soak the gateway: mixed load for a while, one of two upstreams faulty, check for errors and leaks",
+		Long: `Start two mocks and a gateway in front of both (child processes of this
+executable), and run a mixed load through the gateway for --duration:
+streaming and non-streaming chat requests from two client keys, 16 at once.
+One mock stays healthy; the other fails every request with a fault the
+gateway can hide by failing over (503, 429 with Retry-After, a first byte
+later than the first-byte timeout, 502, dropped requests on idle
+connections), the fault changing by phase, with the mock restarted (so
+briefly refusing connections) between phases.
+
+Then print: requests, client-visible errors (must be 0), the gateway's
+retries by reason and upstream connections opened (from /metrics), and the
+gateway process's goroutines, open file descriptors and RSS after a warm-up,
+in the middle and near the end. It exits non-zero on any client-visible
+error or when goroutines, fds or RSS grew between the middle and the end.
+Linux only (it reads /proc). See docs/reliability.md.`,
+		Example: `  # the CI size (about 15 s)
+  warmgate bench soak --quick
+
+  # ten minutes, as recorded in docs/reliability.md
+  warmgate bench soak --duration 10m`,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+	}
+	fl := cmd.Flags()
+	fl.DurationVar(&o.Duration, "duration", 0, fmt.Sprintf("how long the load runs after a warm-up (default %v; --quick: 12s)", bench.DefaultSoakDuration))
+	fl.BoolVar(&o.Quick, "quick", false, "the CI size: about 15 seconds")
+	fl.StringVar(&o.OutDir, "out", "", "keep the processes' logs in `DIR` (default: a temporary directory, removed)")
+	fl.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		o.Log = cmd.ErrOrStderr()
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		context.AfterFunc(ctx, stop) // a second Ctrl-C kills the process
+
+		rep, err := bench.RunSoak(ctx, o)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if jsonOut {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(rep)
+		} else {
+			err = rep.WriteText(out)
+		}
+		if err != nil {
+			return err
+		}
+		if why := rep.Failed(); why != "" {
+			return fmt.Errorf("bench soak: FAILED: %s", why)
 		}
 		return nil
 	}
