@@ -75,6 +75,10 @@ type Timeouts struct {
 	FirstByte  time.Duration `yaml:"first_byte"`
 	StreamIdle time.Duration `yaml:"stream_idle"`
 	PoolWait   time.Duration `yaml:"pool_wait"`
+	// Total bounds a whole request to this upstream's models, stream
+	// included (the gateway takes the largest among the upstreams serving
+	// the model; X-Warmgate-Timeout overrides it). 0 = none.
+	Total time.Duration `yaml:"total"`
 }
 
 // Retry is the upstream retry policy.

@@ -96,7 +96,7 @@ func (u *Upstream) validate(p *problems, key string) {
 	durations(p, key+".pool", map[string]time.Duration{"idle_timeout": u.Pool.IdleTimeout, "max_conn_age": u.Pool.MaxConnAge})
 	t := u.Timeouts
 	durations(p, key+".timeouts", map[string]time.Duration{
-		"connect": t.Connect, "tls": t.TLS, "first_byte": t.FirstByte, "stream_idle": t.StreamIdle, "pool_wait": t.PoolWait,
+		"connect": t.Connect, "tls": t.TLS, "first_byte": t.FirstByte, "stream_idle": t.StreamIdle, "pool_wait": t.PoolWait, "total": t.Total,
 	})
 	r := u.Retry
 	nonNegative(p, key+".retry.attempts", int64(r.Attempts))

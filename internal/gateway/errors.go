@@ -38,7 +38,7 @@ func errBadRequest(code, msg string) *apiError {
 func statusFor(err error) *apiError {
 	if errors.Is(err, context.DeadlineExceeded) { // only X-Warmgate-Timeout sets a deadline
 		return &apiError{status: http.StatusGatewayTimeout, typ: openai.TypeUpstream, code: "request_timeout",
-			message: "the request did not finish within its X-Warmgate-Timeout"}
+			message: "the request did not finish within its deadline (X-Warmgate-Timeout, or the upstream's timeouts.total)"}
 	}
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,12 +143,16 @@ func requestTimeout(r *http.Request) (time.Duration, *apiError) {
 	return d, nil
 }
 
-// withTimeout bounds r by X-Warmgate-Timeout when the client sent one.
-func withTimeout(r *http.Request) (*http.Request, context.CancelFunc, *apiError) {
-	d, aerr := requestTimeout(r)
-	if aerr != nil || d == 0 {
-		return r, func() {}, aerr
+// totalTimeout is the largest timeouts.total among the upstreams serving
+// models (0 when none sets one).
+func (g *Gateway) totalTimeout(models []string) time.Duration {
+	var d time.Duration
+	for _, m := range models {
+		for _, u := range g.cfg.Upstreams {
+			if (m == "" || u.MatchModel(m)) && u.Timeouts.Total > d {
+				d = u.Timeouts.Total
+			}
+		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), d)
-	return r.WithContext(ctx), cancel, nil
+	return d
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -30,14 +32,11 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	if key != nil {
 		rec.key = key.Name
 	}
-	// X-Warmgate-Timeout bounds the upstream side (ur); checks of whether
-	// the client is still there keep using r.
-	ur, cancel, aerr := withTimeout(r)
+	hdrTimeout, aerr := requestTimeout(r)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	defer cancel()
 
 	body, aerr := g.readBody(w, r)
 	if aerr != nil {
@@ -84,6 +83,16 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 				message: "the model " + quote(env.Model) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
 			return
 		}
+	}
+
+	// The whole request's deadline: X-Warmgate-Timeout, else the model's
+	// upstreams' timeouts.total. It bounds the upstream side (ur); checks of
+	// whether the client is still there keep using r.
+	ur := r
+	if d := cmp.Or(hdrTimeout, g.totalTimeout(models)); d > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		ur = r.WithContext(ctx)
 	}
 
 	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
