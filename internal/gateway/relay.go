@@ -77,7 +77,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 				message: "this API key may not use model " + quote(env.Model)})
 			return
 		}
-		models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) })
+		// Fallbacks the key may use and some upstream serves: the loop below
+		// then always ends on a model it can send.
+		models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
 		if g.view(models[0]) == nil {
 			writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
 				message: "the model " + quote(env.Model) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
@@ -111,9 +113,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	for i, model := range models {
 		view, b := g.pool, body
 		if model != "" {
-			if view = g.view(model); view == nil {
-				continue // a fallback no upstream serves
-			}
+			view = g.view(model) // non-nil: chain kept only served models
 			if model != env.Model {
 				var err error
 				if b, err = withModel(body, model); err != nil {

@@ -58,3 +58,16 @@ func TestFallbackModelWhenEveryUpstreamFailed(t *testing.T) {
 		t.Errorf("the failing upstream saw %d requests, want 3 attempts per request before the fallback", got)
 	}
 }
+
+// TestFallbackToAnUnservedModel: a fallback no upstream serves is skipped;
+// the client gets the first model's failure, not an empty answer.
+func TestFallbackToAnUnservedModel(t *testing.T) {
+	broken := startMock(t, mock.Options{Fault: "status=503"})
+	yaml := "upstreams:\n" + upstreamYAML(t, "big", broken, `models: ["gpt-4.1"]`, fastRetry, noCircuit) +
+		"fallbacks: {gpt-4.1: [nobody-serves-this]}\n"
+	g := startGateway(t, yaml, nil)
+	a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1", false))
+	if a.status != http.StatusServiceUnavailable || len(a.body) == 0 {
+		t.Errorf("status %d, body %q; want the upstream's 503 passed through", a.status, a.body)
+	}
+}
