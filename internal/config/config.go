@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Config is the whole gateway configuration. Its zero value plus Defaults()
-// is a valid single-upstream gateway.
+// Config is the whole gateway configuration, as Load, Parse or FromEnv
+// return it: defaults applied and validated.
 type Config struct {
 	// Listen is the gateway's address. Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
