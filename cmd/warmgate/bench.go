@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -162,15 +159,8 @@ Every flag can also be set by its environment twin, WARMGATE_BENCH_<FLAG>
 			o.Header.Add(name, strings.TrimSpace(value))
 		}
 
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible(cmd)
 		defer stop()
-		// After the first Ctrl-C the run stops and reports; a second one
-		// kills the process as usual.
-		context.AfterFunc(ctx, stop)
 
 		var (
 			progress func(int)
@@ -290,13 +280,8 @@ tiny counts (a smoke test: its numbers mean nothing). See docs/bench.md.`,
 		o.Command = strings.Join(args, " ")
 		o.Log = cmd.ErrOrStderr()
 
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible(cmd)
 		defer stop()
-		context.AfterFunc(ctx, stop) // a second Ctrl-C kills the process
 
 		rep, err := bench.RunSuite(ctx, o)
 		if rep != nil {
@@ -355,13 +340,8 @@ Linux only (it reads /proc). See docs/reliability.md.`,
 	fl.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		o.Log = cmd.ErrOrStderr()
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible(cmd)
 		defer stop()
-		context.AfterFunc(ctx, stop) // a second Ctrl-C kills the process
 
 		rep, err := bench.RunSoak(ctx, o)
 		if err != nil {

@@ -5,9 +5,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -56,4 +59,17 @@ func applyEnv(cmd *cobra.Command, prefix string) error {
 		}
 	})
 	return err
+}
+
+// interruptible returns cmd's context, ended by SIGINT or SIGTERM. The first
+// signal ends the context (a run stops and reports); the handler is then
+// removed, so a second one ends the process at once.
+func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }

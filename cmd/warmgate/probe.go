@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -110,11 +107,7 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 			o.Progress = bar.update
 		}
 
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible(cmd)
 		defer stop()
 		r, err := probe.Run(ctx, o)
 		if err != nil {

@@ -94,7 +94,7 @@ type gw struct {
 
 // startGateway parses yaml with getenv reading env, and serves it on a free
 // loopback port. It is shut down gracefully when the test ends.
-func startGateway(t *testing.T, yaml string, env map[string]string) *gw {
+func startGateway(t *testing.T, yaml string, env map[string]string, opts ...gateway.Option) *gw {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), func(k string) string { return env[k] })
 	if err != nil {
@@ -102,7 +102,7 @@ func startGateway(t *testing.T, yaml string, env map[string]string) *gw {
 	}
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := gateway.NewServer(cfg, log)
+	s, err := gateway.NewServer(cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}

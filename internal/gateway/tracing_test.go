@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -19,7 +18,6 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/gateway"
 	"github.com/warmgate/warmgate/internal/mock"
 )
@@ -35,31 +33,8 @@ func noOTELEnv(t *testing.T) {
 func startTracedGateway(t *testing.T, yaml string, env map[string]string) (*gw, *tracetest.InMemoryExporter) {
 	t.Helper()
 	noOTELEnv(t)
-	cfg, err := config.Parse([]byte(yaml), func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config.Parse: %v\n%s", err, yaml)
-	}
 	exp := tracetest.NewInMemoryExporter()
-	logs := &lockedBuffer{}
-	s, err := gateway.NewServer(cfg, slog.New(slog.NewJSONHandler(logs, nil)), gateway.WithSpanExporter(exp))
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		_ = s.Close()
-		t.Fatalf("Listen: %v", err)
-	}
-	s.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("gateway Shutdown: %v", err)
-		}
-	})
-	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &gw{Server: s, base: "http://" + s.Addr(), logs: logs, tr: tr, hc: &http.Client{Transport: tr}}, exp
+	return startGateway(t, yaml, env, gateway.WithSpanExporter(exp)), exp
 }
 
 // spanAttrs is a span's attributes by key.
