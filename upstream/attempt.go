@@ -308,10 +308,13 @@ func (b *body) Read(p []byte) (int, error) {
 	if err == nil {
 		return n, nil
 	}
-	if err == io.EOF {
+	if err == io.EOF && context.Cause(b.ctx) != errStreamIdle {
 		b.finish(nil, true)
 		return n, err
 	}
+	// An EOF after the idle timer fired is the end of a connection this
+	// body cut itself (an h1 server may answer the close with its final
+	// chunk): the stream was silent too long, not complete.
 	e := b.readError(err)
 	b.finish(e, false)
 	return n, e
