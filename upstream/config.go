@@ -181,3 +181,10 @@ func parseBase(c *Config) (*url.URL, error) {
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
 }
+
+// WithDefaults returns c with every zero setting replaced by its default, as
+// New applies them: what a pool built from c will actually use.
+func (c Config) WithDefaults() Config {
+	c.applyDefaults()
+	return c
+}

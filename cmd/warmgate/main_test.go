@@ -77,6 +77,25 @@ func TestServeRejectsBadInput(t *testing.T) {
 	}
 }
 
+// --print-config prints the effective settings without the key and exits,
+// even where serving would be refused (0.0.0.0 without keys).
+func TestServePrintConfig(t *testing.T) {
+	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+	t.Setenv("OPENAI_API_KEY", "sk-printconfigsecret")
+	out, err := execute(t, t.Context(), "serve", "--print-config", "--listen", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"listen: 0.0.0.0:0", "$OPENAI_API_KEY: set (redacted)", "first_byte: 2m0s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "printconfigsecret") {
+		t.Errorf("output shows the key:\n%s", out)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	out, err := execute(t, t.Context(), "version")
 	if err != nil || !strings.HasPrefix(out, "warmgate ") || !strings.Contains(out, "go1.") {

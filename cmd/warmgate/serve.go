@@ -21,7 +21,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var (
 		cfgFile, listen, logFormat, logLevel string
-		allowOpen                            bool
+		allowOpen, printConfig               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -39,9 +39,13 @@ SIGHUP (or POST /admin/reload) rereads the config file: upstreams whose
 settings did not change keep their warm connections; a bad file is refused
 and the running configuration stays.
 
+--print-config shows the configuration it would run, defaults filled in
+and secrets redacted, then exits: check a file before deploying it.
+
 Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 		Example: `  OPENAI_API_KEY=sk-... warmgate serve
-  warmgate serve --config warmgate.yaml --listen 0.0.0.0:8080`,
+  warmgate serve --config warmgate.yaml --listen 0.0.0.0:8080
+  warmgate serve --config warmgate.yaml --print-config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd, "WARMGATE_"); err != nil {
@@ -61,6 +65,9 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			if allowOpen {
 				cfg.Server.AllowOpen = true
 			}
+			if printConfig {
+				return gateway.PrintConfig(cmd.OutOrStdout(), cfg)
+			}
 			if err := checkOpen(cfg); err != nil {
 				return err
 			}
@@ -73,6 +80,7 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 	f.StringVarP(&cfgFile, "config", "c", "", "YAML config file (default: one upstream from OPENAI_BASE_URL and OPENAI_API_KEY)")
 	f.StringVar(&listen, "listen", "", "address to listen on (default from config, else 127.0.0.1:8080)")
 	f.BoolVar(&allowOpen, "allow-open", false, "allow listening beyond loopback without client keys")
+	f.BoolVar(&printConfig, "print-config", false, "print the effective configuration (defaults applied, secrets redacted) as YAML and exit")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

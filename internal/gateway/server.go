@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -70,39 +69,7 @@ func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, error) {
 	out := make([]upstream.Config, 0, len(cfg.Upstreams))
 	for _, u := range cfg.Upstreams {
-		uc := upstream.Config{
-			Name:         u.Name,
-			BaseURL:      u.BaseURL,
-			Weight:       u.Weight,
-			Priority:     u.Priority,
-			MaxConns:     u.Pool.MaxConns,
-			MaxIdle:      u.Pool.MaxIdle,
-			IdleTimeout:  u.Pool.IdleTimeout,
-			Prewarm:      u.Pool.Prewarm,
-			DisableHTTP2: u.Pool.HTTP2 != nil && !*u.Pool.HTTP2,
-			MaxConnAge:   u.Pool.MaxConnAge,
-			Timeouts: upstream.Timeouts{
-				Connect:    u.Timeouts.Connect,
-				TLS:        u.Timeouts.TLS,
-				FirstByte:  u.Timeouts.FirstByte,
-				StreamIdle: u.Timeouts.StreamIdle,
-				PoolWait:   u.Timeouts.PoolWait,
-			},
-			Retry: upstream.RetryPolicy{
-				Attempts: u.Retry.Attempts,
-				Base:     u.Retry.Base,
-				Max:      u.Retry.Max,
-				Budget:   u.Retry.Budget,
-			},
-			Breaker: upstream.BreakerSettings{
-				ConsecutiveFailures: u.Circuit.Failures,
-				FailureRatio:        u.Circuit.Ratio,
-				MinRequests:         u.Circuit.MinRequests,
-				Window:              u.Circuit.Window,
-				OpenTimeout:         u.Circuit.Cooldown,
-				Disable:             u.Circuit.Disable,
-			},
-		}
+		uc := tuning(u)
 		if u.APIKey != "" {
 			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
 		}
@@ -130,6 +97,44 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 		out = append(out, uc)
 	}
 	return out, nil
+}
+
+// tuning is u's pool settings as the upstream package takes them; zero
+// values stay zero (New applies the defaults).
+func tuning(u config.Upstream) upstream.Config {
+	return upstream.Config{
+		Name:         u.Name,
+		BaseURL:      u.BaseURL,
+		Weight:       u.Weight,
+		Priority:     u.Priority,
+		MaxConns:     u.Pool.MaxConns,
+		MaxIdle:      u.Pool.MaxIdle,
+		IdleTimeout:  u.Pool.IdleTimeout,
+		Prewarm:      u.Pool.Prewarm,
+		DisableHTTP2: u.Pool.HTTP2 != nil && !*u.Pool.HTTP2,
+		MaxConnAge:   u.Pool.MaxConnAge,
+		Timeouts: upstream.Timeouts{
+			Connect:    u.Timeouts.Connect,
+			TLS:        u.Timeouts.TLS,
+			FirstByte:  u.Timeouts.FirstByte,
+			StreamIdle: u.Timeouts.StreamIdle,
+			PoolWait:   u.Timeouts.PoolWait,
+		},
+		Retry: upstream.RetryPolicy{
+			Attempts: u.Retry.Attempts,
+			Base:     u.Retry.Base,
+			Max:      u.Retry.Max,
+			Budget:   u.Retry.Budget,
+		},
+		Breaker: upstream.BreakerSettings{
+			ConsecutiveFailures: u.Circuit.Failures,
+			FailureRatio:        u.Circuit.Ratio,
+			MinRequests:         u.Circuit.MinRequests,
+			Window:              u.Circuit.Window,
+			OpenTimeout:         u.Circuit.Cooldown,
+			Disable:             u.Circuit.Disable,
+		},
+	}
 }
 
 // NewServer builds the pool and handler for cfg. Nothing listens yet.
@@ -311,14 +316,6 @@ func traceRoute(p string) (string, bool) {
 		return "", false
 	}
 	return routeLabel(p), true
-}
-
-// redactURL hides a password in u, if any (a collector URL may carry one).
-func redactURL(u string) string {
-	if pu, err := url.Parse(u); err == nil {
-		return pu.Redacted()
-	}
-	return ""
 }
 
 // install makes a gateway for cfg over pool and serves requests with it.
