@@ -39,6 +39,12 @@ type CopyOptions struct {
 	// for example to pick the usage out of the last chunk. The event's Raw
 	// and Data are valid only during the call.
 	OnEvent func(Event)
+
+	// Drop, if not nil, is called with each event after OnEvent; an event
+	// for which it returns true is not written (for example a usage chunk
+	// the client did not ask for). Dropped events are not counted in
+	// CopyResult.Events nor Bytes.
+	Drop func(Event) bool
 }
 
 // CopyResult describes what [Copy] relayed. It is meaningful with or without
@@ -127,6 +133,9 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 		}
 		if opt.OnEvent != nil {
 			opt.OnEvent(ev)
+		}
+		if opt.Drop != nil && opt.Drop(ev) {
+			continue
 		}
 		n, err := w.Write(ev.Raw)
 		res.Bytes += int64(n)

@@ -549,6 +549,30 @@ func TestCopyFlushKinds(t *testing.T) {
 	}
 }
 
+// TestCopyDrop: events Drop returns true for are seen by OnEvent but not
+// written nor counted; the rest pass unchanged.
+func TestCopyDrop(t *testing.T) {
+	const in = "data: 1\n\ndata: {\"usage\":1}\n\ndata: [DONE]\n\n"
+	var seen []string
+	var out strings.Builder
+	res, err := Copy(t.Context(), &out, strings.NewReader(in), CopyOptions{
+		OnEvent: func(ev Event) { seen = append(seen, string(ev.Data)) },
+		Drop:    func(ev Event) bool { return strings.Contains(string(ev.Data), "usage") },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "data: 1\n\ndata: [DONE]\n\n"; out.String() != want {
+		t.Errorf("relayed %q, want %q", out.String(), want)
+	}
+	if len(seen) != 3 {
+		t.Errorf("OnEvent saw %q, want all 3 events", seen)
+	}
+	if res.Events != 2 || res.Bytes != int64(out.Len()) || !res.Done {
+		t.Errorf("result = %+v", res)
+	}
+}
+
 // TestCopyLeavesCallersBufioReader: NewReader adopts a large enough
 // *bufio.Reader source instead of adding a buffer; Copy must then not reset
 // it or recycle it as its own when it is done.

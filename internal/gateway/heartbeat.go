@@ -90,7 +90,7 @@ func (hb *heartbeat) stop() (committed bool) {
 // response is then aborted. Never a synthetic [DONE].
 func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *http.Response, err error, rec *accessLog) {
 	if err == nil && resp.StatusCode/100 == 2 && isEventStream(resp.Header.Get("Content-Type")) {
-		res, cerr := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{OnEvent: streamUsage(w)})
+		res, cerr := sse.Copy(r.Context(), w, resp.Body, copyOptions(w))
 		rec.events = res.Events
 		if cerr != nil && !res.Done {
 			g.abortStream(w, r, cerr, rec)

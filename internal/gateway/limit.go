@@ -79,6 +79,9 @@ type charge struct {
 	estimate int    // tokens reserved from it
 	model    string // the model the request was routed to
 	w        *usageWriter
+	// strip: the gateway asked for the stream's usage chunk in the
+	// client's place (streamusage.go), so it is dropped from the relay.
+	strip bool
 }
 
 // limit takes one request from key's rpm and the request's estimated tokens
@@ -194,7 +197,7 @@ func (c *charge) watch(w http.ResponseWriter, model string) http.ResponseWriter 
 		return w
 	}
 	c.model = model
-	c.w = &usageWriter{ResponseWriter: w}
+	c.w = &usageWriter{ResponseWriter: w, strip: c.strip}
 	return c.w
 }
 
@@ -239,6 +242,9 @@ type usageWriter struct {
 	tail   []byte
 	usage  openai.Usage
 	known  bool
+	// strip drops the usage chunk (see charge.strip); usageChunk says the
+	// event onEvent last saw is one.
+	strip, usageChunk bool
 }
 
 func (u *usageWriter) ok() bool { return u.status >= 200 && u.status < 300 }
@@ -290,10 +296,16 @@ func (u *usageWriter) done() {
 // that has one (the final chunk with stream_options.include_usage, or
 // the Responses API's response.completed).
 func (u *usageWriter) onEvent(ev sse.Event) {
+	u.usageChunk = false
 	if us, ok := findUsage(ev.Data); ok {
 		u.usage, u.known = us, true
+		u.usageChunk = u.strip && emptyChoices(ev.Data)
 	}
 }
+
+// drop is sse.CopyOptions.Drop: the usage chunk the client did not ask
+// for.
+func (u *usageWriter) drop(sse.Event) bool { return u.usageChunk }
 
 // Flush implements http.Flusher.
 func (u *usageWriter) Flush() { _ = http.NewResponseController(u.ResponseWriter).Flush() }
@@ -301,13 +313,13 @@ func (u *usageWriter) Flush() { _ = http.NewResponseController(u.ResponseWriter)
 // Unwrap lets http.ResponseController reach the real writer.
 func (u *usageWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
-// streamUsage is the OnEvent hook for a stream relayed to w: the usage
-// writer's, or nil when w does not look for usage.
-func streamUsage(w http.ResponseWriter) func(sse.Event) {
+// copyOptions are the sse.Copy options for a stream relayed to w: the
+// usage writer's hooks, when w looks for usage.
+func copyOptions(w http.ResponseWriter) sse.CopyOptions {
 	if u, ok := w.(*usageWriter); ok {
-		return u.onEvent
+		return sse.CopyOptions{OnEvent: u.onEvent, Drop: u.drop}
 	}
-	return nil
+	return sse.CopyOptions{}
 }
 
 // wireUsage is a usage object in either naming: Chat Completions'

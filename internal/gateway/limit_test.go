@@ -366,6 +366,7 @@ func TestTPMFollowsRealUsage(t *testing.T) {
 	}{
 		{"json", false, false},
 		{"stream with include_usage", true, true},
+		{"stream without include_usage", true, false}, // the gateway asks for it
 	}
 	env := map[string]string{"ADMIN_KEY": limitEnv["ADMIN_KEY"]}
 	keys := "keys:\n"
@@ -403,9 +404,8 @@ func TestTPMFollowsRealUsage(t *testing.T) {
 }
 
 // TestTPMSettlement: what happens to the reservation when the usage is not
-// the plain one: an upstream error refunds it; a stream that does not ask
-// for usage keeps it; a usage above the estimate is charged, leaving the
-// key in debt (a Retry-After beyond a minute).
+// the plain one: an upstream error refunds it; a usage above the estimate
+// is charged, leaving the key in debt (a Retry-After beyond a minute).
 func TestTPMSettlement(t *testing.T) {
 	small := startMock(t, mock.Options{Tokens: 400})
 	big := startMock(t, mock.Options{Tokens: 3000})
@@ -416,8 +416,6 @@ func TestTPMSettlement(t *testing.T) {
 	plainBody := chatWithMax("gpt-4.1-mini", 2000, false, false)
 	est := estimate(plainBody, 2000)
 	_, _, used := answerUsage(t, mockDirect(t, small, http.MethodPost, "/v1/chat/completions", plainBody))
-	streamBody := chatWithMax("gpt-4.1-mini", 2000, true, false)
-	streamEst := estimate(streamBody, 2000)
 	bigBody := chatWithMax("big-1", 0, false, false)
 	bigEst := estimate(bigBody, 0)
 	_, _, bigUsed := answerUsage(t, mockDirect(t, big, http.MethodPost, "/v1/chat/completions", bigBody))
@@ -426,9 +424,8 @@ func TestTPMSettlement(t *testing.T) {
 		t.Fatalf("big: estimate %d, usage %d, tpm %d: the test needs estimate <= tpm < usage", bigEst, bigUsed, bigTPM)
 	}
 
-	env := map[string]string{"KE": "sk-errors-0123456789", "KS": "sk-stream-0123456789", "KB": "sk-big-0123456789"}
+	env := map[string]string{"KE": "sk-errors-0123456789", "KB": "sk-big-0123456789"}
 	yaml += fmt.Sprintf("keys:\n  - name: errors\n    key_env: KE\n    tpm: %d\n", est+used/2) +
-		fmt.Sprintf("  - name: stream\n    key_env: KS\n    tpm: %d\n", 2*streamEst+streamEst/2) +
 		fmt.Sprintf("  - name: big\n    key_env: KB\n    tpm: %d\n", bigTPM)
 	g := startGateway(t, yaml, env)
 
@@ -442,11 +439,6 @@ func TestTPMSettlement(t *testing.T) {
 		}
 		if n, _ := untilRefused(t, g, plainBody, 10, hdr...); n != 1 {
 			t.Errorf("after 3 failed requests, %d allowed; want 1 (room for one estimate)", n)
-		}
-	})
-	t.Run("a stream without usage keeps the estimate", func(t *testing.T) {
-		if n, _ := untilRefused(t, g, streamBody, 10, "Authorization", "Bearer "+env["KS"]); n != 2 {
-			t.Errorf("%d streams allowed, want 2 (2.5 estimates, each kept)", n)
 		}
 	})
 	t.Run("usage above the estimate is charged", func(t *testing.T) {

@@ -104,6 +104,11 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		return
 	}
 	defer ch.settle(r.Context())
+	if ch != nil && wantsUsageOption(r.URL.Path, &env) {
+		if b, ok := withStreamUsage(body); ok {
+			body, ch.strip = b, true
+		}
+	}
 
 	var hb *heartbeat
 	if env.Stream {
@@ -216,7 +221,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	if stream {
 		h.Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
-		res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{OnEvent: streamUsage(w)})
+		res, err := sse.Copy(r.Context(), w, resp.Body, copyOptions(w))
 		rec.events = res.Events
 		switch {
 		case err != nil && res.Done:

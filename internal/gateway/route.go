@@ -72,6 +72,18 @@ func withModel(body []byte, model string) ([]byte, error) {
 // modelSpans returns the byte ranges of every top-level "model" string
 // value in body, in order.
 func modelSpans(body []byte) ([][2]int, error) {
+	spans, err := valueSpans(body, "model")
+	for _, sp := range spans {
+		if body[sp[0]] != '"' {
+			return nil, errors.New(`"model" is not a string`)
+		}
+	}
+	return spans, err
+}
+
+// valueSpans returns the byte ranges of the values of every top-level key
+// named key in the JSON object body, in order.
+func valueSpans(body []byte, key string) ([][2]int, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, errors.New("body is not a JSON object")
@@ -82,23 +94,13 @@ func modelSpans(body []byte) ([][2]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		if key, _ := t.(string); key == "model" {
-			afterKey := dec.InputOffset()
-			var v string
-			if err := dec.Decode(&v); err != nil {
-				return nil, err
-			}
-			end := int(dec.InputOffset())
-			start := bytes.IndexByte(body[afterKey:end], '"')
-			if start < 0 {
-				return nil, errors.New(`"model" is not a string`)
-			}
-			spans = append(spans, [2]int{start + int(afterKey), end})
-			continue
-		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
 			return nil, err
+		}
+		if k, _ := t.(string); k == key {
+			end := int(dec.InputOffset())
+			spans = append(spans, [2]int{end - len(v), end})
 		}
 	}
 	return spans, nil

@@ -1,0 +1,3 @@
+package redislimit
+
+import _ "github.com/redis/go-redis/v9"
