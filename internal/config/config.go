@@ -32,6 +32,26 @@ type Config struct {
 	Server Server `yaml:"server"`
 	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
 	Tracing Tracing `yaml:"tracing"`
+	// Prices are what models cost, for the usage ledger's cost column and
+	// the keys' spend budgets. Keyed by model name or glob (path.Match
+	// syntax): an exact name wins, then the longest matching glob.
+	Prices map[string]Price `yaml:"prices"`
+	// Usage configures the durable usage ledger in DataDir.
+	Usage Usage `yaml:"usage"`
+}
+
+// Price is a model's price in US dollars per million tokens.
+type Price struct {
+	Prompt     float64 `yaml:"prompt"`
+	Completion float64 `yaml:"completion"`
+}
+
+// Usage configures the usage ledger.
+type Usage struct {
+	// Disable turns the ledger off: no file in data_dir, no /api/usage.
+	// Budgets still work (they are kept by the rate-limit state, in memory
+	// or Redis).
+	Disable bool `yaml:"disable"`
 }
 
 // Upstream is one provider endpoint (one base URL and one key).
@@ -127,11 +147,34 @@ type Key struct {
 	Models []string `yaml:"models"`
 	RPM    int      `yaml:"rpm"`
 	TPM    int      `yaml:"tpm"`
+	// BudgetDaily and BudgetMonthly cap what the key may spend, in US
+	// dollars, per UTC day and calendar month, at the prices in Prices. 0
+	// means no cap. A request is refused (429, insufficient_quota) once
+	// the key has spent its budget; the request that crosses it completes.
+	BudgetDaily   float64 `yaml:"budget_daily"`
+	BudgetMonthly float64 `yaml:"budget_monthly"`
 }
 
-// Redis points at the shared state store.
+// HasBudget reports whether the key has a spend budget.
+func (k Key) HasBudget() bool { return k.BudgetDaily > 0 || k.BudgetMonthly > 0 }
+
+// Redis points at the shared state store: with it, every instance that
+// uses the same Redis shares the keys' rpm, tpm and budgets.
 type Redis struct {
+	// URL is redis://[:password@]host:port/db, or rediss:// for TLS. A
+	// password can come from the environment: ${REDIS_PASSWORD}.
 	URL string `yaml:"url"`
+	// FailClosed refuses requests of limited keys (503) while Redis cannot
+	// be reached. Default false: fail open, letting them through with a
+	// warning log line and warmgate_state_errors_total counting, so that a
+	// Redis outage does not become an outage of the gateway.
+	FailClosed bool `yaml:"fail_closed"`
+	// Prefix starts every key warmgate writes, so that several gateways
+	// (or other applications) can share one Redis. Default "warmgate:".
+	Prefix string `yaml:"prefix"`
+	// Timeout bounds each Redis call (dial, read, write). Default 250ms:
+	// a limit check is on every request's path.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Admin protects the operational endpoints.

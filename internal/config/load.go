@@ -195,6 +195,12 @@ func (c *Config) applyDefaults() {
 			c.Upstreams[i].Weight = 1 // equal shares unless told otherwise
 		}
 	}
+	if c.Redis != nil {
+		if c.Redis.Prefix == "" {
+			c.Redis.Prefix = "warmgate:" // recognizable in a shared Redis, and easy to SCAN for
+		}
+		setDefault(&c.Redis.Timeout, 250*time.Millisecond) // above loopback/LAN round trips, below a user noticing
+	}
 	s := &c.Server
 	setDefault(&s.ReadHeaderTimeout, 10*time.Second) // slowloris guard; real clients send headers in milliseconds
 	setDefault(&s.IdleTimeout, 120*time.Second)      // outlive SDK idle pools (often 90s) so clients close first, not mid-reuse
@@ -233,6 +239,21 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("settings from the environment (OPENAI_BASE_URL): %w", err)
 	}
 	return c, nil
+}
+
+// Price returns the price of model: the entry named exactly so, else the
+// longest glob that matches it; ok is false when none does.
+func (c *Config) Price(model string) (p Price, ok bool) {
+	if p, ok := c.Prices[model]; ok {
+		return p, true
+	}
+	best := ""
+	for glob, gp := range c.Prices {
+		if m, _ := path.Match(glob, model); m && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
+			best, p, ok = glob, gp, true
+		}
+	}
+	return p, ok
 }
 
 // HasKeys reports whether client keys are configured. Without keys the

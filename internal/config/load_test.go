@@ -70,7 +70,7 @@ func TestParseDesignExample(t *testing.T) {
 			Retry: Retry{Attempts: 3, Base: 250 * time.Millisecond, Max: 8 * time.Second, Budget: 0.2},
 		}},
 		Keys:      []Key{{Name: "team-a", KeySHA256: teamAHash, Models: []string{"gpt-*"}, RPM: 600, TPM: 200000}},
-		Redis:     &Redis{URL: "redis://127.0.0.1:6379/0"},
+		Redis:     &Redis{URL: "redis://127.0.0.1:6379/0", Prefix: "warmgate:", Timeout: 250 * time.Millisecond},
 		DataDir:   "./warmgate-data",
 		Admin:     &Admin{KeyEnv: "WARMGATE_ADMIN_KEY", Key: "admin-secret"},
 		Aliases:   map[string]string{"fast": "gpt-4.1-mini"},
@@ -160,6 +160,12 @@ func TestParseErrors(t *testing.T) {
 		{"negative count", up + "    pool: {max_conns: -1}\n", nil, 4, `upstreams[0].pool.max_conns: must not be negative`},
 		{"negative weight", up + "    weight: -2\n", nil, 4, `upstreams[0].weight: must not be negative`},
 		{"negative rpm", up + "keys: [{name: k, key_sha256: " + teamAHash + ", rpm: -1}]\n", nil, 4, `keys[0].rpm: must not be negative`},
+		{"budget without prices", up + "keys: [{name: k, key_sha256: " + teamAHash + ", budget_daily: 5}]\n", nil, 4, `keys[0].budget_daily: a budget needs prices`},
+		{"negative budget", up + "prices: {\"*\": {prompt: 1, completion: 2}}\nkeys: [{name: k, key_sha256: " + teamAHash + ", budget_monthly: -1}]\n", nil, 5, `keys[0].budget_monthly: -1 is not a budget`},
+		{"negative price", up + "prices:\n  gpt-4.1:\n    prompt: -2\n", nil, 6, `prices["gpt-4.1"].prompt: -2 is not a price`},
+		{"bad price glob", up + "prices: {\"gpt-[\": {prompt: 1}}\n", nil, 4, `prices["gpt-["]: invalid glob`},
+		{"unknown key in prices", up + "prices: {m: {input: 1}}\n", nil, 4, `unknown key "input" in prices["m"]`},
+		{"bad redis timeout", up + "redis: {url: \"redis://127.0.0.1:6390/0\", timeout: soon}\n", nil, 4, `redis.timeout: invalid duration "soon"`},
 		{"prewarm over max_conns", up + "    pool: {max_conns: 2, prewarm: 3}\n", nil, 4, `prewarm (3) exceeds max_conns (2)`},
 		{"budget above 1", up + "    retry: {budget: 1.5}\n", nil, 4, `upstreams[0].retry.budget: budget 1.5 is outside 0..1`},
 		{"budget NaN", up + "    retry: {budget: .nan}\n", nil, 4, `outside 0..1`},
@@ -658,5 +664,37 @@ func TestDocsExample(t *testing.T) {
 	}
 	if got := c.Upstreams[1].BaseURL; got != "http://127.0.0.1:8000/v1" {
 		t.Errorf("local-vllm base_url = %q", got)
+	}
+}
+
+// TestPrices: a model's price is its exact entry, else the longest glob
+// that matches; budgets and Redis options parse with their defaults.
+func TestPrices(t *testing.T) {
+	cfg, err := Parse([]byte(`upstreams: [{name: a, base_url: "http://x"}]
+prices:
+  "gpt-4.1": {prompt: 2, completion: 8}
+  "gpt-4.1*": {prompt: 0.4, completion: 1.6}
+  "*": {prompt: 1}
+keys: [{name: k, key_sha256: `+teamAHash+`, budget_daily: 2.5, budget_monthly: 40}]
+redis: {url: "redis://127.0.0.1:6390/0", fail_closed: true}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for model, want := range map[string]Price{
+		"gpt-4.1": {2, 8}, "gpt-4.1-mini": {0.4, 1.6}, "llama": {Prompt: 1},
+	} {
+		if got, ok := cfg.Price(model); !ok || got != want {
+			t.Errorf("Price(%q) = %v, %v; want %v", model, got, ok, want)
+		}
+	}
+	if k := cfg.Keys[0]; k.BudgetDaily != 2.5 || k.BudgetMonthly != 40 || !k.HasBudget() {
+		t.Errorf("key = %+v", k)
+	}
+	if r := cfg.Redis; !r.FailClosed || r.Prefix != "warmgate:" || r.Timeout != 250*time.Millisecond {
+		t.Errorf("redis = %+v", r)
+	}
+	if _, ok := (&Config{}).Price("x"); ok {
+		t.Error("a price without a table")
 	}
 }

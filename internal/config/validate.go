@@ -44,7 +44,9 @@ func (c *Config) validate(p *problems) {
 	c.validateKeys(p)
 	if c.Redis != nil {
 		checkRedisURL(p, "redis.url", c.Redis.URL)
+		durations(p, "redis", map[string]time.Duration{"timeout": c.Redis.Timeout})
 	}
+	c.validatePrices(p)
 	for _, k := range sortedKeys(c.Aliases) {
 		key := fmt.Sprintf("aliases[%q]", k)
 		switch {
@@ -145,6 +147,30 @@ func (c *Config) validateKeys(p *problems) {
 		checkGlobs(p, key+".models", k.Models)
 		nonNegative(p, key+".rpm", int64(k.RPM))
 		nonNegative(p, key+".tpm", int64(k.TPM))
+		for field, v := range map[string]float64{"budget_daily": k.BudgetDaily, "budget_monthly": k.BudgetMonthly} {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				p.at(key+"."+field, "%v is not a budget: use US dollars, e.g. 25 (0 or absent means no cap)", v)
+			} else if v > 0 && len(c.Prices) == 0 {
+				p.at(key+"."+field, "a budget needs prices: add a prices: table (US dollars per million prompt and completion tokens, per model)")
+			}
+		}
+	}
+}
+
+func (c *Config) validatePrices(p *problems) {
+	for _, m := range sortedKeys(c.Prices) {
+		key := fmt.Sprintf("prices[%q]", m)
+		if strings.TrimSpace(m) == "" {
+			p.at(key, "model name is empty")
+		} else if _, err := path.Match(m, ""); err != nil {
+			p.at(key, "invalid glob %q: %v", m, err)
+		}
+		pr := c.Prices[m]
+		for field, v := range map[string]float64{"prompt": pr.Prompt, "completion": pr.Completion} {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				p.at(key+"."+field, "%v is not a price: use US dollars per million tokens, e.g. 2.5", v)
+			}
+		}
 	}
 }
 
