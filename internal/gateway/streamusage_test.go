@@ -50,4 +50,3 @@ func TestEmptyChoices(t *testing.T) {
 		}
 	}
 }
-
