@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -48,8 +49,9 @@ func (l Limit) burst() int64 {
 
 func (l Limit) rate() int64 { return int64(min(l.PerMinute, MaxTokens)) }
 
-// Memory is an in-memory Limiter and Adjuster: a token bucket per key,
-// whose limit the Limit function gives. A key's bucket starts full. Create
+// Memory is an in-memory Limiter, Adjuster and MultiLimiter: a token
+// bucket per key, whose limit the Limit function gives. A key's bucket
+// starts full. Create
 // it with NewMemory or as a struct literal; the fields must not change once
 // it is in use.
 //
@@ -66,7 +68,7 @@ func (l Limit) rate() int64 { return int64(min(l.PerMinute, MaxTokens)) }
 // Time is read with time.Now, so tests use testing/synctest.
 type Memory struct {
 	// Limit returns the limit of key. It is called under Memory's lock, on
-	// every Allow and Adjust, so it must be fast and must not call Memory.
+	// every Allow, Adjust and Take, so it must be fast and must not call Memory.
 	// nil, or a Limit with PerMinute <= 0, means unlimited. When a key's
 	// limit changes, its bucket keeps its level, capped at the new Burst.
 	Limit func(key string) Limit
@@ -85,8 +87,9 @@ func NewMemory(limit func(key string) Limit) *Memory {
 }
 
 var (
-	_ Limiter  = (*Memory)(nil)
-	_ Adjuster = (*Memory)(nil)
+	_ Limiter      = (*Memory)(nil)
+	_ Adjuster     = (*Memory)(nil)
+	_ MultiLimiter = (*Memory)(nil)
 )
 
 // Allow takes n units from key's bucket if it holds at least n, or, when n
@@ -107,18 +110,50 @@ func (m *Memory) Allow(_ context.Context, key string, n int) (Decision, error) {
 		delete(m.buckets, key)
 		return Decision{Allowed: true}, nil
 	}
-	b := m.bucket(key, lim, now, true)
-	need := min(int64(min(n, MaxTokens)), lim.burst()) * unitsPerToken
-	d := Decision{Limit: lim.PerMinute}
-	if b.level >= need {
-		b.take(int64(n))
-		d.Allowed = true
-	} else {
-		// Exact: after this long, refill has added at least need-level.
-		d.RetryAfter = time.Duration((need-b.level+lim.rate()-1)/lim.rate()) * time.Microsecond
+	return m.bucket(key, lim, now, true).allow(n), nil
+}
+
+// AllowAll takes every Take's N from its key if each key allows it, by the
+// rule of Allow, else takes nothing, all under one lock: see
+// [MultiLimiter]. It never returns an error except for a negative N; ctx
+// is not used.
+func (m *Memory) AllowAll(_ context.Context, takes []Take) (Decision, int, error) {
+	for _, t := range takes {
+		if t.N < 0 {
+			return Decision{}, -1, errNegative
+		}
 	}
-	d.Remaining = int(max(b.level, 0) / unitsPerToken)
-	return d, nil
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// undo holds the level of each bucket touched, as of before its takes,
+	// to put back if a later take is refused.
+	type saved struct {
+		b     *bucket
+		level int64
+	}
+	var undo []saved
+	all := Decision{Allowed: true}
+	for i, t := range takes {
+		lim := m.limit(t.Key)
+		if lim.rate() <= 0 {
+			delete(m.buckets, t.Key)
+			continue
+		}
+		b := m.bucket(t.Key, lim, now, true)
+		if !slices.ContainsFunc(undo, func(s saved) bool { return s.b == b }) {
+			undo = append(undo, saved{b, b.level})
+		}
+		d := b.allow(t.N)
+		if !d.Allowed {
+			for _, s := range undo {
+				s.b.level = s.level
+			}
+			return d, i, nil
+		}
+		all.Remaining, all.Limit = d.Remaining, d.Limit
+	}
+	return all, -1, nil
 }
 
 // Adjust takes delta more units from key's bucket (delta > 0), possibly
@@ -144,7 +179,11 @@ func (m *Memory) Adjust(_ context.Context, key string, delta int) error {
 	if delta > 0 {
 		b.take(int64(delta))
 	} else {
-		b.level = min(b.level+int64(min(-delta, MaxTokens))*unitsPerToken, b.capacity())
+		refund := int64(MaxTokens)
+		if delta > -MaxTokens { // -delta would overflow for math.MinInt
+			refund = int64(-delta)
+		}
+		b.level = min(b.level+refund*unitsPerToken, b.capacity())
 	}
 	return nil
 }
@@ -234,6 +273,24 @@ type bucket struct {
 }
 
 func (b *bucket) capacity() int64 { return b.lim.burst() * unitsPerToken }
+
+// allow takes n tokens if the bucket holds them, or, when n is more than
+// the burst, if it is full, and returns the Decision. The bucket is
+// refilled up to now.
+func (b *bucket) allow(n int) Decision {
+	rate := b.lim.rate()
+	need := min(int64(min(n, MaxTokens)), b.lim.burst()) * unitsPerToken
+	d := Decision{Limit: b.lim.PerMinute}
+	if b.level >= need {
+		b.take(int64(n))
+		d.Allowed = true
+	} else {
+		// Exact: after this long, refill has added at least need-level.
+		d.RetryAfter = time.Duration((need-b.level+rate-1)/rate) * time.Microsecond
+	}
+	d.Remaining = int(max(b.level, 0) / unitsPerToken)
+	return d
+}
 
 // take removes n tokens, bounding the debt so that the level stays far from
 // int64's limits.

@@ -9,7 +9,13 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // step is one call in a scripted scenario: after sleeping, Allow(n) (or
 // Adjust(adjust) when adjust is not 0) on key "k".
@@ -94,6 +100,8 @@ func TestMemoryScenarios(t *testing.T) {
 			{n: 0, want: refused(0, math.MaxInt, time.Minute)},
 			{adjust: math.MinInt + 1},
 			{n: 0, want: allowed(0, math.MaxInt)},
+			{adjust: math.MinInt}, // -MinInt overflows: refunds MaxTokens
+			{n: 0, want: allowed(MaxTokens, math.MaxInt)},
 		}},
 	}
 	for _, tt := range tests {
@@ -119,6 +127,181 @@ func TestMemoryScenarios(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestMemoryAllowAll(t *testing.T) {
+	limits := map[string]Limit{
+		"a":    {PerMinute: 3},
+		"b":    {PerMinute: 10},
+		"big":  {PerMinute: 60},
+		"free": {},
+	}
+	tests := []struct {
+		name    string
+		before  []Take // taken with Allow first
+		takes   []Take
+		want    Decision
+		wantIdx int
+		after   map[string]int // Remaining of each key afterwards
+	}{
+		{
+			name:    "all allowed: Remaining and Limit of the last",
+			takes:   []Take{{"a", 1}, {"b", 4}},
+			want:    allowed(6, 10),
+			wantIdx: -1,
+			after:   map[string]int{"a": 2, "b": 6},
+		},
+		{
+			name:    "one refused: nothing taken",
+			before:  []Take{{"b", 9}},
+			takes:   []Take{{"a", 1}, {"b", 2}, {"a", 1}},
+			want:    refused(1, 10, 6*time.Second),
+			wantIdx: 1,
+			after:   map[string]int{"a": 3, "b": 1},
+		},
+		{
+			name:    "two takes from one key add up",
+			takes:   []Take{{"a", 2}, {"a", 2}},
+			want:    refused(1, 3, 20*time.Second),
+			wantIdx: 1,
+			after:   map[string]int{"a": 3},
+		},
+		{
+			name:    "two takes from one key within its limit",
+			takes:   []Take{{"a", 2}, {"a", 1}},
+			want:    allowed(0, 3),
+			wantIdx: -1,
+			after:   map[string]int{"a": 0},
+		},
+		{
+			name:    "an unlimited last take: Remaining of the last limited one",
+			takes:   []Take{{"b", 3}, {"free", 1 << 40}},
+			want:    allowed(7, 10),
+			wantIdx: -1,
+			after:   map[string]int{"b": 7},
+		},
+		{
+			name:    "only unlimited takes",
+			takes:   []Take{{"free", 1}, {"other", 5}},
+			want:    Decision{Allowed: true},
+			wantIdx: -1,
+		},
+		{
+			name:    "no takes",
+			want:    Decision{Allowed: true},
+			wantIdx: -1,
+		},
+		{
+			name:    "more than the burst from a full bucket, with another key",
+			takes:   []Take{{"b", 1}, {"big", 100}},
+			want:    allowed(0, 60),
+			wantIdx: -1,
+			after:   map[string]int{"b": 9, "big": 0},
+		},
+		{
+			name:    "more than the burst from a bucket that is not full",
+			before:  []Take{{"big", 1}},
+			takes:   []Take{{"b", 1}, {"big", 100}},
+			want:    refused(59, 60, time.Second),
+			wantIdx: 1,
+			after:   map[string]int{"b": 10, "big": 59},
+		},
+		{
+			name:    "a zero take is refused in debt",
+			before:  []Take{{"big", 100}},
+			takes:   []Take{{"b", 1}, {"big", 0}},
+			want:    refused(0, 60, 40*time.Second),
+			wantIdx: 1,
+			after:   map[string]int{"b": 10},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := NewMemory(func(k string) Limit { return limits[k] })
+				for _, b := range tt.before {
+					if d, err := m.Allow(t.Context(), b.Key, b.N); err != nil || !d.Allowed {
+						t.Fatalf("Allow(%q, %d) = %+v, %v; want allowed", b.Key, b.N, d, err)
+					}
+				}
+				got, idx, err := m.AllowAll(t.Context(), tt.takes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != tt.want || idx != tt.wantIdx {
+					t.Errorf("AllowAll = %+v, %d; want %+v, %d", got, idx, tt.want, tt.wantIdx)
+				}
+				for k, want := range tt.after {
+					if d, _ := m.Allow(t.Context(), k, 0); d.Remaining != want {
+						t.Errorf("%q: Remaining = %d afterwards, want %d", k, d.Remaining, want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestMemoryAllowAllNegative: a negative N is an error, and nothing is
+// taken, not even by the takes before it.
+func TestMemoryAllowAllNegative(t *testing.T) {
+	m := NewMemory(func(string) Limit { return Limit{PerMinute: 10} })
+	if _, idx, err := m.AllowAll(t.Context(), []Take{{"a", 1}, {"b", -1}}); err == nil || idx != -1 {
+		t.Errorf("AllowAll with N -1: index %d, error %v; want -1 and an error", idx, err)
+	}
+	if n := m.Len(); n != 0 {
+		t.Errorf("Len = %d, want 0: nothing taken", n)
+	}
+}
+
+// TestMemoryAllowAllIsAllow: AllowAll of one take decides as Allow does,
+// over a run of random takes, refills and adjustments.
+func TestMemoryAllowAllIsAllow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := func(string) Limit { return Limit{PerMinute: 7, Burst: 5} }
+		one, all := NewMemory(lim), NewMemory(lim)
+		for i := range 500 {
+			n := (i * 7919) % 9
+			d1, _ := one.Allow(t.Context(), "k", n)
+			d2, idx, _ := all.AllowAll(t.Context(), []Take{{"k", n}})
+			if d1 != d2 || (idx == -1) != d1.Allowed {
+				t.Fatalf("step %d, n %d: Allow = %+v, AllowAll = %+v, %d", i, n, d1, d2, idx)
+			}
+			if i%5 == 0 {
+				_ = one.Adjust(t.Context(), "k", n-4)
+				_ = all.Adjust(t.Context(), "k", n-4)
+			}
+			time.Sleep(time.Duration(i%13) * 777 * time.Millisecond)
+		}
+	})
+}
+
+// TestMemoryAllowAllConcurrent: concurrent AllowAlls of two keys never
+// take from one key without the other.
+func TestMemoryAllowAllConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		limits := map[string]Limit{"a": {PerMinute: 100}, "b": {PerMinute: 30}}
+		m := NewMemory(func(k string) Limit { return limits[k] })
+		var ok atomic.Int64
+		var wg sync.WaitGroup
+		for range 200 {
+			wg.Go(func() {
+				d, _, err := m.AllowAll(t.Context(), []Take{{"a", 1}, {"b", 1}})
+				if err != nil {
+					t.Error(err)
+				}
+				if d.Allowed {
+					ok.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := ok.Load(); n != 30 {
+			t.Errorf("%d allowed, want 30 (the limit of b)", n)
+		}
+		if d, _ := m.Allow(t.Context(), "a", 0); d.Remaining != 70 {
+			t.Errorf("a: Remaining = %d, want 70", d.Remaining)
+		}
+	})
 }
 
 func TestMemoryKeysAreIndependent(t *testing.T) {

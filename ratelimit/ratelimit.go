@@ -11,6 +11,13 @@
 // an estimate with Allow and, when the real usage is known, corrects it with
 // [Adjuster.Adjust] (a refund when the estimate was too high, an extra charge
 // that may leave the bucket in debt when it was too low).
+//
+// [MultiLimiter] checks several keys at once, all or nothing (a request
+// counts against its API key and its team, say): one round trip for a
+// shared store.
+//
+// [Spender] keeps money budgets: what each key spent in the current UTC day
+// and month. [MemorySpend] is its single-instance implementation.
 package ratelimit
 
 import (
@@ -35,6 +42,42 @@ type Limiter interface {
 // with the real usage.
 type Adjuster interface {
 	Adjust(ctx context.Context, key string, delta int) error
+}
+
+// Take is one part of an AllowAll: N units from Key.
+type Take struct {
+	Key string
+	N   int
+}
+
+// MultiLimiter takes from several keys at once, all or nothing: one round
+// trip for a shared store.
+type MultiLimiter interface {
+	// AllowAll takes every Take's N from its key if each key allows it
+	// (the same rule as Allow), else takes nothing. The takes are judged in
+	// order, as if by one Allow each, so two takes from one key add up.
+	//
+	// It returns the Decision of the first Take that was refused and its
+	// index, or, when all were allowed, a Decision with Allowed true (with
+	// the Remaining and Limit of the last take whose key is limited) and
+	// index -1. With an error, the index is -1 and nothing was taken.
+	AllowAll(ctx context.Context, takes []Take) (Decision, int, error)
+}
+
+// Spender keeps the money each key spent in the current UTC day and month:
+// the store behind daily and monthly budgets. The caller checks Spent
+// before a request and adds the request's cost with AddSpend after it, so
+// concurrent requests can together overshoot a budget by what they cost.
+//
+// An error means the store could not be read or written; the caller
+// chooses to fail open or closed. Implementations are safe for concurrent
+// use.
+type Spender interface {
+	// Spent returns what key spent in the current UTC day and month.
+	Spent(ctx context.Context, key string) (day, month float64, err error)
+	// AddSpend adds amount to what key spent in the current UTC day and
+	// month. A negative amount (a correction) takes it back.
+	AddSpend(ctx context.Context, key string, amount float64) error
 }
 
 // Decision is the outcome of one Allow.

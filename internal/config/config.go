@@ -182,7 +182,14 @@ type Admin struct {
 	KeyEnv string `yaml:"key_env"`
 	// Key is resolved from KeyEnv by Load.
 	Key string `yaml:"-"`
+	// Pprof serves Go's profiler under /debug/pprof/, behind the admin
+	// key like the other operational endpoints. Default off: a profile
+	// costs CPU while it runs and shows the program's internals.
+	Pprof bool `yaml:"pprof"`
 }
+
+// PprofOn reports whether /debug/pprof/ is served.
+func (c *Config) PprofOn() bool { return c.Admin != nil && c.Admin.Pprof }
 
 // Server tunes the inbound listener.
 type Server struct {

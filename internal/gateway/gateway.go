@@ -146,6 +146,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.adminReload(sw)
+	case strings.HasPrefix(p, "/debug/pprof/"):
+		if !g.cfg.PprofOn() {
+			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "pprof_off",
+				message: "the profiler is off: set admin.pprof: true in the config"})
+			return
+		}
+		if !g.admin(sw, r) {
+			return
+		}
+		servePprof(sw, r)
 	case p == "/dashboard" || strings.HasPrefix(p, "/dashboard/"):
 		// The page and its assets are static and hold no data, so they are
 		// served without the admin key: a browser cannot send it on a

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -56,5 +57,26 @@ func TestRequestID(t *testing.T) {
 	}
 	if !strings.Contains(g.logs.String(), `"request_id":"my-id-0123"`) {
 		t.Error("the client's request id is not in the log")
+	}
+}
+
+// TestPprof: the profiler is off by default; on, it is behind the admin
+// key like the other operational endpoints.
+func TestPprof(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	off := startGateway(t, defaultYAML(t, m), nil)
+	checkError(t, off.do(t, http.MethodGet, "/debug/pprof/", ""), http.StatusNotFound, "pprof_off", "admin.pprof")
+
+	env := map[string]string{"ADMIN_KEY": "admin-secret-0123456789", "K": "sk-client-0123456789"}
+	on := startGateway(t, defaultYAML(t, m)+"keys: [{name: k, key_env: K}]\nadmin: {key_env: ADMIN_KEY, pprof: true}\n", env)
+	checkError(t, on.do(t, http.MethodGet, "/debug/pprof/heap", "", "Authorization", "Bearer "+env["K"]), http.StatusUnauthorized, "invalid_admin_key")
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline"} {
+		a := on.do(t, http.MethodGet, p, "", "Authorization", "Bearer "+env["ADMIN_KEY"])
+		if a.status != http.StatusOK || len(a.body) == 0 {
+			t.Errorf("GET %s: %d, %d bytes", p, a.status, len(a.body))
+		}
+	}
+	if a := on.do(t, http.MethodGet, "/debug/pprof/heap?debug=1", "", "Authorization", "Bearer "+env["ADMIN_KEY"]); !strings.Contains(string(a.body), "heap profile") {
+		t.Errorf("heap profile: %.200s", a.body)
 	}
 }
