@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 
@@ -252,8 +251,7 @@ func (u *usageWriter) ok() bool { return u.status >= 200 && u.status < 300 }
 func (u *usageWriter) WriteHeader(code int) {
 	if u.status == 0 && code >= 200 {
 		u.status = code
-		mt, _, _ := mime.ParseMediaType(u.Header().Get("Content-Type"))
-		u.stream = mt == "text/event-stream"
+		u.stream = isEventStream(u.Header().Get("Content-Type"))
 		if n, err := strconv.Atoi(u.Header().Get("Content-Length")); err == nil && n > 0 && u.ok() && !u.stream {
 			u.tail = make([]byte, 0, min(n, usageTail)) // one allocation for most answers
 		}
@@ -360,8 +358,8 @@ func findUsage(b []byte) (openai.Usage, bool) {
 		if len(rest) == 0 || rest[0] != '{' {
 			continue
 		}
-		w := wireUsage{unset, unset, unset, unset, unset}
-		if json.NewDecoder(bytes.NewReader(rest)).Decode(&w) != nil {
+		w, ok := parseUsage(rest)
+		if !ok {
 			continue
 		}
 		if u, ok := w.normalize(); ok {

@@ -38,6 +38,19 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if r.Context().Err() != nil && sw.bytes == 0 {
 		status = statusClientClosed
 	}
+	level := slog.LevelInfo
+	if rec.err != nil {
+		level = slog.LevelWarn
+	}
+	if g.metrics != nil {
+		g.metrics.Request(rec.route, status, time.Since(rec.start))
+	}
+	// The same facts on the request span, when tracing is on.
+	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
+		Model: rec.model, Upstream: rec.upstream, Err: rec.err})
+	if !g.log.Enabled(r.Context(), level) {
+		return // no line to write: skip building it
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", rec.id),
 		slog.String("method", r.Method),
@@ -71,17 +84,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if rec.events > 0 {
 		attrs = append(attrs, slog.Int("events", rec.events))
 	}
-	if g.metrics != nil {
-		g.metrics.Request(rec.route, status, time.Since(rec.start))
-	}
-	level := slog.LevelInfo
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("error", rec.err.Error()))
-		level = slog.LevelWarn
 	}
-	// The same facts on the request span, when tracing is on.
-	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
-		Model: rec.model, Upstream: rec.upstream, Err: rec.err})
 	g.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 

@@ -1,16 +1,15 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/warmgate/warmgate/internal/tracing"
@@ -189,21 +188,25 @@ func (g *Gateway) outbound(r *http.Request, b []byte, view *upstream.Pool, id st
 // they are, then the body, event by event for a stream.
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Response, rec *accessLog) {
 	stream := isEventStream(resp.Header.Get("Content-Type"))
-	var body io.Reader = resp.Body
+	var buf *[]byte
+	var first []byte
 	if !stream {
 		// Wait for the body's first bytes before committing the status: an
 		// upstream that stalls past stream_idle or resets right after its
 		// headers then gets a proper error answer (504, 502) instead of a
-		// connection closed with no response at all.
-		br := bufio.NewReader(resp.Body)
-		if _, err := br.Peek(1); err != nil && err != io.EOF {
+		// connection closed with no response at all. Most answers arrive
+		// whole in this first read.
+		buf = copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(buf)
+		n, err := readSome(resp.Body, *buf)
+		if err != nil && err != io.EOF {
 			rec.err = err
 			if r.Context().Err() == nil {
 				writeError(w, statusFor(err))
 			}
 			return
 		}
-		body = br
+		first = (*buf)[:n]
 	}
 	h := w.Header()
 	for k, vv := range resp.Header {
@@ -232,7 +235,12 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		return
 	}
 	w.WriteHeader(resp.StatusCode)
-	if _, err := io.Copy(w, body); err != nil {
+	_, err := w.Write(first)
+	if err == nil {
+		// The buffer is free again: first has been written.
+		_, err = io.CopyBuffer(writerOnly{w}, resp.Body, *buf)
+	}
+	if err != nil {
 		rec.err = err
 		if r.Context().Err() == nil {
 			// The upstream failed mid-body: the status is already sent, so
@@ -258,12 +266,39 @@ func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error,
 	panic(http.ErrAbortHandler)
 }
 
+// copyBufs are the buffers non-streamed answers are copied through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// readSome reads into buf until it holds at least one byte, or r fails
+// (io.EOF included: an empty body).
+func readSome(r io.Reader, buf []byte) (int, error) {
+	for {
+		n, err := r.Read(buf)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+}
+
+// writerOnly hides the ResponseWriter's ReadFrom, which would copy through
+// a buffer of its own instead of the pooled one.
+type writerOnly struct{ io.Writer }
+
 // readBody reads the whole request body, bounded by the configured maximum.
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > g.maxBody {
 		return nil, tooLarge(g.maxBody)
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	var b []byte
+	var err error
+	if r.ContentLength > 0 {
+		// The usual case: one allocation of the announced size, and a read
+		// that must find the body ends where it said.
+		b = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, b)
+	} else {
+		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -315,14 +350,18 @@ func copyRequestHeader(dst, src http.Header) {
 	}
 }
 
-func isJSON(ct string) bool {
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == "application/json"
-}
+func isJSON(ct string) bool { return mediaType(ct, "application/json") }
 
-func isEventStream(ct string) bool {
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == "text/event-stream"
+func isEventStream(ct string) bool { return mediaType(ct, "text/event-stream") }
+
+// mediaType reports whether the Content-Type ct is of the media type mt
+// (lower case), whatever its parameters: what mime.ParseMediaType would
+// say for a well-formed value, without its allocations.
+func mediaType(ct, mt string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(ct), mt)
 }
 
 // jsonErrorText makes a json error readable without echoing the body.

@@ -121,11 +121,12 @@ type Stats struct {
 // Ledger records usage into data_dir/usage.db. Its methods are safe for
 // concurrent use. Open one per process and Close it at shutdown.
 type Ledger struct {
-	opts   Options
-	path   string
-	w      *sql.DB   // the one writer connection
-	insert *sql.Stmt // prepared on w
-	r      *Reader
+	opts       Options
+	path       string
+	w          *sql.DB   // the one writer connection
+	insert     *sql.Stmt // one row, prepared on w
+	insertMany *sql.Stmt // insertRows rows
+	r          *Reader
 
 	kick chan struct{} // cap 1: "BatchSize records are pending"
 	stop chan struct{} // closed by Close
@@ -151,28 +152,36 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	insert, err := w.Prepare(insertSQL)
+	insert, err := w.Prepare(insertSQLRows(1))
 	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("usage: preparing the insert statement on %s: %w", path, err)
+	}
+	insertMany, err := w.Prepare(insertSQLRows(insertRows))
+	if err != nil {
+		_ = insert.Close()
 		_ = w.Close()
 		return nil, fmt.Errorf("usage: preparing the insert statement on %s: %w", path, err)
 	}
 	r, err := openReader(path)
 	if err != nil {
+		_ = insertMany.Close()
 		_ = insert.Close()
 		_ = w.Close()
 		return nil, err
 	}
 	l := &Ledger{
-		opts:    opts,
-		path:    path,
-		w:       w,
-		insert:  insert,
-		r:       r,
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		pending: make([]Record, 0, opts.BatchSize),
-		spare:   make([]Record, 0, opts.BatchSize),
+		opts:       opts,
+		path:       path,
+		w:          w,
+		insert:     insert,
+		insertMany: insertMany,
+		r:          r,
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		pending:    make([]Record, 0, opts.BatchSize),
+		spare:      make([]Record, 0, opts.BatchSize),
 	}
 	go l.run()
 	return l, nil
@@ -227,7 +236,7 @@ func (l *Ledger) Close() error {
 		l.mu.Unlock()
 		close(l.stop)
 		<-l.done
-		l.closeErr = errors.Join(l.closeErr, l.insert.Close(), l.w.Close(), l.r.Close())
+		l.closeErr = errors.Join(l.closeErr, l.insertMany.Close(), l.insert.Close(), l.w.Close(), l.r.Close())
 	})
 	return l.closeErr
 }
@@ -321,21 +330,32 @@ func (l *Ledger) flush() (int, error) {
 	return len(batch), nil
 }
 
-// write inserts batch in one transaction.
+// write inserts batch in one transaction, insertRows records per
+// statement.
 func (l *Ledger) write(batch []Record) error {
 	ctx := context.Background() // the flusher has no caller; BusyTimeout bounds the wait
 	tx, err := l.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	stmt := tx.StmtContext(ctx, l.insert)
-	for i := range batch {
-		r := &batch[i]
-		if _, err := stmt.ExecContext(ctx, r.Time.UnixMilli(), r.RequestID, r.Key, r.Model, r.Upstream,
-			r.PromptTokens, r.CompletionTokens, r.Cost, r.Status, float64(r.Latency)/float64(time.Millisecond), r.Stream); err != nil {
+	many, one := tx.StmtContext(ctx, l.insertMany), tx.StmtContext(ctx, l.insert)
+	args := make([]any, 0, insertRows*insertCols)
+	for len(batch) > 0 {
+		n, stmt := insertRows, many
+		if len(batch) < insertRows {
+			n, stmt = 1, one
+		}
+		args = args[:0]
+		for i := range batch[:n] {
+			r := &batch[i]
+			args = append(args, r.Time.UnixMilli(), r.RequestID, r.Key, r.Model, r.Upstream,
+				r.PromptTokens, r.CompletionTokens, r.Cost, r.Status, float64(r.Latency)/float64(time.Millisecond), r.Stream)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			_ = tx.Rollback()
 			return err
 		}
+		batch = batch[n:]
 	}
 	return tx.Commit()
 }

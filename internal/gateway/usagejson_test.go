@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// usageByDecoder is the reference parseUsage must agree with.
+func usageByDecoder(b []byte) (wireUsage, bool) {
+	w := wireUsage{unset, unset, unset, unset, unset}
+	err := json.NewDecoder(bytes.NewReader(b)).Decode(&w)
+	return w, err == nil
+}
+
+var usageSeeds = []string{
+	`{"prompt_tokens":12,"completion_tokens":34,"total_tokens":46}`,
+	`{ "input_tokens" : 5 , "output_tokens":7, "input_tokens_details": {"cached_tokens": 1, "x": [1, {"y": "}"}]}, "total_tokens": 12 }`,
+	`{"prompt_tokens":null,"completion_tokens":-3}`,
+	`{"prompt_tokens":"12"}`,
+	`{"prompt_tokens":1.5}`,
+	`{"prompt_tokens":1e3}`,
+	`{"prompt_tokens":01}`,
+	`{"prompt_tokens":99999999999999999999}`,
+	`{"prompt_tokens":9223372036854775807}`,
+	`{"prompt_tokens":-9223372036854775808,"total_tokens":9223372036854775808}`,
+	`{"note":"a \"quoted\" } brace","total_tokens":3}`,
+	`{}`,
+	`{"prompt_tokens":1`,
+	`{"prompt_tokens" 1}`,
+	`{"prompt_tokens":1,}`,
+	`{"a":true,"b":false,"c":null,"total_tokens":2}`,
+}
+
+func TestParseUsage(t *testing.T) {
+	for _, s := range usageSeeds {
+		got, ok := parseUsage([]byte(s))
+		want, wantOK := usageByDecoder([]byte(s))
+		if wantOK && (!ok || got != want) {
+			t.Errorf("parseUsage(%s) = %+v, %v; encoding/json reads %+v", s, got, ok, want)
+		}
+		if !wantOK && ok && got != (wireUsage{unset, unset, unset, unset, unset}) && bytes.Contains([]byte(s), []byte("tokens\":")) {
+			// Lenient only about what it skips, never about a usage number.
+			if _, err := json.Marshal(got); err == nil && !json.Valid([]byte(s)) {
+				t.Errorf("parseUsage(%s) = %+v, accepted what encoding/json refuses", s, got)
+			}
+		}
+	}
+}
+
+// FuzzParseUsage: wherever encoding/json reads a usage object (with keys
+// spelled exactly: encoding/json also matches other cases), parseUsage
+// reads the same numbers; and it never panics.
+func FuzzParseUsage(f *testing.F) {
+	for _, s := range usageSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '{' {
+			return
+		}
+		got, ok := parseUsage(b)
+		want, wantOK := usageByDecoder(b)
+		if !wantOK || bytes.ContainsAny(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ\\\u017f\u212a") {
+			return
+		}
+		if !ok || got != want {
+			t.Errorf("parseUsage(%q) = %+v, %v; encoding/json reads %+v", b, got, ok, want)
+		}
+	})
+}
+
+func BenchmarkFindUsage(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hello there, general kenobi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":34,"total_tokens":46,"prompt_tokens_details":{"cached_tokens":0}}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := findUsage(body); !ok {
+			b.Fatal("no usage")
+		}
+	}
+}

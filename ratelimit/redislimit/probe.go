@@ -1,3 +1,0 @@
-package redislimit
-
-import _ "github.com/redis/go-redis/v9"
