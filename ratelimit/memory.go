@@ -68,9 +68,10 @@ func (l Limit) rate() int64 { return int64(min(l.PerMinute, MaxTokens)) }
 // Time is read with time.Now, so tests use testing/synctest.
 type Memory struct {
 	// Limit returns the limit of key. It is called under Memory's lock, on
-	// every Allow, Adjust and Take, so it must be fast and must not call Memory.
-	// nil, or a Limit with PerMinute <= 0, means unlimited. When a key's
-	// limit changes, its bucket keeps its level, capped at the new Burst.
+	// every Allow, AllowAll take and Adjust, so it must be fast and must not
+	// call Memory. nil, or a Limit with PerMinute <= 0, means unlimited.
+	// When a key's limit changes, its bucket keeps its level, capped at the
+	// new Burst.
 	Limit func(key string) Limit
 	// MaxKeys bounds the number of buckets; 0 means DefaultMaxKeys.
 	MaxKeys int

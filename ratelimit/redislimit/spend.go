@@ -223,9 +223,13 @@ func (s *Spend) keys(key string, now time.Time) (day, month string) {
 		s.prefix + "spend:month:" + now.Format("2006-01") + ":" + k
 }
 
+// minSweepInterval bounds how often sweep scans the cache, however short
+// the TTL.
+const minSweepInterval = 100 * time.Millisecond
+
 // sweep drops the cache entries that are stale and not being read, at most
-// once per TTL (and per second): the cache holds only the keys used
-// lately. s.mu is held.
+// once per TTL (and per minSweepInterval): the cache holds only the keys
+// used lately. s.mu is held.
 func (s *Spend) sweep(now time.Time) {
 	if now.Before(s.nextSweep) {
 		return
@@ -236,7 +240,7 @@ func (s *Spend) sweep(now time.Time) {
 			delete(s.cache, k)
 		}
 	}
-	s.nextSweep = now.Add(max(s.ttl, time.Second))
+	s.nextSweep = now.Add(max(s.ttl, minSweepInterval))
 }
 
 // cacheLen returns the number of keys in the cache, for tests.
