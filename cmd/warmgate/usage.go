@@ -97,7 +97,7 @@ the current directory, as it is for serve.
 				enc.SetIndent("", "  ")
 				return enc.Encode(usage.NewReport(q, now, rows))
 			case asCSV:
-				return writeUsageCSV(out, by, rows)
+				return writeUsageCSV(out, usage.NewReport(q, now, rows))
 			default:
 				return writeUsageTable(out, q, r.Path(), rows)
 			}
@@ -204,16 +204,15 @@ func writeUsageTable(w io.Writer, q usage.Query, path string, rows []usage.Row) 
 	return bw.err
 }
 
-// writeUsageCSV prints one line per row, raw numbers, and no totals line
-// (a spreadsheet's SUM would count it twice).
-func writeUsageCSV(w io.Writer, by string, rows []usage.Row) error {
+// writeUsageCSV prints one line per row, with the numbers of the JSON
+// report, and no totals line (a spreadsheet's SUM would count it twice).
+func writeUsageCSV(w io.Writer, rep usage.Report) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{by, "requests", "errors", "prompt_tokens", "completion_tokens", "cost", "avg_latency_ms"})
-	for _, r := range rows {
+	_ = cw.Write([]string{rep.By, "requests", "errors", "prompt_tokens", "completion_tokens", "cost", "avg_latency_ms"})
+	for _, r := range rep.Rows {
 		_ = cw.Write([]string{r.Group, strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Errors, 10),
 			strconv.FormatInt(r.PromptTokens, 10), strconv.FormatInt(r.CompletionTokens, 10),
-			strconv.FormatFloat(r.Cost, 'f', -1, 64),
-			strconv.FormatFloat(float64(r.AvgLatency.Round(time.Microsecond))/float64(time.Millisecond), 'f', -1, 64)})
+			strconv.FormatFloat(r.Cost, 'f', -1, 64), strconv.FormatFloat(r.AvgLatencyMs, 'f', -1, 64)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -370,7 +370,7 @@ func TestManyIdleInboundConnections(t *testing.T) {
 		t.Fatalf("idle connection helper: %q, %v", line, err)
 	}
 	// The gateway serves each connection on a goroutine of its own.
-	eventually(t, 10*time.Second, "the gateway accepted every idle connection", func() bool {
+	eventually(t, 30*time.Second, "the gateway accepted every idle connection", func() bool {
 		return runtime.NumGoroutine()-goroutines >= n
 	})
 	t.Logf("%d idle connections open and accepted after %v", n, time.Since(start).Round(time.Millisecond))

@@ -31,7 +31,7 @@ type Gateway struct {
 	pool    *upstream.Pool
 	log     *slog.Logger
 	keys    map[string]*config.Key // by hex SHA-256 of the key
-	limits  *keyLimits             // per-key rpm and tpm (limit.go)
+	state   *state                 // the keys' rpm, tpm and spend (state.go, limit.go)
 	maxBody int64
 	// passAuth forwards the client's Authorization to upstreams that have
 	// no key of their own, when the gateway has no client keys: the client
@@ -69,7 +69,7 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	for _, u := range cfg.Upstreams {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
-	g.limits = newKeyLimits(cfg.Keys)
+	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20
 	}

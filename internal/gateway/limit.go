@@ -19,6 +19,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/openai"
@@ -44,37 +45,13 @@ const maxChoices = 128
 // this much memory, and nothing is held back from the client.
 const usageTail = 64 << 10
 
-// limiter is what the gateway needs of a rate limiter: Allow, and Adjust
-// to give back what a refused or finished request did not use.
-type limiter interface {
-	ratelimit.Limiter
-	ratelimit.Adjuster
-}
-
-// keyLimits are the per-key limits, by key name. Keys without rpm or tpm
-// are not limited by it.
-type keyLimits struct {
-	rpm, tpm limiter
-}
-
-// newKeyLimits makes in-memory limits for keys.
-func newKeyLimits(keys []config.Key) *keyLimits {
-	rpm, tpm := map[string]int{}, map[string]int{} // read-only from here on
-	for _, k := range keys {
-		rpm[k.Name], tpm[k.Name] = k.RPM, k.TPM
-	}
-	return &keyLimits{
-		rpm: ratelimit.NewMemory(func(name string) ratelimit.Limit { return ratelimit.Limit{PerMinute: rpm[name]} }),
-		tpm: ratelimit.NewMemory(func(name string) ratelimit.Limit { return ratelimit.Limit{PerMinute: tpm[name]} }),
-	}
-}
-
 // charge is what one request took from its key's limits, and what is
 // needed to settle it when the answer has been relayed.
 type charge struct {
 	g        *Gateway
-	key      string // the key's name; "" in open mode
-	tpm      bool   // the key has a tokens-per-minute limit
+	key      string      // the key's name; "" in open mode
+	cfg      *config.Key // the key; nil in open mode
+	tpm      bool        // the key has a tokens-per-minute limit
 	estimate int    // tokens reserved from it
 	model    string // the model the request was routed to
 	w        *usageWriter
@@ -83,45 +60,53 @@ type charge struct {
 	strip bool
 }
 
-// limit takes one request from key's rpm and the request's estimated tokens
-// from its tpm. It returns the charge to settle once the answer is relayed
-// (nil if there is nothing to settle), or the 429 to answer. A limiter
-// that fails lets the request through (fail open), with a log line.
+// limit checks key's budget, then takes one request from its rpm and the
+// request's estimated tokens from its tpm, both in one call to the state
+// (one round trip with Redis). It returns the charge to settle once the
+// answer is relayed (nil if there is nothing to settle), or the error to
+// answer: a 429, or a 503 when the state cannot decide and is configured
+// to fail closed (by default it fails open: the request goes through).
 func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte) (*charge, *apiError) {
-	if key == nil || key.RPM <= 0 && key.TPM <= 0 {
-		if g.metrics == nil {
-			return nil, nil
-		}
-		c := &charge{g: g} // only to count tokens in metrics
-		if key != nil {
-			c.key = key.Name
-		}
-		return c, nil
+	c := &charge{g: g}
+	if key != nil {
+		c.key, c.cfg, c.tpm = key.Name, key, key.TPM > 0
 	}
-	c := &charge{g: g, key: key.Name, tpm: key.TPM > 0}
-	if key.RPM > 0 {
-		d, err := g.limits.rpm.Allow(ctx, key.Name, 1)
-		if err != nil {
-			g.log.Warn("rate limiter failed; letting the request through", "key", key.Name, "limit", "rpm", "error", err)
-		} else if !d.Allowed {
-			return nil, g.refuse(key.Name, "rpm", d, 1)
+	if key == nil || key.RPM <= 0 && key.TPM <= 0 && !key.HasBudget() {
+		return c, nil // settled only for metrics and the usage ledger
+	}
+	if key.HasBudget() {
+		if aerr := g.checkBudget(ctx, key); aerr != nil {
+			return nil, aerr
 		}
+	}
+	var takes [2]ratelimit.Take
+	n, est := 0, 0
+	if key.RPM > 0 {
+		takes[n] = ratelimit.Take{Key: rpmPrefix + key.Name, N: 1}
+		n++
 	}
 	if c.tpm {
-		if n := estimateTokens(path, body); n > 0 {
-			d, err := g.limits.tpm.Allow(ctx, key.Name, n)
-			switch {
-			case err != nil:
-				g.log.Warn("rate limiter failed; letting the request through", "key", key.Name, "limit", "tpm", "error", err)
-			case !d.Allowed:
-				if key.RPM > 0 { // the request was not made: it uses none of the rpm
-					g.adjust(ctx, g.limits.rpm, key.Name, -1)
-				}
-				return nil, g.refuse(key.Name, "tpm", d, n)
-			default:
-				c.estimate = n
-			}
+		if est = estimateTokens(path, body); est > 0 {
+			takes[n] = ratelimit.Take{Key: tpmPrefix + key.Name, N: est}
+			n++
 		}
+	}
+	if n == 0 {
+		return c, nil
+	}
+	d, refused, err := g.state.lim.AllowAll(ctx, takes[:n])
+	if err != nil {
+		return c, g.stateFailure(key.Name, "limit", err) // fail open: nothing taken, nothing to settle
+	}
+	g.stateOK()
+	if !d.Allowed {
+		if strings.HasPrefix(takes[refused].Key, rpmPrefix) {
+			return nil, g.refuse(key.Name, "rpm", d, 1)
+		}
+		return nil, g.refuse(key.Name, "tpm", d, est)
+	}
+	if c.tpm {
+		c.estimate = est
 	}
 	return c, nil
 }
@@ -147,11 +132,11 @@ func (g *Gateway) refuse(name, limit string, d ratelimit.Decision, n int) *apiEr
 		message: msg, retryAfter: secs}
 }
 
-// adjust corrects what the key took from l; a failure is logged, not
-// returned: the answer is already on its way.
-func (g *Gateway) adjust(ctx context.Context, l limiter, name string, delta int) {
-	if err := l.Adjust(ctx, name, delta); err != nil {
-		g.log.Warn("rate limiter failed to adjust a key's usage", "key", name, "delta", delta, "error", err)
+// adjust corrects what the key took from its tpm; a failure is logged,
+// not returned: the answer is already on its way.
+func (g *Gateway) adjust(ctx context.Context, name string, delta int) {
+	if err := g.state.lim.Adjust(ctx, tpmPrefix+name, delta); err != nil {
+		_ = g.stateFailure(name, "adjust", err)
 	}
 }
 
@@ -214,17 +199,30 @@ func (c *charge) settle(ctx context.Context) {
 		c.w.done()
 		u, known, answered = c.w.usage, c.w.known, c.w.ok()
 	}
+	delta := 0
 	if c.tpm {
-		delta := 0
 		switch {
 		case known:
 			delta = u.TotalTokens - c.estimate
 		case !answered:
 			delta = -c.estimate // an error or no answer: nothing spent
 		}
-		if delta != 0 {
-			c.g.adjust(ctx, c.g.limits.tpm, c.key, delta)
-		}
+	}
+	cost := 0.0
+	if known {
+		cost = c.g.cost(c.model, u)
+	}
+	spend := cost > 0 && c.cfg != nil && c.cfg.HasBudget()
+	if (delta != 0 || spend) && c.g.state.backend != "memory" && c.w != nil {
+		// The answer is complete: send what is buffered before the round
+		// trips to the shared state, which the client need not wait for.
+		c.w.Flush()
+	}
+	if delta != 0 {
+		c.g.adjust(ctx, c.key, delta)
+	}
+	if spend {
+		c.g.addSpend(ctx, c.cfg, cost)
 	}
 	if known && c.g.metrics != nil {
 		c.g.metrics.Tokens(c.key, c.model, u.PromptTokens, u.CompletionTokens)

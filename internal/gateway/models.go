@@ -136,7 +136,7 @@ type upstreamReady struct {
 // readyz answers 200 once every upstream has a warm connection or has
 // answered a request and its circuit is not open, else 503; the body says
 // which upstream is not ready and why.
-func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	all := true
 	var ups []upstreamReady
 	for _, s := range g.pool.Stats() {
@@ -147,9 +147,18 @@ func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
 		ups = append(ups, upstreamReady{Name: s.Name, Ready: ok, ConnectionsOpen: s.Open, Requests: s.Requests,
 			Failures: s.Failures, Circuit: s.Circuit.String()})
 	}
+	// The limits' state: with Redis down the gateway still serves (fail
+	// open), so it stays ready; failing closed, limited keys are refused,
+	// so it is not.
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	st := g.state.ready(ctx)
+	cancel()
+	if !st.OK && st.FailClosed {
+		all = false
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if !all {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": all, "upstreams": ups})
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": all, "upstreams": ups, "state": st})
 }

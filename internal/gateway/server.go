@@ -44,6 +44,7 @@ type Server struct {
 	ln      net.Listener
 	done    chan error
 	once    sync.Once
+	state   *state          // the keys' limits and spend, kept across reloads
 	tracer  *tracing.Tracer // nil when tracing is off
 	stopped sync.Once       // the tracer's stop: Shutdown, then Close, may both try
 }
@@ -150,8 +151,13 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	if err != nil {
 		return nil, err
 	}
+	st, err := newState(cfg)
+	if err != nil {
+		return nil, err
+	}
 	tr, err := startTracing(cfg, o.spanExporter, log)
 	if err != nil {
+		_ = st.close()
 		return nil, err
 	}
 	m := metrics.New()
@@ -162,6 +168,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	pool, err := upstream.New(ucs, upstream.WithObserver(upstream.Observers(obs...)))
 	if err != nil {
+		_ = st.close()
 		if tr != nil {
 			_ = tr.Shutdown(context.Background())
 		}
@@ -169,7 +176,10 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	m.WatchPool(pool)
 	d.Watch(pool)
-	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file}
+	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st}
+	if st.backend == "redis" {
+		log.Info("limits and budgets shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
+	}
 	s.install(cfg, pool)
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.cur.Load().ServeHTTP(w, r)
@@ -247,6 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = s.srv.Close()
 		}
 		_ = s.Pool.Close()
+		_ = s.state.close()
 		s.stopTracing(ctx, tracerFlushTimeout)
 		if serr := <-s.done; serr != nil && err == nil {
 			err = serr
@@ -259,6 +270,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	_ = s.Pool.Close()
+	_ = s.state.close()
 	s.stopTracing(context.Background(), time.Second)
 	return err
 }
@@ -321,7 +333,7 @@ func traceRoute(p string) (string, bool) {
 // install makes a gateway for cfg over pool and serves requests with it.
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
-	h.metrics, h.dash = s.metrics, s.dash
+	h.metrics, h.dash, h.state = s.metrics, s.dash, s.state
 	h.reload = s.ReloadFile
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
 	s.cur.Store(h)
@@ -330,7 +342,8 @@ func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 // Reload switches to cfg for new requests: upstreams whose settings did not
 // change keep their warm pools, new ones start, removed ones close once
 // their requests in flight end. Client keys, aliases, fallbacks and limits
-// follow cfg (limit counters start afresh). The listen address and the
+// follow cfg; limit and spend counters keep their levels unless the state's
+// backend (redis.url) changed. The listen address and the
 // server settings need a restart. On error the running configuration stays.
 func (s *Server) Reload(cfg *config.Config) error {
 	s.reload.Lock()
@@ -340,20 +353,39 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// The state first: it is the last step that can fail.
+	newSt := s.state
+	if !s.state.sameBackend(cfg) {
+		if newSt, err = newState(cfg); err != nil {
+			return err
+		}
+	}
 	unchanged := func(name string) bool {
 		a, b := findUpstream(old.cfg, name), findUpstream(cfg, name)
 		return a != nil && b != nil && reflect.DeepEqual(*a, *b)
 	}
 	pool, err := old.pool.Rebuild(ucs, unchanged)
 	if err != nil {
+		if newSt != s.state {
+			_ = newSt.close()
+		}
 		return err
 	}
+	oldState := s.state
+	if newSt == oldState {
+		oldState = nil
+	}
+	newSt.setKeys(cfg.Keys)
+	s.state = newSt
 	s.metrics.ReplacePool(old.pool, pool)
 	s.dash.Watch(pool)
 	if cfg.Listen != old.cfg.Listen || cfg.Server != old.cfg.Server {
 		s.log.Warn("reload: listen and server settings take effect only after a restart")
 	}
 	s.install(cfg, pool)
+	if oldState != nil {
+		_ = oldState.close() // requests still using it fail open (or closed), as with Redis down
+	}
 	kept := 0
 	for _, u := range cfg.Upstreams {
 		if unchanged(u.Name) {

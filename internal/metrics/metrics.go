@@ -34,6 +34,9 @@ type Metrics struct {
 	requestDur  *prometheus.HistogramVec // route
 	tokens      *prometheus.CounterVec   // key, model, kind
 	rateLimited *prometheus.CounterVec   // key, limit
+	stateErrors *prometheus.CounterVec   // backend, op
+	stateUp     *prometheus.GaugeVec     // backend
+	budget      *prometheus.CounterVec   // key, period
 
 	// Per attempt (Observer).
 	upRequests  *prometheus.CounterVec   // upstream, code
@@ -81,6 +84,19 @@ func New() *Metrics {
 			Help: "Requests refused by a rate limit, by configured key name and limit.",
 		}, []string{"key", "limit"}),
 
+		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_state_errors_total",
+			Help: "Calls to the shared state (rate limits, budgets) that failed, by backend (redis) and operation (limit, adjust, spend).",
+		}, []string{"backend", "op"}),
+		stateUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "warmgate_state_up",
+			Help: "1 while the last call to the shared state succeeded, 0 after a failure, by backend (memory, redis).",
+		}, []string{"backend"}),
+		budget: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_budget_exceeded_total",
+			Help: "Requests refused because the key spent its budget, by configured key name and period (day, month).",
+		}, []string{"key", "period"}),
+
 		upRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warmgate_upstream_requests_total",
 			Help: "Attempts sent upstream, by status code, or by failure kind (dial, pool_exhausted, ...) when there was no response.",
@@ -119,7 +135,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.requestDur, m.tokens, m.rateLimited,
+		m.requests, m.requestDur, m.tokens, m.rateLimited, m.stateErrors, m.stateUp, m.budget,
 		m.upRequests, m.retries, m.handshake, m.poolWait, m.firstByte, m.streamBytes,
 		m.pools,
 	)
@@ -165,6 +181,22 @@ func (m *Metrics) Tokens(key, model string, prompt, completion int) {
 	key, model = m.keyCap.value(key), m.modelCap.value(model)
 	m.tokens.WithLabelValues(key, model, "prompt").Add(float64(max(prompt, 0)))
 	m.tokens.WithLabelValues(key, model, "completion").Add(float64(max(completion, 0)))
+}
+
+// StateError records a failed call to the shared state backend; StateOK
+// records a successful one. Both set warmgate_state_up.
+func (m *Metrics) StateError(backend, op string) {
+	m.stateErrors.WithLabelValues(backend, op).Inc()
+	m.stateUp.WithLabelValues(backend).Set(0)
+}
+
+// StateOK marks the shared state backend as up.
+func (m *Metrics) StateOK(backend string) { m.stateUp.WithLabelValues(backend).Set(1) }
+
+// BudgetExceeded records a request refused by the key's budget for period
+// ("day" or "month").
+func (m *Metrics) BudgetExceeded(key, period string) {
+	m.budget.WithLabelValues(m.keyCap.value(key), period).Inc()
 }
 
 // RateLimited records a request refused by the named limit (e.g. "rpm",

@@ -39,7 +39,7 @@ type Counts struct {
 	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
-	Cost             float64 `json:"cost"`           // US dollars
+	Cost             float64 `json:"cost"`           // US dollars, to the nano-dollar
 	AvgLatencyMs     float64 `json:"avg_latency_ms"` // to the microsecond
 }
 
@@ -47,7 +47,7 @@ func counts(r Row) Counts {
 	return Counts{
 		Requests: r.Requests, Errors: r.Errors,
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
-		Cost:         r.Cost,
+		Cost:         math.Round(r.Cost*1e9) / 1e9, // sums of float costs end in noise (…60000000002)
 		AvgLatencyMs: math.Round(float64(r.AvgLatency)/float64(time.Microsecond)) / 1000,
 	}
 }

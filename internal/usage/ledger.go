@@ -47,7 +47,7 @@ type Record struct {
 // field takes the default given in its comment.
 type Options struct {
 	// FlushInterval is the longest a record waits in memory before it is
-	// written. Default 200ms: a crash loses at most this much traffic, and
+	// written. Default 200ms: a crash loses about this much traffic, and
 	// five small transactions a second cost the disk nothing.
 	FlushInterval time.Duration
 	// BatchSize starts a flush early once this many records are pending.

@@ -1,0 +1,173 @@
+package gateway_test
+
+// Shared state on a real Redis (started by the test on a free loopback
+// port): limits shared by instances, Redis going down and coming back.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/mock"
+	"github.com/warmgate/warmgate/internal/redistest"
+)
+
+// sharedYAML is a gateway on mock m with Redis r and key "team" (env K).
+func sharedYAML(t *testing.T, m *mock.Server, r *redistest.Server, redisExtra, keyExtra string) string {
+	return defaultYAML(t, m) +
+		fmt.Sprintf("redis: {url: %q%s}\n", r.URL(), redisExtra) +
+		"keys:\n  - {name: team, key_env: K" + keyExtra + "}\n  - {name: free, key_env: F}\n" +
+		"admin: {key_env: ADMIN_KEY}\n"
+}
+
+var sharedEnv = map[string]string{"K": "sk-team-0123456789", "F": "sk-free-0123456789", "ADMIN_KEY": limitEnv["ADMIN_KEY"]}
+
+// TestSharedRPMAcrossInstances: two gateways share one Redis; a key with
+// rpm 100 sends 300 requests split across both within a minute: between
+// 100 and 105 succeed (the bucket refills 100/min while the test runs),
+// the rest get 429 with Retry-After.
+func TestSharedRPMAcrossInstances(t *testing.T) {
+	r := redistest.Start(t)
+	m := startMock(t, mock.Options{})
+	yaml := sharedYAML(t, m, r, "", ", rpm: 100")
+	gws := []*gw{startGateway(t, yaml, sharedEnv), startGateway(t, yaml, sharedEnv)}
+
+	var ok, refused, other atomic.Int64
+	var badRetry atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				g := gws[(w+i)%2]
+				a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "Authorization", "Bearer "+sharedEnv["K"])
+				switch a.status {
+				case http.StatusOK:
+					ok.Add(1)
+				case http.StatusTooManyRequests:
+					refused.Add(1)
+					if ra := a.header.Get("Retry-After"); ra == "" || ra == "0" {
+						badRetry.Store(ra)
+					}
+				default:
+					other.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	t.Logf("300 requests in %v: %d ok, %d refused", took, ok.Load(), refused.Load())
+	// The bucket refills 100 a minute: allow for what the test's own time added.
+	maxOK := int64(105) + int64(took/(600*time.Millisecond))
+	if n := ok.Load(); n < 100 || n > maxOK {
+		t.Errorf("%d requests allowed across both instances, want 100..%d", n, maxOK)
+	}
+	if other.Load() != 0 {
+		t.Errorf("%d answers neither 200 nor 429", other.Load())
+	}
+	if v := badRetry.Load(); v != nil {
+		t.Errorf("a 429 without a useful Retry-After: %q", v)
+	}
+	// An instance alone would have let 100 through on each: the key was
+	// refused on both.
+	for i, g := range gws {
+		if v := scrape(t, g, adminHdr()...)("warmgate_ratelimited_total", "key", "team", "limit", "rpm"); v == 0 {
+			t.Errorf("instance %d refused nothing", i)
+		}
+	}
+}
+
+// readyState is /readyz's "state" detail.
+func readyState(t *testing.T, g *gw) (int, map[string]any) {
+	t.Helper()
+	a := g.do(t, http.MethodGet, "/readyz", "")
+	var body struct {
+		State map[string]any `json:"state"`
+	}
+	if err := json.Unmarshal(a.body, &body); err != nil {
+		t.Fatalf("/readyz: %v: %s", err, a.body)
+	}
+	return a.status, body.State
+}
+
+// TestRedisDownFailOpen: with Redis killed mid-run the gateway keeps
+// serving limited keys (fail open), counts and shows the failure, and
+// shares limits again once Redis is back, by itself.
+func TestRedisDownFailOpen(t *testing.T) {
+	r := redistest.Start(t)
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, sharedYAML(t, m, r, ", timeout: 100ms", ", rpm: 1000"), sharedEnv)
+	auth := []string{"Authorization", "Bearer " + sharedEnv["K"]}
+	send := func() answer { return g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), auth...) }
+	if a := send(); a.status != http.StatusOK {
+		t.Fatalf("before: %d %s", a.status, a.body)
+	}
+	if _, st := readyState(t, g); st["backend"] != "redis" || st["ok"] != true {
+		t.Fatalf("state before = %v", st)
+	}
+
+	r.Stop()
+	for i := range 20 {
+		if a := send(); a.status != http.StatusOK {
+			t.Fatalf("request %d with Redis down: %d %s, want 200 (fail open)", i, a.status, a.body)
+		}
+	}
+	status, st := readyState(t, g)
+	if st["ok"] != false || !strings.Contains(fmt.Sprint(st["error"]), "Redis") {
+		t.Errorf("state with Redis down = %v", st)
+	}
+	if status != http.StatusOK {
+		t.Errorf("/readyz = %d with Redis down, want 200: failing open, the gateway serves", status)
+	}
+	value := scrape(t, g, adminHdr()...)
+	if v := value("warmgate_state_errors_total", "backend", "redis", "op", "limit"); v < 20 {
+		t.Errorf("warmgate_state_errors_total{op=limit} = %v, want >= 20", v)
+	}
+	if v := value("warmgate_state_up", "backend", "redis"); v != 0 {
+		t.Errorf("warmgate_state_up = %v with Redis down", v)
+	}
+	if !strings.Contains(g.logs.String(), "rate-limit state unavailable") {
+		t.Error("no log line says the state is unavailable")
+	}
+
+	r.Restart(t)
+	eventually(t, 10*time.Second, "limits shared through Redis again", func() bool {
+		a := send()
+		_, st := readyState(t, g)
+		return a.status == http.StatusOK && st["ok"] == true && scrape(t, g, adminHdr()...)("warmgate_state_up", "backend", "redis") == 1
+	})
+}
+
+// TestRedisDownFailClosed: with redis.fail_closed, a limited key is refused
+// (503, limits_unavailable) while Redis is down and /readyz says not
+// ready; a key without limits is still served.
+func TestRedisDownFailClosed(t *testing.T) {
+	r := redistest.Start(t)
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, sharedYAML(t, m, r, ", fail_closed: true, timeout: 100ms", ", rpm: 1000"), sharedEnv)
+	body := chatBody("gpt-4.1-mini", false)
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"]); a.status != http.StatusOK {
+		t.Fatalf("before: %d %s", a.status, a.body)
+	}
+	r.Stop()
+	a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"])
+	checkError(t, a, http.StatusServiceUnavailable, "limits_unavailable", "retry")
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["F"]); a.status != http.StatusOK {
+		t.Errorf("unlimited key with Redis down: %d %s", a.status, a.body)
+	}
+	if status, st := readyState(t, g); status != http.StatusServiceUnavailable || st["ok"] != false {
+		t.Errorf("/readyz = %d %v, want 503 while failing closed", status, st)
+	}
+	r.Restart(t)
+	eventually(t, 10*time.Second, "the limited key served again", func() bool {
+		return g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"]).status == http.StatusOK
+	})
+}

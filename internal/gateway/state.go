@@ -1,0 +1,161 @@
+package gateway
+
+// The keys' shared counters: rate-limit buckets (rpm, tpm) and spend
+// (budgets). In memory by default; in Redis when redis.url is set, so that
+// every instance using that Redis shares them. One state per Server, kept
+// across reloads: limits follow the new config's keys, counters keep their
+// levels.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/ratelimit"
+	"github.com/warmgate/warmgate/ratelimit/redislimit"
+)
+
+// stateLimiter is what the gateway needs of a rate limiter: all of a
+// request's takes in one call, and Adjust to settle tokens.
+type stateLimiter interface {
+	ratelimit.MultiLimiter
+	ratelimit.Adjuster
+}
+
+// state is the keys' counters and where they live.
+type state struct {
+	backend    string // "memory" or "redis"
+	redisCfg   config.Redis // the config's, to notice a change on reload
+	failClosed bool
+	lim        stateLimiter
+	spend      ratelimit.Spender
+	ping       func(context.Context) error // nil in memory
+	closer     io.Closer                   // the Redis client, nil in memory
+
+	rates atomic.Pointer[map[string]config.Key] // by key name; the Limit function reads it
+
+	mu      sync.Mutex
+	lastErr string    // the last failure, for /readyz; "" when the last call succeeded
+	errAt   time.Time // when it happened
+	down    atomic.Bool
+
+	logged   atomic.Int64 // unix ns of the last warning line
+	failures atomic.Int64 // failures since then
+}
+
+// Bucket names: a key's rpm and tpm buckets.
+const (
+	rpmPrefix = "rpm:"
+	tpmPrefix = "tpm:"
+)
+
+// newState makes the state cfg asks for: Redis when redis.url is set
+// (nothing is dialed yet: go-redis connects on first use and reconnects by
+// itself), else memory.
+func newState(cfg *config.Config) (*state, error) {
+	st := &state{backend: "memory"}
+	st.setKeys(cfg.Keys)
+	limit := st.limit
+	if cfg.Redis == nil {
+		st.lim, st.spend = ratelimit.NewMemory(limit), &ratelimit.MemorySpend{}
+		return st, nil
+	}
+	client, err := redislimit.NewClient(cfg.Redis.URL, cfg.Redis.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	opts := redislimit.Options{Prefix: cfg.Redis.Prefix, Timeout: cfg.Redis.Timeout}
+	rl := redislimit.New(client, limit, opts)
+	st.backend, st.redisCfg, st.failClosed = "redis", *cfg.Redis, cfg.Redis.FailClosed
+	st.lim, st.spend, st.ping, st.closer = rl, redislimit.NewSpend(client, opts), rl.Ping, client
+	return st, nil
+}
+
+// sameBackend reports whether cfg would make the same state, so that a
+// reload keeps this one (and its counters).
+func (st *state) sameBackend(cfg *config.Config) bool {
+	if cfg.Redis == nil {
+		return st.backend == "memory"
+	}
+	return st.backend == "redis" && st.redisCfg == *cfg.Redis
+}
+
+// setKeys makes the limits follow keys.
+func (st *state) setKeys(keys []config.Key) {
+	m := make(map[string]config.Key, len(keys))
+	for _, k := range keys {
+		m[k.Name] = k
+	}
+	st.rates.Store(&m)
+}
+
+// limit is the ratelimit Limit function of the buckets "rpm:NAME" and
+// "tpm:NAME".
+func (st *state) limit(bucket string) ratelimit.Limit {
+	keys := *st.rates.Load()
+	if name, ok := strings.CutPrefix(bucket, rpmPrefix); ok {
+		return ratelimit.Limit{PerMinute: keys[name].RPM}
+	}
+	if name, ok := strings.CutPrefix(bucket, tpmPrefix); ok {
+		return ratelimit.Limit{PerMinute: keys[name].TPM}
+	}
+	return ratelimit.Limit{}
+}
+
+// failed records a failed call for /readyz.
+func (st *state) failed(err error) {
+	st.mu.Lock()
+	st.lastErr, st.errAt = err.Error(), time.Now()
+	st.mu.Unlock()
+	st.down.Store(true)
+}
+
+// succeeded clears the failure once a call went through.
+func (st *state) succeeded() {
+	st.mu.Lock()
+	st.lastErr = ""
+	st.mu.Unlock()
+	st.down.Store(false)
+}
+
+// stateReady is the state's part of /readyz.
+type stateReady struct {
+	Backend    string `json:"backend"`
+	OK         bool   `json:"ok"`
+	FailClosed bool   `json:"fail_closed,omitempty"`
+	Error      string `json:"error,omitempty"`
+	Since      string `json:"since,omitempty"`
+}
+
+// ready checks the backend (a PING to Redis, bounded by ctx).
+func (st *state) ready(ctx context.Context) stateReady {
+	r := stateReady{Backend: st.backend, OK: true, FailClosed: st.failClosed}
+	if st.ping == nil {
+		return r
+	}
+	if err := st.ping(ctx); err != nil {
+		st.failed(err)
+		r.OK = false
+		r.Error = "cannot reach Redis: " + err.Error()
+		st.mu.Lock()
+		r.Since = st.errAt.UTC().Format(time.RFC3339)
+		st.mu.Unlock()
+		return r
+	}
+	st.succeeded()
+	return r
+}
+
+// close releases the Redis client.
+func (st *state) close() error {
+	if st.closer == nil {
+		return nil
+	}
+	return st.closer.Close()
+}
+
