@@ -122,13 +122,14 @@ func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) ([]demoR
 	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 listen: %q
+data_dir: %q
 upstreams:
   - name: mock
     base_url: %s/v1
     models: ["*"]
     pool: {prewarm: 2}
     tls: {ca_file: %q}
-`, o.listen, m.URL(), caFile)), os.Getenv)
+`, o.listen, filepath.Join(dir, "data"), m.URL(), caFile)), os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("demo config: %w", err)
 	}

@@ -63,6 +63,7 @@ func TestServeRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir()) // the default data_dir is relative
 			t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
 			_, err := execute(t, t.Context(), tt.args...)
 			if err == nil {

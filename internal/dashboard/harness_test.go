@@ -61,6 +61,7 @@ func startGateway(t *testing.T, yaml string, env map[string]string) *gw {
 	if err != nil {
 		t.Fatalf("config.Parse: %v\n%s", err, yaml)
 	}
+	cfg.DataDir = t.TempDir() // the usage ledger: never in the source tree
 	s, err := gateway.NewServer(cfg, nil)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

@@ -55,6 +55,7 @@ func startGatewayB(b *testing.B, m *mock.Server) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.DataDir = b.TempDir()
 	s, err := gateway.NewServer(cfg, nil)
 	if err != nil {
 		b.Fatal(err)

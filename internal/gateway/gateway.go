@@ -21,6 +21,7 @@ import (
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
+	"github.com/warmgate/warmgate/internal/usage"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
 )
@@ -49,6 +50,9 @@ type Gateway struct {
 	metrics *metrics.Metrics
 	// dash serves /dashboard and /api/pools when set (NewServer sets it).
 	dash *dashboard.Dashboard
+	// ledger records every API request's usage, and serves /api/usage,
+	// when set (NewServer sets it unless usage.disable).
+	ledger *usage.Ledger
 	// reload rereads the config file, for POST /admin/reload (NewServer
 	// sets it).
 	reload func() error
@@ -137,6 +141,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "metrics_off", message: "metrics are not enabled"})
 		}
+	case p == "/api/usage":
+		if !g.admin(sw, r) {
+			return
+		}
+		if g.ledger == nil {
+			writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "usage_off",
+				message: "the usage ledger is off (usage.disable in the config)"})
+			return
+		}
+		g.ledger.Handler().ServeHTTP(sw, r)
 	case p == "/admin/reload":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(sw, http.MethodPost)

@@ -100,6 +100,9 @@ func startGateway(t *testing.T, yaml string, env map[string]string, opts ...gate
 	if err != nil {
 		t.Fatalf("config.Parse: %v\n%s", err, yaml)
 	}
+	if cfg.DataDir == config.DefaultDataDir {
+		cfg.DataDir = t.TempDir() // the usage ledger: never in the source tree
+	}
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := gateway.NewServer(cfg, log, opts...)

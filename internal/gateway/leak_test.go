@@ -36,6 +36,7 @@ func TestThousandGatewaysLeakNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir() // each gateway opens (and must close) the usage ledger
 	tr := &http.Transport{DisableKeepAlives: true}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	settle := func() (int, int) {

@@ -58,6 +58,7 @@ type charge struct {
 	// strip: the gateway asked for the stream's usage chunk in the
 	// client's place (streamusage.go), so it is dropped from the relay.
 	strip bool
+	rec   *accessLog // gets the usage and cost, for the log and the ledger
 }
 
 // limit checks key's budget, then takes one request from its rpm and the
@@ -211,6 +212,9 @@ func (c *charge) settle(ctx context.Context) {
 	cost := 0.0
 	if known {
 		cost = c.g.cost(c.model, u)
+		if c.rec != nil {
+			c.rec.usage, c.rec.cost = u, cost
+		}
 	}
 	spend := cost > 0 && c.cfg != nil && c.cfg.HasBudget()
 	if (delta != 0 || spend) && c.g.state.backend != "memory" && c.w != nil {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/warmgate/warmgate/internal/tracing"
+	"github.com/warmgate/warmgate/internal/usage"
+	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -26,6 +29,9 @@ type accessLog struct {
 	attempt  upstream.AttemptInfo // the attempt that answered, when one did
 	events   int
 	err      error
+	api      bool         // an API request (relay): recorded in the usage ledger
+	usage    openai.Usage // the answer's, when known
+	cost     float64      // of usage, at the config's prices
 }
 
 // logAccess writes one line per request. It never logs headers, so keys
@@ -48,6 +54,11 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	// The same facts on the request span, when tracing is on.
 	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
 		Model: rec.model, Upstream: rec.upstream, Err: rec.err})
+	if g.ledger != nil && rec.api {
+		g.ledger.Record(usage.Record{Time: rec.start, RequestID: rec.id, Key: rec.key, Model: cmp.Or(rec.routed, rec.model),
+			Upstream: rec.upstream, PromptTokens: rec.usage.PromptTokens, CompletionTokens: rec.usage.CompletionTokens,
+			Cost: rec.cost, Status: status, Latency: time.Since(rec.start), Stream: rec.stream})
+	}
 	if !g.log.Enabled(r.Context(), level) {
 		return // no line to write: skip building it
 	}

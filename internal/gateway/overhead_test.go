@@ -202,6 +202,7 @@ func (v *obsVariant) start(b *testing.B, sinkURL string, logOut io.Writer) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.Usage.Disable = true // what is measured is logging and tracing
 	log := slog.New(slog.DiscardHandler)
 	if v.log {
 		log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))

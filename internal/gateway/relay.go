@@ -23,6 +23,7 @@ import (
 // JSON body with a model; other /v1/ paths pass through to the upstreams of
 // the model if the body names one, else to every upstream.
 func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, routed bool) {
+	rec.api = true
 	key, aerr := g.authenticate(r)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -103,6 +104,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	if aerr != nil {
 		writeError(w, aerr)
 		return
+	}
+	if ch != nil {
+		ch.rec = rec
 	}
 	defer ch.settle(r.Context())
 	if ch != nil && wantsUsageOption(r.URL.Path, &env) {

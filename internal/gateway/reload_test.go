@@ -34,6 +34,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir()
 	s, err := gateway.NewServer(cfg, nil, gateway.WithConfigFile(file))
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/internal/tracing"
+	"github.com/warmgate/warmgate/internal/usage"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	done    chan error
 	once    sync.Once
 	state   *state          // the keys' limits and spend, kept across reloads
+	ledger  *usage.Ledger   // nil when usage.disable
 	tracer  *tracing.Tracer // nil when tracing is off
 	stopped sync.Once       // the tracer's stop: Shutdown, then Close, may both try
 }
@@ -155,9 +157,17 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	if err != nil {
 		return nil, err
 	}
+	var led *usage.Ledger
+	if !cfg.Usage.Disable {
+		if led, err = usage.Open(cfg.DataDir, usage.Options{Logger: log}); err != nil {
+			_ = st.close()
+			return nil, fmt.Errorf("usage ledger: %w", err)
+		}
+	}
 	tr, err := startTracing(cfg, o.spanExporter, log)
 	if err != nil {
 		_ = st.close()
+		closeLedger(led, log)
 		return nil, err
 	}
 	m := metrics.New()
@@ -169,6 +179,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	pool, err := upstream.New(ucs, upstream.WithObserver(upstream.Observers(obs...)))
 	if err != nil {
 		_ = st.close()
+		closeLedger(led, log)
 		if tr != nil {
 			_ = tr.Shutdown(context.Background())
 		}
@@ -176,7 +187,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	m.WatchPool(pool)
 	d.Watch(pool)
-	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st}
+	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led}
 	if st.backend == "redis" {
 		log.Info("limits and budgets shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
 	}
@@ -258,6 +269,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		_ = s.Pool.Close()
 		_ = s.state.close()
+		closeLedger(s.ledger, s.log) // after the drain: every request is in it
 		s.stopTracing(ctx, tracerFlushTimeout)
 		if serr := <-s.done; serr != nil && err == nil {
 			err = serr
@@ -271,8 +283,19 @@ func (s *Server) Close() error {
 	err := s.srv.Close()
 	_ = s.Pool.Close()
 	_ = s.state.close()
+	closeLedger(s.ledger, s.log)
 	s.stopTracing(context.Background(), time.Second)
 	return err
+}
+
+// closeLedger writes what the ledger still holds and closes it.
+func closeLedger(l *usage.Ledger, log *slog.Logger) {
+	if l == nil {
+		return
+	}
+	if err := l.Close(); err != nil {
+		log.Error("usage ledger: records lost at shutdown", "error", err.Error())
+	}
 }
 
 // tracerFlushTimeout bounds the export of the last spans at shutdown: they
@@ -333,7 +356,7 @@ func traceRoute(p string) (string, bool) {
 // install makes a gateway for cfg over pool and serves requests with it.
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
-	h.metrics, h.dash, h.state = s.metrics, s.dash, s.state
+	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
 	h.reload = s.ReloadFile
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
 	s.cur.Store(h)
@@ -381,6 +404,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 	s.dash.Watch(pool)
 	if cfg.Listen != old.cfg.Listen || cfg.Server != old.cfg.Server {
 		s.log.Warn("reload: listen and server settings take effect only after a restart")
+	}
+	if cfg.DataDir != old.cfg.DataDir || cfg.Usage != old.cfg.Usage {
+		s.log.Warn("reload: data_dir and usage settings take effect only after a restart")
 	}
 	s.install(cfg, pool)
 	if oldState != nil {
