@@ -94,7 +94,7 @@ func (g *Gateway) stateFailure(name, op string, err error) *apiError {
 		return nil
 	}
 	return &apiError{status: http.StatusServiceUnavailable, typ: openai.TypeServer, code: "limits_unavailable",
-		message: "the gateway cannot check this key's limits right now (its shared state is unreachable); retry shortly",
+		message:    "the gateway cannot check this key's limits right now (its shared state is unreachable); retry shortly",
 		retryAfter: 1}
 }
 

@@ -52,8 +52,8 @@ type charge struct {
 	key      string      // the key's name; "" in open mode
 	cfg      *config.Key // the key; nil in open mode
 	tpm      bool        // the key has a tokens-per-minute limit
-	estimate int    // tokens reserved from it
-	model    string // the model the request was routed to
+	estimate int         // tokens reserved from it
+	model    string      // the model the request was routed to
 	w        *usageWriter
 	// strip: the gateway asked for the stream's usage chunk in the
 	// client's place (streamusage.go), so it is dropped from the relay.

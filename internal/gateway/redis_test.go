@@ -106,7 +106,9 @@ func TestRedisDownFailOpen(t *testing.T) {
 	m := startMock(t, mock.Options{})
 	g := startGateway(t, sharedYAML(t, m, r, ", timeout: 100ms", ", rpm: 1000"), sharedEnv)
 	auth := []string{"Authorization", "Bearer " + sharedEnv["K"]}
-	send := func() answer { return g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), auth...) }
+	send := func() answer {
+		return g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), auth...)
+	}
 	if a := send(); a.status != http.StatusOK {
 		t.Fatalf("before: %d %s", a.status, a.body)
 	}

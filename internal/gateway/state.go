@@ -29,7 +29,7 @@ type stateLimiter interface {
 
 // state is the keys' counters and where they live.
 type state struct {
-	backend    string // "memory" or "redis"
+	backend    string       // "memory" or "redis"
 	redisCfg   config.Redis // the config's, to notice a change on reload
 	failClosed bool
 	lim        stateLimiter
@@ -158,4 +158,3 @@ func (st *state) close() error {
 	}
 	return st.closer.Close()
 }
-
