@@ -65,7 +65,7 @@ func (g *Gateway) addSpend(ctx context.Context, key *config.Key, cost float64) {
 	if key == nil || !key.HasBudget() || cost <= 0 {
 		return
 	}
-	if err := g.state.spend.AddSpend(ctx, key.Name, cost); err != nil {
+	if err := g.state.addSpend(ctx, key.Name, cost); err != nil {
 		_ = g.stateFailure(key.Name, "spend", err)
 	}
 }

@@ -136,7 +136,7 @@ func (g *Gateway) refuse(name, limit string, d ratelimit.Decision, n int) *apiEr
 // adjust corrects what the key took from its tpm; a failure is logged,
 // not returned: the answer is already on its way.
 func (g *Gateway) adjust(ctx context.Context, name string, delta int) {
-	if err := g.state.lim.Adjust(ctx, tpmPrefix+name, delta); err != nil {
+	if err := g.state.adjust(ctx, tpmPrefix+name, delta); err != nil {
 		_ = g.stateFailure(name, "adjust", err)
 	}
 }
@@ -216,18 +216,10 @@ func (c *charge) settle(ctx context.Context) {
 			c.rec.usage, c.rec.cost = u, cost
 		}
 	}
-	spend := cost > 0 && c.cfg != nil && c.cfg.HasBudget()
-	if (delta != 0 || spend) && c.g.state.backend != "memory" && c.w != nil {
-		// The answer is complete: send what is buffered before the round
-		// trips to the shared state, which the client need not wait for.
-		c.w.Flush()
-	}
 	if delta != 0 {
 		c.g.adjust(ctx, c.key, delta)
 	}
-	if spend {
-		c.g.addSpend(ctx, c.cfg, cost)
-	}
+	c.g.addSpend(ctx, c.cfg, cost)
 	if known && c.g.metrics != nil {
 		c.g.metrics.Tokens(c.key, c.model, u.PromptTokens, u.CompletionTokens)
 	}

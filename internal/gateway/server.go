@@ -357,6 +357,7 @@ func traceRoute(p string) (string, bool) {
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
+	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })
 	h.reload = s.ReloadFile
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
 	s.cur.Store(h)

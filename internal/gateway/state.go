@@ -46,7 +46,23 @@ type state struct {
 
 	logged   atomic.Int64 // unix ns of the last warning line
 	failures atomic.Int64 // failures since then
+
+	// With Redis, token corrections and spend are summed here per key and
+	// sent every settleInterval by one goroutine, so that a request costs
+	// one round trip (its AllowAll), not three.
+	pmu      sync.Mutex
+	adjusts  map[string]int     // bucket -> tokens to take (or give back)
+	spends   map[string]float64 // key name -> dollars
+	onErr    func(name, op string, err error)
+	stop     chan struct{}
+	finished chan struct{}
+	closed   sync.Once
+	closeErr error
 }
+
+// settleInterval is how long a token correction or a spend waits before it
+// reaches Redis: what other instances may not see yet (docs/scaling.md).
+const settleInterval = 50 * time.Millisecond
 
 // Bucket names: a key's rpm and tpm buckets.
 const (
@@ -73,7 +89,91 @@ func newState(cfg *config.Config) (*state, error) {
 	rl := redislimit.New(client, limit, opts)
 	st.backend, st.redisCfg, st.failClosed = "redis", *cfg.Redis, cfg.Redis.FailClosed
 	st.lim, st.spend, st.ping, st.closer = rl, redislimit.NewSpend(client, opts), rl.Ping, client
+	st.adjusts, st.spends = map[string]int{}, map[string]float64{}
+	st.onErr = func(string, string, error) {}
+	st.stop, st.finished = make(chan struct{}), make(chan struct{})
+	go st.settleLoop()
 	return st, nil
+}
+
+// adjust takes delta more tokens from bucket (gives them back if
+// negative): at once in memory, within settleInterval with Redis.
+func (st *state) adjust(ctx context.Context, bucket string, delta int) error {
+	if st.adjusts == nil {
+		return st.lim.Adjust(ctx, bucket, delta)
+	}
+	st.pmu.Lock()
+	st.adjusts[bucket] += delta
+	st.pmu.Unlock()
+	return nil
+}
+
+// addSpend adds amount to key's spend: at once in memory, within
+// settleInterval with Redis.
+func (st *state) addSpend(ctx context.Context, key string, amount float64) error {
+	if st.spends == nil {
+		return st.spend.AddSpend(ctx, key, amount)
+	}
+	st.pmu.Lock()
+	st.spends[key] += amount
+	st.pmu.Unlock()
+	return nil
+}
+
+// settleLoop sends the summed corrections and spends every settleInterval
+// until close, then once more.
+func (st *state) settleLoop() {
+	defer close(st.finished)
+	t := time.NewTicker(settleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			st.flush()
+		case <-st.stop:
+			st.flush()
+			return
+		}
+	}
+}
+
+// flush sends what is pending, one call per key. A failed call is reported
+// to onErr and dropped: retrying a correction later would apply it to a
+// bucket that has refilled meanwhile.
+func (st *state) flush() {
+	st.pmu.Lock()
+	adjusts, spends := st.adjusts, st.spends
+	if len(adjusts) == 0 && len(spends) == 0 {
+		st.pmu.Unlock()
+		return
+	}
+	st.adjusts, st.spends = map[string]int{}, map[string]float64{}
+	onErr := st.onErr
+	st.pmu.Unlock()
+	ctx := context.Background() // each call is bounded by redis.timeout
+	for bucket, delta := range adjusts {
+		if delta == 0 {
+			continue
+		}
+		if err := st.lim.Adjust(ctx, bucket, delta); err != nil {
+			onErr(strings.TrimPrefix(bucket, tpmPrefix), "adjust", err)
+		}
+	}
+	for key, amount := range spends {
+		if err := st.spend.AddSpend(ctx, key, amount); err != nil {
+			onErr(key, "spend", err)
+		}
+	}
+}
+
+// setOnErr sets what a failed deferred call reports to.
+func (st *state) setOnErr(f func(name, op string, err error)) {
+	if st.adjusts == nil {
+		return
+	}
+	st.pmu.Lock()
+	st.onErr = f
+	st.pmu.Unlock()
 }
 
 // sameBackend reports whether cfg would make the same state, so that a
@@ -151,10 +251,15 @@ func (st *state) ready(ctx context.Context) stateReady {
 	return r
 }
 
-// close releases the Redis client.
+// close sends what is pending and releases the Redis client.
 func (st *state) close() error {
 	if st.closer == nil {
 		return nil
 	}
-	return st.closer.Close()
+	st.closed.Do(func() {
+		close(st.stop)
+		<-st.finished
+		st.closeErr = st.closer.Close()
+	})
+	return st.closeErr
 }
