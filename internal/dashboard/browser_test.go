@@ -241,8 +241,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	if txt := eval[string](t, b, `document.querySelector('[data-upstream="alpha"]').innerText`); !strings.Contains(txt, "TLS handshake") || !strings.Contains(txt, "ms") {
 		t.Errorf("alpha's card does not show its TLS handshake time:\n%s", txt)
 	}
-	if eval[bool](t, b, `document.getElementById('keys').hidden`) {
-		t.Error("the per-key usage placeholder is hidden, but nothing records per-key usage")
+	// Per-key usage comes from the usage ledger (/api/usage): open mode,
+	// so one row, "(no key)", with every relayed request.
+	b.waitFor(t, "the per-key usage table counts every request",
+		`!document.getElementById('keys-table').hidden && document.querySelector('#keys-rows tr td:nth-child(2)').textContent === '45'`)
+	if row := eval[string](t, b, `document.querySelector('#keys-rows tr').innerText`); !strings.Contains(row, "(no key)") || !strings.Contains(row, "$") {
+		t.Errorf("per-key usage row = %q", row)
 	}
 
 	checkScreenshot(t, b, "dashboard.png")

@@ -309,7 +309,58 @@
     for (const [name, c] of cards) {
       if (!seen.has(name)) { c.root.remove(); cards.delete(name); }
     }
-    $('keys').hidden = !!(snap.keys && snap.keys.recorded);
+  }
+
+  // ---------- per-key usage, from the usage ledger ----------
+
+  const USAGE_MS = 5000; // the ledger is a database: every 5 s is plenty
+  let usageAt = 0;
+
+  function cell(text) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    return td;
+  }
+
+  async function refreshUsage(headers) {
+    if (Date.now() - usageAt < USAGE_MS) return;
+    usageAt = Date.now();
+    $('keys').hidden = false;
+    let resp;
+    try {
+      resp = await fetch('/api/usage?by=key&since=24h', { headers: headers, cache: 'no-store', credentials: 'omit' });
+    } catch (_) {
+      return; // /api/pools says whether the gateway is reachable
+    }
+    if (!resp.ok) {
+      setText($('keys-msg'), resp.status === 404 ? 'the usage ledger is off (usage.disable)' : 'GET /api/usage: ' + await errorMessage(resp));
+      $('keys-msg').hidden = false;
+      $('keys-table').hidden = true;
+      return;
+    }
+    let rep;
+    try {
+      rep = await resp.json();
+    } catch (_) {
+      return;
+    }
+    const rows = rep.rows || [];
+    if (!rows.length) {
+      setText($('keys-msg'), 'no requests in the last 24 hours');
+      $('keys-msg').hidden = false;
+      $('keys-table').hidden = true;
+      return;
+    }
+    const body = $('keys-rows');
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement('tr');
+      tr.append(cell(r.group || '(no key)'), cell(fmtInt(r.requests)), cell(fmtInt(r.errors)),
+        cell(fmtInt(r.prompt_tokens)), cell(fmtInt(r.completion_tokens)),
+        cell('$' + (r.cost || 0).toFixed(4)), cell((r.avg_latency_ms || 0).toFixed(1) + ' ms'));
+      return tr;
+    }));
+    $('keys-msg').hidden = true;
+    $('keys-table').hidden = false;
   }
 
   function setStatus(text, cls) {
@@ -380,6 +431,7 @@
     showNotice('');
     $('auth').hidden = true;
     render(snap);
+    refreshUsage(headers);
     setStatus('updated ' + new Date(snap.time).toLocaleTimeString() + ' · every 1 s', 'ok');
     schedule();
   }
