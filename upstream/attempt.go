@@ -32,7 +32,11 @@ type attempt struct {
 	headersDone  bool          // RoundTrip returned: no timer may start any more
 	finalWrote   bool          // wrote, as RoundTrip returned; read without the lock
 	waiting      bool          // counted in cls.waiting
-	idleFor      time.Duration // how long the reused connection had been idle
+	idleFor      time.Duration // how long the connection had been idle before this attempt
+	// waited: the connection was open before this attempt asked for one
+	// (used before, or dialed for another request and left idle), so the
+	// server may have closed it while it was idle.
+	waited bool
 	dnsStart     time.Time
 	connStart    time.Time
 	tlsStart     time.Time
@@ -88,7 +92,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
 	a.info.FirstByte = time.Since(a.start)
-	info, gotFirstByte, idleFor := a.info, a.gotFirstByte, a.idleFor
+	info, gotFirstByte, idleFor, waited := a.info, a.gotFirstByte, a.idleFor, a.waited
 	a.finalWrote = a.wrote
 	a.mu.Unlock()
 
@@ -97,7 +101,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		if actx.Err() != nil {
 			cause = context.Cause(actx)
 		}
-		kind := classify(err, cause, info.Reused, gotFirstByte)
+		kind := classify(err, cause, waited, gotFirstByte)
 		switch kind {
 		case KindPoolExhausted:
 			u.stats.poolExhausted.Add(1)
@@ -200,6 +204,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 				var first bool
 				a.idleFor, first = c.acquire()
 				reused = !first
+				a.waited = reused || c.opened.Before(a.getConn)
 			}
 			a.info.Reused, a.info.NewConn, a.info.Proto = reused, !reused, proto
 			a.mu.Unlock()

@@ -17,7 +17,7 @@ const (
 	KindDNS                // the host name did not resolve
 	KindTLS                // TLS handshake or certificate verification failed
 	KindPoolExhausted      // no connection became free within PoolWait
-	KindStaleConn          // a reused connection died before any response byte
+	KindStaleConn          // a connection that waited idle (reused, or dialed earlier and unused) died before any response byte
 	KindConnReset          // the connection failed after the request was written
 	KindHeaderTimeout      // no response headers within FirstByte
 	KindStreamIdle         // the body went silent longer than StreamIdle

@@ -20,7 +20,7 @@ type RetryReason int
 
 // Retry reasons.
 const (
-	ReasonStaleConn RetryReason = iota // reused connection died before answering
+	ReasonStaleConn RetryReason = iota // a connection that waited idle (reused, or dialed earlier) died before answering
 	ReasonConnect                      // dial, DNS, TLS or pool wait failed: nothing was sent
 	ReasonStatus429                    // the upstream rate-limited us
 	ReasonStatus5xx                    // the upstream answered 500/502/503/504
@@ -44,7 +44,10 @@ var (
 
 // classify turns a transport error into a Kind. It is the only place where
 // an error's text is looked at, and only for errors the stdlib does not type.
-func classify(err error, cause error, reused, gotFirstByte bool) Kind {
+// waited says the connection was open before the attempt asked for one
+// (reused, or dialed earlier and left idle): a failure on it before any
+// response byte is a connection the server dropped while it was idle.
+func classify(err error, cause error, waited, gotFirstByte bool) Kind {
 	switch {
 	case errors.Is(cause, errPoolWait):
 		return KindPoolExhausted
@@ -76,7 +79,7 @@ func classify(err error, cause error, reused, gotFirstByte bool) Kind {
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		return KindDial
 	}
-	if reused && !gotFirstByte {
+	if waited && !gotFirstByte {
 		return KindStaleConn
 	}
 	return KindConnReset

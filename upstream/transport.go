@@ -233,9 +233,7 @@ func (c *trackedConn) acquire() (idle time.Duration, first bool) {
 	c.inUse++
 	if c.inUse == 1 && !c.closed {
 		c.u.stats.active.Add(1)
-		if !first {
-			idle = time.Since(c.idleSince)
-		}
+		idle = time.Since(c.idleSince) // since it was opened, for its first request
 	}
 	return idle, first
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +22,21 @@ func TestSoakQuick(t *testing.T) {
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	rep, err := RunSoak(ctx, SoakOptions{Binary: bin, Quick: true, Duration: 8 * time.Second, OutDir: t.TempDir(), Log: &log})
+	outDir := t.TempDir()
+	rep, err := RunSoak(ctx, SoakOptions{Binary: bin, Quick: true, Duration: 8 * time.Second, OutDir: outDir, Log: &log})
+	defer func() {
+		if t.Failed() { // the gateway's warnings say what the client saw
+			logs, _ := filepath.Glob(filepath.Join(outDir, "gateway*"))
+			for _, f := range logs {
+				b, _ := os.ReadFile(f)
+				for _, line := range strings.Split(string(b), "\n") {
+					if strings.Contains(line, "WARN") || strings.Contains(line, "ERROR") {
+						t.Log(line)
+					}
+				}
+			}
+		}
+	}()
 	t.Logf("soak log:\n%s", log.String())
 	if err != nil {
 		t.Fatalf("RunSoak: %v", err)

@@ -1,0 +1,153 @@
+package upstream
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// holdListener holds the TLS handshake of its second connection until hold
+// is closed, so that a test can keep a dial in progress.
+type holdListener struct {
+	net.Listener
+	n        atomic.Int64
+	accepted chan int64
+	hold     chan struct{}
+}
+
+func (l *holdListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	i := l.n.Add(1)
+	l.accepted <- i
+	if i == 2 {
+		return &holdConn{Conn: c, hold: l.hold}, nil
+	}
+	return c, nil
+}
+
+type holdConn struct {
+	net.Conn
+	hold chan struct{}
+}
+
+func (c *holdConn) Read(p []byte) (int, error) {
+	<-c.hold
+	return c.Conn.Read(p)
+}
+
+// attempts records the pool's attempts.
+type attempts struct {
+	NopObserver
+	mu  sync.Mutex
+	all []AttemptInfo
+}
+
+func (a *attempts) Attempt(i AttemptInfo) {
+	a.mu.Lock()
+	a.all = append(a.all, i)
+	a.mu.Unlock()
+}
+
+// TestIdleNeverUsedConnectionIsStale: a connection dialed for a request
+// that was served by another one waits idle, never used; when the server
+// drops it before answering the request that finally takes it, that
+// request is retried at once on another connection (stale_conn), as on a
+// reused connection: the server dropped an idle connection. (A connection
+// dialed for the request itself that fails after the request was written
+// is not retried: the server may have acted on it.)
+func TestIdleNeverUsedConnectionIsStale(t *testing.T) {
+	release, inHandler := make(chan struct{}), make(chan struct{}, 4)
+	var drops atomic.Int64
+	s := &server{Server: httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		switch r.Header.Get("X-Step") {
+		case "hold":
+			inHandler <- struct{}{}
+			<-release
+		case "drop":
+			if drops.Add(1) == 1 { // read the request, then drop the connection unanswered
+				c, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					_ = c.Close()
+				}
+				return
+			}
+		}
+		fmt.Fprint(w, "ok")
+	}))}
+	hl := &holdListener{Listener: s.Listener, accepted: make(chan int64, 8), hold: make(chan struct{})}
+	s.Listener = hl
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	rec := &attempts{}
+	c := Config{Name: "test", BaseURL: s.URL + "/v1", TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
+	c.Retry.Base, c.Retry.Max = time.Millisecond, time.Millisecond
+	p, err := New([]Config{c}, WithObserver(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+
+	send := func(step string) (string, error) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "/chat/completions", strings.NewReader("x"))
+		req.Header.Set("X-Step", step)
+		resp, err := p.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	done := make(chan error, 2)
+	go func() { _, err := send("hold"); done <- err }() // R0 on connection 1
+	<-inHandler
+	go func() { _, err := send("hold"); done <- err }() // R1: a second connection is dialed...
+	if i := <-hl.accepted; i != 1 {
+		t.Fatalf("accepted %d", i)
+	}
+	if i := <-hl.accepted; i != 2 { // ...and held in its handshake
+		t.Fatalf("accepted %d", i)
+	}
+	close(release) // R0 ends; R1 takes connection 1
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(hl.hold) // connection 2 completes its handshake and waits, never used
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats()[0].TLSCount < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("connection 2 never finished its handshake: %+v", p.Stats()[0])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The trace reports the handshake just before net/http parks the
+	// connection in its idle list: give it that moment.
+	time.Sleep(50 * time.Millisecond)
+
+	got, err := send("drop") // takes connection 2 (the most recently idle); the server drops it
+	if err != nil || got != "ok" {
+		t.Fatalf("got %q, %v; want the retry's ok", got, err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	first := rec.all[len(rec.all)-2]
+	if !first.NewConn || first.Kind != KindStaleConn {
+		t.Errorf("the dropped attempt: new connection %v, kind %v; want a never-used connection, stale_conn", first.NewConn, first.Kind)
+	}
+	if st := p.Stats()[0]; st.Retries[ReasonStaleConn.String()] != 1 {
+		t.Errorf("stale_conn retries = %d, want 1", st.Retries[ReasonStaleConn.String()])
+	}
+}
