@@ -36,12 +36,12 @@ type attempt struct {
 	// waited: the connection was open before this attempt asked for one
 	// (used before, or dialed for another request and left idle), so the
 	// server may have closed it while it was idle.
-	waited bool
-	dnsStart     time.Time
-	connStart    time.Time
-	tlsStart     time.Time
-	poolTimer    *time.Timer
-	byteTimer    *time.Timer
+	waited    bool
+	dnsStart  time.Time
+	connStart time.Time
+	tlsStart  time.Time
+	poolTimer *time.Timer
+	byteTimer *time.Timer
 }
 
 // attempt sends one attempt of req to u. On success the response body is
