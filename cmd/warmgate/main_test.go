@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/warmgate/warmgate/internal/mock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -139,5 +143,76 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "through warmgate") || !strings.Contains(out.String(), "faster") {
 		t.Errorf("the table or summary is missing:\n%s", out.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for a command that writes while the test
+// reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeLogsEveryRequest: `serve` writes one access line per request
+// (batched off the request path) and none is lost at shutdown.
+func TestServeLogsEveryRequest(t *testing.T) {
+	t.Chdir(t.TempDir())
+	m, err := mock.Start(mock.Options{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	t.Setenv("OPENAI_BASE_URL", m.URL()+"/v1")
+	t.Setenv("OPENAI_API_KEY", "sk-logtest-secret")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out lockedBuffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"serve", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 3 {
+		resp, err := client.Post("http://"+addr+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	client.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	log := out.String()
+	if n := strings.Count(log, "msg=request "); n != 3 {
+		t.Errorf("%d access lines, want 3:\n%s", n, log)
+	}
+	if strings.Contains(log, "logtest-secret") {
+		t.Error("the upstream key is in the log")
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/gateway"
+	"github.com/warmgate/warmgate/internal/logbuf"
 )
 
 func newServeCmd() *cobra.Command {
@@ -51,7 +52,11 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			if err := applyEnv(cmd, "WARMGATE_"); err != nil {
 				return err
 			}
-			log, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
+			// Access log lines are batched and written every 100ms, off the
+			// request path; warnings and errors go out at once.
+			lw := logbuf.New(cmd.ErrOrStderr(), logbuf.DefaultInterval)
+			defer lw.Close()
+			log, err := newLogger(lw, logFormat, logLevel)
 			if err != nil {
 				return err
 			}
@@ -71,7 +76,7 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			if err := checkOpen(cfg); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runServer(ctx, cfg, cfgFile, log, cmd.OutOrStdout())
 		},
@@ -163,11 +168,17 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("invalid --log-format %q: use text or json", format)
 	}
-	return nil, fmt.Errorf("invalid --log-format %q: use text or json", format)
+	if lw, ok := w.(*logbuf.Writer); ok {
+		h = logbuf.Handler(h, lw, slog.LevelWarn)
+	}
+	return slog.New(h), nil
 }
