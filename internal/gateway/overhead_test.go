@@ -16,6 +16,7 @@ import (
 
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/gateway"
+	"github.com/warmgate/warmgate/internal/logbuf"
 	"github.com/warmgate/warmgate/internal/mock"
 )
 
@@ -205,7 +206,11 @@ func (v *obsVariant) start(b *testing.B, sinkURL string, logOut io.Writer) {
 	cfg.Usage.Disable = true // what is measured is logging and tracing
 	log := slog.New(slog.DiscardHandler)
 	if v.log {
-		log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		// As `warmgate serve` logs: a text line per request, batched by
+		// logbuf and written every 100ms, warnings at once.
+		lw := logbuf.New(logOut, logbuf.DefaultInterval)
+		b.Cleanup(func() { _ = lw.Close() })
+		log = slog.New(logbuf.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}), lw, slog.LevelWarn))
 	}
 	if v.trace {
 		cfg.Tracing.OTLPEndpoint = sinkURL
