@@ -84,6 +84,14 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
 	resp, err := a.cls.rt.RoundTrip(out)
+	if err == nil && actx.Err() != nil {
+		// The attempt was cut (first-byte or pool-wait timer, or the
+		// caller) while the answer was on its way: an HTTP/1.1 server over
+		// TLS can answer the close_notify of the cut before the connection
+		// is gone. The cut stands; the late answer is dropped.
+		resp.Body.Close()
+		resp, err = nil, context.Cause(actx)
+	}
 	// From here on only the snapshot is read: a dial started by this attempt
 	// may still report to the trace hooks after RoundTrip returned.
 	a.mu.Lock()
