@@ -121,6 +121,12 @@ func (u *Upstream) Available() bool {
 }
 
 // coolDown skips the upstream until d from now (a 429's Retry-After).
+// CoolDown makes the pool avoid u for d, as after a 429 with Retry-After:
+// other upstreams serving the same model take its traffic, and u is tried
+// only when none can. A longer cooldown already in effect stays. The
+// gateway uses it for an upstream that another instance found dead.
+func (u *Upstream) CoolDown(d time.Duration) { u.coolDown(d) }
+
 func (u *Upstream) coolDown(d time.Duration) {
 	until := time.Now().Add(d).UnixNano()
 	for {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/warmgate/warmgate/internal/mock"
 	"github.com/warmgate/warmgate/internal/redistest"
+	"github.com/warmgate/warmgate/upstream"
 )
 
 // sharedYAML is a gateway on mock m with Redis r and key "team" (env K).
@@ -172,4 +173,40 @@ func TestRedisDownFailClosed(t *testing.T) {
 	eventually(t, 10*time.Second, "the limited key served again", func() bool {
 		return g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"]).status == http.StatusOK
 	})
+}
+
+// TestCircuitSharedThroughRedis: an upstream that instance A found dead
+// (its circuit opened) is avoided by instance B, which never sent it a
+// request, for the cooldown.
+func TestCircuitSharedThroughRedis(t *testing.T) {
+	r := redistest.Start(t)
+	live := startMock(t, mock.Options{})
+	yaml := "upstreams:\n" + upstreamYAML(t, "live", live, testModels, fastRetry) +
+		fmt.Sprintf("  - name: dead\n    base_url: http://%s/v1\n    %s\n    %s\n    circuit: {failures: 2, cooldown: 30s}\n",
+			closedAddr(t), testModels, fastRetry) +
+		fmt.Sprintf("redis: {url: %q}\n", r.URL())
+	a, b := startGateway(t, yaml, nil), startGateway(t, yaml, nil)
+	body := chatBody("gpt-4.1-mini", false)
+	for i := 0; upstreamStats(t, a, "dead").Circuit != upstream.CircuitOpen; i++ {
+		if i == 50 {
+			t.Fatal("A's circuit for the dead upstream never opened")
+		}
+		if ans := a.do(t, http.MethodPost, "/v1/chat/completions", body); ans.status != http.StatusOK {
+			t.Fatalf("A: %d %s", ans.status, ans.body)
+		}
+	}
+	if s := upstreamStats(t, b, "dead"); s.Requests != 0 {
+		t.Fatalf("B already sent the dead upstream %d attempts", s.Requests)
+	}
+	eventually(t, 5*time.Second, "B avoids the upstream A found dead", func() bool {
+		return upstreamStats(t, b, "dead").CooldownUntil.After(time.Now().Add(20 * time.Second))
+	})
+	for range 20 {
+		if ans := b.do(t, http.MethodPost, "/v1/chat/completions", body); ans.status != http.StatusOK {
+			t.Fatalf("B: %d %s", ans.status, ans.body)
+		}
+	}
+	if s := upstreamStats(t, b, "dead"); s.Requests != 0 {
+		t.Errorf("B sent the dead upstream %d attempts, want 0: A's open circuit was not shared", s.Requests)
+	}
 }

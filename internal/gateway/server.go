@@ -189,9 +189,10 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	d.Watch(pool)
 	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led}
 	if st.backend == "redis" {
-		log.Info("limits and budgets shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
+		log.Info("limits, budgets and open circuits shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
 	}
 	s.install(cfg, pool)
+	st.shareCircuits(s.current)
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.cur.Load().ServeHTTP(w, r)
 	})
@@ -353,6 +354,12 @@ func traceRoute(p string) (string, bool) {
 	return routeLabel(p), true
 }
 
+// current is the pool and config requests are served with.
+func (s *Server) current() (*upstream.Pool, *config.Config) {
+	h := s.cur.Load()
+	return h.pool, h.cfg
+}
+
 // install makes a gateway for cfg over pool and serves requests with it.
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
@@ -411,6 +418,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	}
 	s.install(cfg, pool)
 	if oldState != nil {
+		s.state.shareCircuits(s.current)
 		_ = oldState.close() // requests still using it fail open (or closed), as with Redis down
 	}
 	kept := 0

@@ -18,6 +18,7 @@ import (
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/ratelimit"
 	"github.com/warmgate/warmgate/ratelimit/redislimit"
+	"github.com/warmgate/warmgate/upstream"
 )
 
 // stateLimiter is what the gateway needs of a rate limiter: all of a
@@ -56,6 +57,8 @@ type state struct {
 	onErr    func(name, op string, err error)
 	stop     chan struct{}
 	finished chan struct{}
+	circuits *redislimit.Circuits // nil in memory
+	loops    sync.WaitGroup       // circuitLoop
 	closed   sync.Once
 	closeErr error
 }
@@ -92,6 +95,7 @@ func newState(cfg *config.Config) (*state, error) {
 	st.adjusts, st.spends = map[string]int{}, map[string]float64{}
 	st.onErr = func(string, string, error) {}
 	st.stop, st.finished = make(chan struct{}), make(chan struct{})
+	st.circuits = redislimit.NewCircuits(client, opts)
 	go st.settleLoop()
 	return st, nil
 }
@@ -259,7 +263,84 @@ func (st *state) close() error {
 	st.closed.Do(func() {
 		close(st.stop)
 		<-st.finished
+		st.loops.Wait()
 		st.closeErr = st.closer.Close()
 	})
 	return st.closeErr
+}
+
+// circuitShareEvery is how often an instance publishes the upstreams whose
+// circuit it opened and reads those the others did.
+const circuitShareEvery = time.Second
+
+// shareCircuits starts, with Redis, the loop that shares open circuits
+// between instances: an upstream whose circuit this instance opened is
+// published for its cooldown, and one another instance published is
+// avoided here for the rest of it (Upstream.CoolDown). current returns the
+// pool and config in use (they change on reload).
+func (st *state) shareCircuits(current func() (*upstream.Pool, *config.Config)) {
+	if st.circuits == nil {
+		return
+	}
+	st.loops.Add(1)
+	go func() {
+		defer st.loops.Done()
+		t := time.NewTicker(circuitShareEvery)
+		defer t.Stop()
+		published := map[string]bool{} // open here, and published, until it closes
+		for {
+			select {
+			case <-st.stop:
+				return
+			case <-t.C:
+			}
+			pool, cfg := current()
+			st.shareOnce(pool, cfg, published)
+		}
+	}()
+}
+
+func (st *state) shareOnce(pool *upstream.Pool, cfg *config.Config, published map[string]bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), circuitShareEvery)
+	defer cancel()
+	ups := pool.Upstreams()
+	names := make([]string, 0, len(ups))
+	for _, u := range ups {
+		name := u.Name()
+		uc := findUpstream(cfg, name)
+		if uc == nil || uc.Circuit.Disable {
+			continue
+		}
+		names = append(names, name)
+		if u.Stats().Circuit != upstream.CircuitOpen {
+			delete(published, name)
+			continue
+		}
+		if !published[name] {
+			cooldown := tuning(*uc).WithDefaults().Breaker.OpenTimeout
+			if err := st.circuits.Publish(ctx, name, cooldown); err != nil {
+				st.onErrLocked(name, "circuit", err)
+				continue
+			}
+			published[name] = true
+		}
+	}
+	open, err := st.circuits.Open(ctx, names)
+	if err != nil {
+		st.onErrLocked("", "circuit", err)
+		return
+	}
+	for _, u := range ups {
+		if d, ok := open[u.Name()]; ok && !published[u.Name()] {
+			u.CoolDown(d)
+		}
+	}
+}
+
+// onErrLocked reports a failed background call.
+func (st *state) onErrLocked(name, op string, err error) {
+	st.pmu.Lock()
+	f := st.onErr
+	st.pmu.Unlock()
+	f(name, op, err)
 }
