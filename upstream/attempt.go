@@ -37,6 +37,7 @@ type attempt struct {
 	// (used before, or dialed for another request and left idle), so the
 	// server may have closed it while it was idle.
 	waited    bool
+	lane      *lane // the transport the attempt went through
 	dnsStart  time.Time
 	connStart time.Time
 	tlsStart  time.Time
@@ -83,7 +84,8 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.cls.inflight.Add(1)
 	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
-	resp, err := a.cls.rt.RoundTrip(out)
+	a.lane = a.cls.pickLane()
+	resp, err := a.lane.rt.RoundTrip(out)
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
 		// caller) while the answer was on its way: an HTTP/1.1 server over
@@ -152,6 +154,9 @@ func (a *attempt) end() {
 	}
 	a.cls.inflight.Add(-1)
 	a.u.inflight.Add(-1)
+	if a.lane != nil {
+		a.lane.inflight.Add(-1)
+	}
 }
 
 // stopWaiting ends the attempt's count in cls.waiting; a.mu is held.

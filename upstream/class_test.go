@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -289,5 +290,70 @@ func TestH2ServerStreamLimit(t *testing.T) {
 	}
 	if got := s.accepted.Load(); got < 2 || got > 60 { // a sanity bound: net/http may ask for one per turned-away request
 		t.Errorf("server accepted %d connections", got)
+	}
+}
+
+// TestH2StreamsPerConnCapped: a server allowing 250 streams per connection
+// (net/http's server default), MaxStreamsPerConn 10, 30 slow requests at
+// once: the pool spreads them over 3 connections, none carrying more than
+// 10 at a time, where net/http alone would put all 30 on one.
+func TestH2StreamsPerConnCapped(t *testing.T) {
+	var mu sync.Mutex
+	now, peak := map[string]int{}, map[string]int{}
+	release := make(chan struct{})
+	var arrived atomic.Int64
+	s := newServer(t, h2, func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); string(b) == "warm" {
+			return
+		}
+		mu.Lock()
+		now[r.RemoteAddr]++
+		peak[r.RemoteAddr] = max(peak[r.RemoteAddr], now[r.RemoteAddr])
+		mu.Unlock()
+		arrived.Add(1)
+		<-release
+		mu.Lock()
+		now[r.RemoteAddr]--
+		mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+	})
+	p := newPool(t, s, func(c *Config) { c.MaxStreamsPerConn = 10 })
+	// One request first: the class learns it speaks HTTP/2.
+	resp, err := post(t, t.Context(), p, "warm")
+	if err == nil {
+		resp.Body.Close()
+	}
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() {
+			resp, err := post(t, t.Context(), p, "x")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for arrived.Load() < 30 { // all 30 in the handler at once
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("only %d requests reached the server", arrived.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("streams at once per connection: %v", peak)
+	if len(peak) != 3 {
+		t.Errorf("%d connections carried the requests, want 3 (30 / 10 per connection)", len(peak))
+	}
+	for addr, n := range peak {
+		if n > 10 {
+			t.Errorf("connection %s carried %d requests at once, want at most 10", addr, n)
+		}
 	}
 }

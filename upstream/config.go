@@ -46,6 +46,16 @@ type Config struct {
 	// DisableHTTP2 forces HTTP/1.1. By default HTTP/2 is negotiated by ALPN
 	// over TLS (plain http:// upstreams always use HTTP/1.1).
 	DisableHTTP2 bool
+	// MaxStreamsPerConn caps the requests one HTTP/2 connection carries at
+	// once: past it the pool opens another connection rather than pile
+	// more streams on a busy one. Default 80, a fifth under the 100
+	// streams providers usually allow (SETTINGS_MAX_CONCURRENT_STREAMS), so
+	// that a connection is never at the server's limit, where a new stream
+	// waits or is refused. A server allowing fewer still gets no more than
+	// it allows (net/http opens another connection then). With MaxConns set
+	// the hard cap wins: streams per connection are then bounded by the
+	// server's limit only.
+	MaxStreamsPerConn int
 	// MaxConnAge, when set, retires connections older than this (with up to
 	// 10% jitter) once they are idle. Default 0: no limit.
 	MaxConnAge time.Duration
@@ -119,6 +129,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 90 * time.Second // stdlib default, under common LB idle timeouts
+	}
+	if c.MaxStreamsPerConn <= 0 {
+		c.MaxStreamsPerConn = 80 // see MaxStreamsPerConn
 	}
 	t := &c.Timeouts
 	if t.Connect <= 0 {

@@ -26,12 +26,17 @@ const (
 // class is one traffic class of an upstream: its transport and the counts
 // its dial gate needs.
 type class struct {
-	u        *Upstream
-	rt       *http.Transport
-	gate     dialGate
-	open     atomic.Int64 // connections open in this class
-	inflight atomic.Int64 // attempts in flight in this class
-	waiting  atomic.Int64 // attempts asking for a connection (GetConn, not yet GotConn)
+	u *Upstream
+	// lanes are the class's transports: one, or with HTTP/2 one per
+	// connection (see lane). lanesMu guards the slice.
+	lanesMu    sync.Mutex
+	lanes      []*lane
+	useLanes   bool  // HTTP/2 possible and no MaxConns: lanes may be added
+	maxStreams int64 // MaxStreamsPerConn
+	gate       dialGate
+	open       atomic.Int64 // connections open in this class
+	inflight   atomic.Int64 // attempts in flight in this class
+	waiting    atomic.Int64 // attempts asking for a connection (GetConn, not yet GotConn)
 	// proto is what the class's connections speak, learned from the first
 	// TLS handshake: protoUnknown, protoH1 or protoH2.
 	proto atomic.Int32
@@ -45,11 +50,51 @@ const (
 	protoH2
 )
 
-// h2StreamsPerConn is how many concurrent requests one HTTP/2 connection is
-// expected to carry before a second one is worth dialing. Providers
-// advertise about 100 (SETTINGS_MAX_CONCURRENT_STREAMS); net/http itself
-// opens another connection when a server's real limit is reached.
-const h2StreamsPerConn = 100
+// maxLanes bounds the HTTP/2 lanes of a class: 64 connections of
+// MaxStreamsPerConn streams each (5,120 at the default) before lanes are
+// shared beyond the cap.
+const maxLanes = 64
+
+// lane is one HTTP/2 transport of a class. net/http puts every request to
+// a host on one HTTP/2 connection until the server's stream limit, and
+// offers no way to choose the connection; a lane per connection does: the
+// class sends a request to the first lane with fewer than
+// MaxStreamsPerConn requests in flight, and opens a lane (a connection)
+// when every lane is full.
+type lane struct {
+	rt       *http.Transport
+	inflight atomic.Int64
+}
+
+// pickLane returns the lane for the next request, with the request counted
+// in its inflight: lane 0, until the class is known to speak HTTP/2 and
+// uses lanes.
+func (cl *class) pickLane() *lane {
+	if !cl.useLanes || cl.proto.Load() != protoH2 {
+		l := cl.lanes[0]
+		l.inflight.Add(1)
+		return l
+	}
+	cl.lanesMu.Lock()
+	defer cl.lanesMu.Unlock()
+	best := cl.lanes[0]
+	for _, l := range cl.lanes {
+		n := l.inflight.Load()
+		if n < cl.maxStreams {
+			l.inflight.Add(1) // under the lock: concurrent picks see it
+			return l          // the first with room: few connections, each well used
+		}
+		if n < best.inflight.Load() {
+			best = l
+		}
+	}
+	if len(cl.lanes) < maxLanes && !cl.gate.isClosed() {
+		best = &lane{rt: newTransport(&cl.u.cfg, cl, 0)}
+		cl.lanes = append(cl.lanes, best)
+	}
+	best.inflight.Add(1)
+	return best
+}
 
 // h2HoldMax bounds how long a dial is held on HTTP/2 before it goes ahead
 // for requests still waiting for a connection.
@@ -94,7 +139,9 @@ func newClass(u *Upstream, maxConns int) *class {
 		cl.proto.Store(protoH1)
 	}
 	cl.gate.cond.L = &cl.gate.mu
-	cl.rt = newTransport(&u.cfg, cl, maxConns)
+	cl.lanes = []*lane{{rt: newTransport(&u.cfg, cl, maxConns)}}
+	cl.useLanes = cl.mayH2 && maxConns <= 0
+	cl.maxStreams = int64(u.cfg.MaxStreamsPerConn)
 	return cl
 }
 
@@ -276,7 +323,7 @@ func trackedFrom(c net.Conn) *trackedConn {
 }
 
 // awaitDemand holds back a dial while the connections open or being dialed
-// already cover every request in flight (on HTTP/2, h2StreamsPerConn each). net/http dials for a request that
+// already cover every request in flight (on HTTP/2, MaxStreamsPerConn each). net/http dials for a request that
 // finds no idle connection, and if another request's connection frees up
 // first, the new one ends up idle: under steady concurrency C that ramps the
 // pool past C. Holding the dial until a request really lacks a connection
@@ -303,7 +350,7 @@ func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
 		})
 		if cl.proto.Load() == protoH2 {
 			// Over HTTP/2 a hold is short: a server allowing fewer streams
-			// than h2StreamsPerConn makes net/http ask for another
+			// than MaxStreamsPerConn makes net/http ask for another
 			// connection for requests the full one turned away.
 			t.Reset(h2HoldMax)
 		}
@@ -334,7 +381,7 @@ func (cl *class) covered() bool {
 	conns := cl.open.Load() + cl.gate.dialing.Load()
 	switch cl.proto.Load() {
 	case protoH2:
-		return conns > 0 && conns*h2StreamsPerConn >= cl.inflight.Load()
+		return conns > 0 && conns*cl.maxStreams >= cl.inflight.Load()
 	case protoUnknown:
 		// The first TLS handshake will say whether one connection can
 		// carry everything (HTTP/2): wait for it rather than start a storm.
@@ -368,7 +415,12 @@ func (cl *class) close() {
 	cl.gate.closed = true
 	cl.gate.cond.Broadcast()
 	cl.gate.mu.Unlock()
-	cl.rt.CloseIdleConnections()
+	cl.lanesMu.Lock()
+	lanes := cl.lanes
+	cl.lanesMu.Unlock()
+	for _, l := range lanes {
+		l.rt.CloseIdleConnections()
+	}
 }
 
 func (g *dialGate) isClosed() bool {

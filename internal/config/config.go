@@ -86,6 +86,9 @@ type Pool struct {
 	// HTTP2 enables HTTP/2 over TLS; nil means the default (on).
 	HTTP2      *bool         `yaml:"http2"`
 	MaxConnAge time.Duration `yaml:"max_conn_age"`
+	// MaxStreamsPerConn caps concurrent requests per HTTP/2 connection;
+	// 0 means the upstream package's default (80).
+	MaxStreamsPerConn int `yaml:"max_streams_per_conn"`
 }
 
 // Timeouts are per-phase upstream timeouts.

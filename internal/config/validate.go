@@ -92,6 +92,7 @@ func (u *Upstream) validate(p *problems, key string) {
 	nonNegative(p, key+".pool.max_conns", int64(u.Pool.MaxConns))
 	nonNegative(p, key+".pool.max_idle", int64(u.Pool.MaxIdle))
 	nonNegative(p, key+".pool.prewarm", int64(u.Pool.Prewarm))
+	nonNegative(p, key+".pool.max_streams_per_conn", int64(u.Pool.MaxStreamsPerConn))
 	if u.Pool.MaxConns > 0 && u.Pool.Prewarm > u.Pool.MaxConns {
 		p.at(key+".pool.prewarm", "prewarm (%d) exceeds max_conns (%d)", u.Pool.Prewarm, u.Pool.MaxConns)
 	}

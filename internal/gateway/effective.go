@@ -27,7 +27,7 @@ func Effective(cfg *config.Config) *config.Config {
 		u.Weight, u.Priority = d.Weight, d.Priority
 		h2 := !d.DisableHTTP2
 		u.Pool = config.Pool{MaxConns: d.MaxConns, MaxIdle: d.MaxIdle, IdleTimeout: d.IdleTimeout,
-			Prewarm: d.Prewarm, HTTP2: &h2, MaxConnAge: d.MaxConnAge}
+			Prewarm: d.Prewarm, HTTP2: &h2, MaxConnAge: d.MaxConnAge, MaxStreamsPerConn: d.MaxStreamsPerConn}
 		t := d.Timeouts
 		u.Timeouts = config.Timeouts{Connect: t.Connect, TLS: t.TLS, FirstByte: t.FirstByte,
 			StreamIdle: t.StreamIdle, PoolWait: t.PoolWait, Total: u.Timeouts.Total}

@@ -106,16 +106,17 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 // values stay zero (New applies the defaults).
 func tuning(u config.Upstream) upstream.Config {
 	return upstream.Config{
-		Name:         u.Name,
-		BaseURL:      u.BaseURL,
-		Weight:       u.Weight,
-		Priority:     u.Priority,
-		MaxConns:     u.Pool.MaxConns,
-		MaxIdle:      u.Pool.MaxIdle,
-		IdleTimeout:  u.Pool.IdleTimeout,
-		Prewarm:      u.Pool.Prewarm,
-		DisableHTTP2: u.Pool.HTTP2 != nil && !*u.Pool.HTTP2,
-		MaxConnAge:   u.Pool.MaxConnAge,
+		Name:              u.Name,
+		BaseURL:           u.BaseURL,
+		Weight:            u.Weight,
+		Priority:          u.Priority,
+		MaxConns:          u.Pool.MaxConns,
+		MaxIdle:           u.Pool.MaxIdle,
+		IdleTimeout:       u.Pool.IdleTimeout,
+		Prewarm:           u.Pool.Prewarm,
+		DisableHTTP2:      u.Pool.HTTP2 != nil && !*u.Pool.HTTP2,
+		MaxConnAge:        u.Pool.MaxConnAge,
+		MaxStreamsPerConn: u.Pool.MaxStreamsPerConn,
 		Timeouts: upstream.Timeouts{
 			Connect:    u.Timeouts.Connect,
 			TLS:        u.Timeouts.TLS,
