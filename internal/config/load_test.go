@@ -201,7 +201,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty fallback", up + "fallbacks:\n  gpt-4.1: [\"\"]\n", nil, 5, `fallbacks["gpt-4.1"]: fallback 0 of "gpt-4.1" is an empty model name`},
 		{"self fallback", up + "fallbacks: {m: [m]}\n", nil, 4, `model "m" lists itself as a fallback`},
 		{"upstreams not a list", "upstreams: {name: a}\n", nil, 1, `upstreams: must be a list`},
-		{"pool not a mapping", up + "    pool: 10\n", nil, 4, `upstreams[0].pool: must be a mapping with keys max_conns, max_idle, idle_timeout, prewarm, http2, max_conn_age, not a single value`},
+		{"pool not a mapping", up + "    pool: 10\n", nil, 4, `upstreams[0].pool: must be a mapping with keys max_conns, max_idle, idle_timeout, prewarm, http2, max_conn_age, max_streams_per_conn, not a single value`},
 		{"models not a list", up + "    models: gpt-*\n", nil, 4, `upstreams[0].models: must be a list`},
 		{"name not a scalar", "upstreams:\n  - name: [a]\n    base_url: http://x\n", nil, 2, `upstreams[0].name: must be a single value, not a list`},
 		{"top level not a mapping", "- a\n", nil, 1, `the file: must be a mapping with keys listen, upstreams`},
