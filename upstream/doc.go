@@ -54,8 +54,14 @@
 //   - The server's idle timeout is learned from Keep-Alive: timeout=N
 //     headers, from idle connections the server closes, and from reused
 //     connections that died before answering; idle connections are then
-//     closed at 80% of it. A request that still fails that way on a reused
-//     connection is retried at once on a fresh one (KindStaleConn).
+//     closed at 80% of it. A request that still fails that way on a
+//     connection that waited idle (reused, or dialed earlier and unused) is
+//     retried at once on a fresh one (KindStaleConn).
+//   - An HTTP/2 connection carries at most MaxStreamsPerConn requests at
+//     once (80 by default, under the ~100 providers allow): the class keeps
+//     a transport per HTTP/2 connection (a lane) and opens another when
+//     every lane is full, since net/http alone fills one connection up to
+//     the server's limit.
 //   - HTTP/2 connections are pinged after H2PingInterval of silence and
 //     dropped after H2PingTimeout without an answer; TCP keep-alive probes
 //     run every KeepAlive.
