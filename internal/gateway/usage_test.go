@@ -108,7 +108,8 @@ func ledgerCount(t *testing.T, dir string) int64 {
 
 // TestUsageSurvivesSIGKILL: a gateway process killed with SIGKILL right
 // after its traffic keeps every record but those of its last flush
-// interval (200ms); one stopped with SIGTERM keeps them all.
+// interval (200ms; the test allows a second); one stopped with SIGTERM
+// keeps them all.
 func TestUsageSurvivesSIGKILL(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -148,13 +149,13 @@ func TestUsageSurvivesSIGKILL(t *testing.T) {
 			_ = cmd.Process.Signal(sig)
 			_ = cmd.Wait()
 			got := ledgerCount(t, dir)
-			recent := 0 // answered within the flush interval (and a margin) before the kill
+			recent := 0 // answered within the flush interval (200ms, and a margin for a loaded machine) before the kill
 			for _, at := range answered {
-				if killed.Sub(at) < 500*time.Millisecond {
+				if killed.Sub(at) < time.Second {
 					recent++
 				}
 			}
-			t.Logf("%v: %d answered, %d in the ledger, %d answered in the last 500ms", sig, len(answered), got, recent)
+			t.Logf("%v: %d answered, %d in the ledger, %d answered in the last second", sig, len(answered), got, recent)
 			want := int64(len(answered))
 			if sig == syscall.SIGKILL {
 				want -= int64(recent)
