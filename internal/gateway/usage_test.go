@@ -133,8 +133,8 @@ func TestUsageSurvivesSIGKILL(t *testing.T) {
 			base := "http://" + strings.TrimSpace(strings.TrimPrefix(line, "addr "))
 			client := &http.Client{Timeout: 10 * time.Second}
 			var answered []time.Time
-			for range 300 { // at a steady pace over about 1.5s, so that the last flush interval is a part of it
-				time.Sleep(5 * time.Millisecond)
+			for range 300 { // at a steady pace over about 3s, so that the last flush interval is a part of it
+				time.Sleep(10 * time.Millisecond)
 				resp, err := client.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(chatBody("gpt-4.1-mini", false)))
 				if err != nil {
 					t.Fatal(err)
