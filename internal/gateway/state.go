@@ -40,10 +40,9 @@ type state struct {
 
 	rates atomic.Pointer[map[string]config.Key] // by key name; the Limit function reads it
 
-	mu      sync.Mutex
-	lastErr string    // the last failure, for /readyz; "" when the last call succeeded
-	errAt   time.Time // when it happened
-	down    atomic.Bool
+	mu    sync.Mutex
+	errAt time.Time   // when the last failure happened, for /readyz
+	down  atomic.Bool // the last call failed
 
 	logged   atomic.Int64 // unix ns of the last warning line
 	failures atomic.Int64 // failures since then
@@ -212,18 +211,17 @@ func (st *state) limit(bucket string) ratelimit.Limit {
 }
 
 // failed records a failed call for /readyz.
-func (st *state) failed(err error) {
+func (st *state) failed(error) {
 	st.mu.Lock()
-	st.lastErr, st.errAt = err.Error(), time.Now()
+	if !st.down.Load() {
+		st.errAt = time.Now() // since when it has been failing
+	}
 	st.mu.Unlock()
 	st.down.Store(true)
 }
 
 // succeeded clears the failure once a call went through.
 func (st *state) succeeded() {
-	st.mu.Lock()
-	st.lastErr = ""
-	st.mu.Unlock()
 	st.down.Store(false)
 }
 
