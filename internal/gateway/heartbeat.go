@@ -24,11 +24,10 @@ import (
 type heartbeat struct {
 	w        http.ResponseWriter
 	interval time.Duration
-	stopc    chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	timer    *time.Timer // runs beat; no goroutine while it waits
 
 	mu        sync.Mutex
+	stopped   bool // stop was called, or the client is gone
 	committed bool // a heartbeat went out: the status is sent
 }
 
@@ -38,49 +37,52 @@ func startHeartbeat(w http.ResponseWriter, interval time.Duration) *heartbeat {
 	if interval <= 0 {
 		return nil
 	}
-	hb := &heartbeat{w: w, interval: interval, stopc: make(chan struct{}), done: make(chan struct{})}
-	go hb.run()
+	hb := &heartbeat{w: w, interval: interval}
+	hb.mu.Lock() // beat waits for the timer to be set
+	hb.timer = time.AfterFunc(interval, hb.beat)
+	hb.mu.Unlock()
 	return hb
 }
 
-func (hb *heartbeat) run() {
-	defer close(hb.done)
-	t := time.NewTicker(hb.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-hb.stopc:
-			return
-		case <-t.C:
-		}
-		hb.mu.Lock()
-		if !hb.committed {
-			hb.committed = true
-			h := hb.w.Header()
-			h.Set("Content-Type", "text/event-stream")
-			h.Set("Cache-Control", "no-cache")
-			hb.w.WriteHeader(http.StatusOK)
-		}
-		_, err := io.WriteString(hb.w, ": keep-alive\n\n")
-		if err == nil {
-			err = http.NewResponseController(hb.w).Flush()
-		}
-		hb.mu.Unlock()
-		if err != nil {
-			return // the client is gone; the request's context ends the rest
-		}
+// beat sends one heartbeat, committing the answer with the first, and
+// arms the next.
+func (hb *heartbeat) beat() {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if hb.stopped {
+		return
 	}
+	if !hb.committed {
+		hb.committed = true
+		h := hb.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		hb.w.WriteHeader(http.StatusOK)
+	}
+	_, err := io.WriteString(hb.w, ": keep-alive\n\n")
+	if err == nil {
+		err = http.NewResponseController(hb.w).Flush()
+	}
+	if err != nil {
+		hb.stopped = true // the client is gone; the request's context ends the rest
+		return
+	}
+	hb.timer.Reset(hb.interval)
 }
 
 // stop ends the heartbeats and reports whether one was sent (the status is
-// then committed). After stop only the caller writes to w. It may be called
-// more than once.
+// then committed). After stop only the caller writes to w: a heartbeat
+// being written when stop is called finishes first, and none starts after.
+// It may be called more than once. It does not wait for anything else: a
+// stream's first chunk is not held up by it.
 func (hb *heartbeat) stop() (committed bool) {
 	if hb == nil {
 		return false
 	}
-	hb.once.Do(func() { close(hb.stopc) })
-	<-hb.done
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	hb.stopped = true
+	hb.timer.Stop()
 	return hb.committed
 }
 

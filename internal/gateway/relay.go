@@ -148,7 +148,11 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 				rec.attempt, _ = upstream.AttemptOf(resp)
 				rec.upstream = rec.attempt.Upstream
 			}
-			g.relayCommitted(ch.watch(w, model), r, resp, err, rec)
+			cw := ch.watch(w, model)
+			if u, ok := cw.(*usageWriter); ok {
+				u.status, u.stream = http.StatusOK, true // the heartbeat sent them
+			}
+			g.relayCommitted(cw, r, resp, err, rec)
 			return
 		}
 		if err != nil {
