@@ -29,6 +29,7 @@ type class struct {
 	u *Upstream
 	// lanes are the class's transports: one, or with HTTP/2 one per
 	// connection (see lane). lanesMu guards the slice.
+	lane0      *lane // the first lane, set once: read without the lock
 	lanesMu    sync.Mutex
 	lanes      []*lane
 	useLanes   bool  // HTTP/2 possible and no MaxConns: lanes may be added
@@ -71,13 +72,12 @@ type lane struct {
 // uses lanes.
 func (cl *class) pickLane() *lane {
 	if !cl.useLanes || cl.proto.Load() != protoH2 {
-		l := cl.lanes[0]
-		l.inflight.Add(1)
-		return l
+		cl.lane0.inflight.Add(1)
+		return cl.lane0
 	}
 	cl.lanesMu.Lock()
 	defer cl.lanesMu.Unlock()
-	best := cl.lanes[0]
+	best := cl.lane0
 	for _, l := range cl.lanes {
 		n := l.inflight.Load()
 		if n < cl.maxStreams {
@@ -139,7 +139,8 @@ func newClass(u *Upstream, maxConns int) *class {
 		cl.proto.Store(protoH1)
 	}
 	cl.gate.cond.L = &cl.gate.mu
-	cl.lanes = []*lane{{rt: newTransport(&u.cfg, cl, maxConns)}}
+	cl.lane0 = &lane{rt: newTransport(&u.cfg, cl, maxConns)}
+	cl.lanes = []*lane{cl.lane0}
 	cl.useLanes = cl.mayH2 && maxConns <= 0
 	cl.maxStreams = int64(u.cfg.MaxStreamsPerConn)
 	return cl
