@@ -81,7 +81,10 @@ Ctrl-C, or until --duration has passed since start.`,
 				ctx, cancel = context.WithTimeout(ctx, o.duration)
 				defer cancel()
 			}
-			_, err := runDemo(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			rs, err := runDemo(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err == nil && len(rs) < 2 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("--duration %v ended the demo before both runs finished; give it at least 15s (the two runs take about 10s with the defaults), or 0 to run until Ctrl-C", o.duration)
+			}
 			return err
 		},
 	}

@@ -216,3 +216,12 @@ func TestServeLogsEveryRequest(t *testing.T) {
 		t.Error("the upstream key is in the log")
 	}
 }
+
+// TestDemoTooShort: a --duration shorter than the runs is a clear error,
+// not a half table of timeouts.
+func TestDemoTooShort(t *testing.T) {
+	_, err := execute(t, t.Context(), "demo", "--listen", "127.0.0.1:0", "--duration", "300ms", "--requests", "50")
+	if err == nil || !strings.Contains(err.Error(), "ended the demo before both runs finished") {
+		t.Fatalf("err = %v", err)
+	}
+}
