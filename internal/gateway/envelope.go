@@ -19,13 +19,18 @@ import (
 // take "Model" for "model"). Any error (invalid JSON, a body that is not an
 // object, a field of the wrong type) is the one json.Unmarshal gives, so
 // that messages stay those of encoding/json.
-func readEnvelope(body []byte) (env openai.Envelope, dupModel bool, err error) {
+//
+// When the body was scanned (no escaped keys), optSpans are the byte ranges
+// of the top-level "stream_options" values, for withStreamUsageAt; scanned
+// is false, and optSpans nil, when encoding/json had to decide.
+func readEnvelope(body []byte) (env openai.Envelope, dupModel bool, optSpans [][2]int, scanned bool, err error) {
 	if !json.Valid(body) {
-		return env, false, unmarshalError(body)
+		return env, false, nil, false, unmarshalError(body)
 	}
 	i := skipSpace(body, 0)
 	if body[i] != '{' {
-		return fullEnvelope(body) // an error, or null (an empty envelope)
+		env, dupModel, err = fullEnvelope(body) // an error, or null (an empty envelope)
+		return env, dupModel, nil, false, err
 	}
 	models := 0
 	i = skipSpace(body, i+1)
@@ -39,13 +44,14 @@ func readEnvelope(body []byte) (env openai.Envelope, dupModel bool, err error) {
 		switch {
 		case bytes.IndexByte(key, '\\') >= 0:
 			// An escaped key could spell "model": let encoding/json decide.
-			return fullEnvelope(body)
+			env, dupModel, err = fullEnvelope(body)
+			return env, dupModel, nil, false, err
 		case string(key) == "model":
 			models++
 			if v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
 				env.Model = string(v[1 : len(v)-1]) // no escapes: the bytes are the value
 			} else if err := json.Unmarshal(v, &env.Model); err != nil {
-				return env, false, unmarshalError(body)
+				return env, false, nil, false, unmarshalError(body)
 			}
 		case string(key) == "stream":
 			switch string(v) {
@@ -53,12 +59,13 @@ func readEnvelope(body []byte) (env openai.Envelope, dupModel bool, err error) {
 				env.Stream = v[0] == 't'
 			case "null":
 			default:
-				return env, false, unmarshalError(body)
+				return env, false, nil, false, unmarshalError(body)
 			}
 		case string(key) == "stream_options":
+			optSpans = append(optSpans, [2]int{i, vend})
 			env.StreamOptions = nil
 			if err := json.Unmarshal(v, &env.StreamOptions); err != nil {
-				return env, false, unmarshalError(body)
+				return env, false, nil, false, unmarshalError(body)
 			}
 		}
 		i = skipSpace(body, vend)
@@ -66,7 +73,7 @@ func readEnvelope(body []byte) (env openai.Envelope, dupModel bool, err error) {
 			i = skipSpace(body, i+1)
 		}
 	}
-	return env, models > 1, nil
+	return env, models > 1, optSpans, true, nil
 }
 
 // fullEnvelope decodes body with encoding/json: the rare body whose keys

@@ -40,7 +40,13 @@ func refEnvelope(b []byte) (openai.Envelope, bool, error) {
 }
 
 func checkEnvelope(t *testing.T, b []byte) {
-	got, gotDup, gotErr := readEnvelope(b)
+	got, gotDup, spans, scanned, gotErr := readEnvelope(b)
+	if gotErr == nil && scanned {
+		want, err := valueSpans(b, "stream_options")
+		if err == nil && !reflect.DeepEqual(spans, want) && (len(spans) > 0 || len(want) > 0) {
+			t.Errorf("readEnvelope(%q) stream_options at %v; valueSpans: %v", b, spans, want)
+		}
+	}
 	want, wantDup, wantErr := refEnvelope(b)
 	if (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("readEnvelope(%q) error %v; encoding/json: %v", b, gotErr, wantErr)
@@ -72,7 +78,7 @@ func FuzzReadEnvelope(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if bytes.ContainsAny(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ\u017f\u212a") || strings.Contains(string(b), `\u`) {
-			_, _, _ = readEnvelope(b) // must not panic
+			_, _, _, _, _ = readEnvelope(b) // must not panic
 			return
 		}
 		checkEnvelope(t, b)
@@ -88,7 +94,7 @@ func BenchmarkReadEnvelope(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := readEnvelope(body); err != nil {
+				if _, _, _, _, err := readEnvelope(body); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -44,6 +44,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		return
 	}
 	var env openai.Envelope
+	var dup, scanned bool
+	var optSpans [][2]int // where readEnvelope found "stream_options"
 	if routed || isJSON(r.Header.Get("Content-Type")) && len(body) > 0 {
 		// encoding/json reads invalid UTF-8 as U+FFFD: the gateway would
 		// then route and authorize a model name other than the bytes the
@@ -52,9 +54,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: it is not valid UTF-8"))
 			return
 		}
-		var dup bool
 		var err error
-		if env, dup, err = readEnvelope(body); err != nil {
+		if env, dup, optSpans, scanned, err = readEnvelope(body); err != nil {
 			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: "+jsonErrorText(err)))
 			return
 		}
@@ -110,7 +111,14 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 	defer ch.settle(r.Context())
 	if ch != nil && wantsUsageOption(r.URL.Path, &env) {
-		if b, ok := withStreamUsage(body); ok {
+		var b []byte
+		var ok bool
+		if scanned {
+			b, ok = withStreamUsageAt(body, optSpans)
+		} else {
+			b, ok = withStreamUsage(body)
+		}
+		if ok {
 			body, ch.strip = b, true
 		}
 	}

@@ -40,6 +40,13 @@ func withStreamUsage(body []byte) ([]byte, bool) {
 	if err != nil {
 		return body, false
 	}
+	return withStreamUsageAt(body, spans)
+}
+
+// withStreamUsageAt is withStreamUsage for a body whose "stream_options"
+// values are known to be at spans (readEnvelope found them): no second
+// pass over the body.
+func withStreamUsageAt(body []byte, spans [][2]int) ([]byte, bool) {
 	if len(spans) == 0 {
 		i := bytes.IndexByte(body, '{') + 1 // the envelope decoded: body is an object
 		rest := bytes.TrimLeft(body[i:], " \t\r\n")
