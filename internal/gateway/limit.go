@@ -14,7 +14,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -155,22 +154,43 @@ func estimateTokens(path string, body []byte) int {
 	default:
 		return 0
 	}
-	var req struct {
-		MaxCompletionTokens *int `json:"max_completion_tokens"`
-		MaxTokens           *int `json:"max_tokens"`
-		MaxOutputTokens     *int `json:"max_output_tokens"`
-		N                   *int `json:"n"`
-	}
-	_ = json.Unmarshal(body, &req) // a field of the wrong type: keep the defaults
+	// The top level only, read in place: the body was checked as JSON,
+	// and its messages need not be decoded for four integers. A field
+	// that is not an integer keeps the default.
+	var caps [3]int // max_completion_tokens, max_tokens, max_output_tokens
+	n := 0
+	topLevel(body, func(key, v []byte) {
+		i := -1
+		switch string(key) {
+		case "max_completion_tokens":
+			i = 0
+		case "max_tokens":
+			i = 1
+		case "max_output_tokens":
+			i = 2
+		case "n":
+		default:
+			return
+		}
+		x, end, ok := parseInt(v, 0)
+		if !ok || end != len(v) {
+			return
+		}
+		if i < 0 {
+			n = x
+		} else {
+			caps[i] = x
+		}
+	})
 	completion := defaultCompletionEstimate
-	for _, v := range []*int{req.MaxCompletionTokens, req.MaxTokens, req.MaxOutputTokens} {
-		if v != nil && *v > 0 {
-			completion = *v
+	for _, v := range caps {
+		if v > 0 {
+			completion = v
 			break
 		}
 	}
-	if req.N != nil && *req.N > 1 {
-		completion *= min(*req.N, maxChoices)
+	if n > 1 {
+		completion *= min(n, maxChoices)
 	}
 	return len(body)/4 + min(completion, ratelimit.MaxTokens)
 }

@@ -163,3 +163,35 @@ func skipValue(b []byte, i int) int {
 	}
 	return j
 }
+
+// topLevel calls f with the key (raw, between its quotes) and the raw
+// value of each member of the JSON object body, in order. body should be
+// valid JSON (json.Valid); anything else ends the walk early.
+func topLevel(body []byte, f func(key, value []byte)) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return
+	}
+	i = skipSpace(body, i+1)
+	for i < len(body) && body[i] == '"' {
+		end := stringEnd(body, i)
+		if end < 0 {
+			return
+		}
+		key := body[i+1 : end-1]
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ':' {
+			return
+		}
+		i = skipSpace(body, i+1)
+		vend := skipValue(body, i)
+		if vend < 0 {
+			return
+		}
+		f(key, body[i:vend])
+		i = skipSpace(body, vend)
+		if i < len(body) && body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
+	}
+}

@@ -79,3 +79,35 @@ func BenchmarkFindUsage(b *testing.B) {
 		}
 	}
 }
+
+func TestEstimateTokens(t *testing.T) {
+	chat := "/v1/chat/completions"
+	tests := []struct {
+		path, body string
+		want       int // beyond len(body)/4
+	}{
+		{chat, `{"model":"m"}`, 1024},
+		{chat, `{"model":"m","max_tokens":100}`, 100},
+		{chat, `{"max_tokens":100,"model":"m","max_completion_tokens":50}`, 50},
+		{"/v1/responses", `{"model":"m","max_output_tokens":70}`, 70},
+		{chat, `{"model":"m","max_tokens":100,"n":3}`, 300},
+		{chat, `{"model":"m","max_tokens":10,"n":1000}`, 1280},
+		{chat, `{"model":"m","max_tokens":"12"}`, 1024},
+		{chat, `{"model":"m","max_tokens":1.5}`, 1024},
+		{chat, `{"model":"m","max_tokens":-5}`, 1024},
+		{chat, `{"model":"m","max_tokens":null}`, 1024},
+		{chat, `{"model":"m","messages":[{"role":"user","content":"x","max_tokens":5}]}`, 1024},
+		{"/v1/completions", ` { "model" : "m" , "max_tokens" : 7 } `, 7},
+		{"/v1/embeddings", `{"model":"m","input":"hello","max_tokens":5}`, 0},
+		{"/v1/models", `{"model":"m"}`, -1},
+	}
+	for _, tt := range tests {
+		want := len(tt.body)/4 + tt.want
+		if tt.want < 0 {
+			want = 0
+		}
+		if got := estimateTokens(tt.path, []byte(tt.body)); got != want {
+			t.Errorf("estimateTokens(%s, %s) = %d, want %d", tt.path, tt.body, got, want)
+		}
+	}
+}
