@@ -92,6 +92,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 			attrs = append(attrs, slog.Duration("pool_wait", a.PoolWait))
 		}
 	}
+	if u := rec.usage; u.TotalTokens > 0 {
+		attrs = append(attrs, slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens))
+	}
 	if rec.events > 0 {
 		attrs = append(attrs, slog.Int("events", rec.events))
 	}
