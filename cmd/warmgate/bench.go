@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -186,9 +185,7 @@ Every flag can also be set by its environment twin, WARMGATE_BENCH_<FLAG>
 		}
 		out := cmd.OutOrStdout()
 		if jsonOut {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(r)
+			return writeJSON(out, r)
 		}
 		return r.WriteTable(out)
 	}
@@ -349,9 +346,7 @@ Linux only (it reads /proc). See docs/reliability.md.`,
 		}
 		out := cmd.OutOrStdout()
 		if jsonOut {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			err = enc.Encode(rep)
+			err = writeJSON(out, rep)
 		} else {
 			err = rep.WriteText(out)
 		}

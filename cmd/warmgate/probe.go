@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -115,9 +114,7 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 		}
 		out := cmd.OutOrStdout()
 		if jsonOut {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(r)
+			return writeJSON(out, r)
 		}
 		return probe.WriteText(out, r)
 	}

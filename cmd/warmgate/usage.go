@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,9 +92,7 @@ the current directory, as it is for serve.
 			out := cmd.OutOrStdout()
 			switch {
 			case asJSON:
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(usage.NewReport(q, now, rows))
+				return writeJSON(out, usage.NewReport(q, now, rows))
 			case asCSV:
 				return writeUsageCSV(out, usage.NewReport(q, now, rows))
 			default:
