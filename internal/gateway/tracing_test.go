@@ -298,3 +298,33 @@ func TestTracingOTLP(t *testing.T) {
 		t.Errorf("no \"tracing on\" line in the log:\n%s", g.logs.String())
 	}
 }
+
+// TestTracingFailuresRecordedUnsampled: with sample_ratio 0 a request
+// that went well leaves no span, and one that needed a retry is recorded
+// anyway, its attempts under it.
+func TestTracingFailuresRecordedUnsampled(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	g, exp := startTracedGateway(t, defaultYAML(t, m)+"tracing:\n  sample_ratio: 0\n", nil)
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Request-Id", "fine"); a.status != http.StatusOK {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false),
+		"X-Request-Id", "retried", mock.FaultHeader, "status=503,times=1"); a.status != http.StatusOK {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	server, attempts := requestSpan(t, exp, "retried")
+	if !server.SpanContext.IsSampled() || len(attempts) != 2 {
+		t.Fatalf("request span sampled=%v with %d attempts, want a recorded span with 2", server.SpanContext.IsSampled(), len(attempts))
+	}
+	if st := spanAttrs(attempts[0])["http.response.status_code"].AsInt64(); st != 503 {
+		t.Errorf("first attempt status %d, want 503", st)
+	}
+	for _, s := range exp.GetSpans() {
+		if spanAttrs(s)["warmgate.request_id"].AsString() == "fine" {
+			t.Error("the request that went well was recorded at ratio 0")
+		}
+	}
+	if n := len(exp.GetSpans()); n != 3 {
+		t.Errorf("%d spans, want 3 (the retried request's)", n)
+	}
+}

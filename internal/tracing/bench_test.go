@@ -39,7 +39,8 @@ func BenchmarkRequest(b *testing.B) {
 	}{
 		{"record", Config{SampleRatio: 1, ServiceName: "bench", Exporter: discard{}}},
 		{"otlp", Config{SampleRatio: 1, ServiceName: "bench", Endpoint: sink.URL + "/v1/traces"}},
-		{"unsampled", Config{SampleRatio: 0, ServiceName: "bench", Exporter: discard{}}}, // the caller's flags say not sampled
+		{"unsampled", Config{SampleRatio: 0, ServiceName: "bench", Exporter: discard{}}},      // the caller's flags say not sampled
+		{"root-unsampled", Config{SampleRatio: 0, ServiceName: "bench", Exporter: discard{}}}, // no caller context, ratio says no
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			tr, err := New(b.Context(), v.cfg)
@@ -59,7 +60,9 @@ func BenchmarkRequest(b *testing.B) {
 			if v.cfg.SampleRatio == 0 {
 				flags = "00"
 			}
-			req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-"+flags)
+			if v.name != "root-unsampled" {
+				req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-"+flags)
+			}
 			w := httptest.NewRecorder()
 			b.ReportAllocs()
 			for b.Loop() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -44,18 +45,37 @@ func (t *Tracer) Handler(next http.Handler, route func(path string) (name string
 		if !methods[method] {
 			method, name = "_OTHER", "HTTP "+rt
 		}
-		ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End() // also when next panics (an aborted stream)
-		// Attributes only for a recorded span: most are not, at a low
-		// sample ratio.
+		parent := ctx
+		ctx, span := t.tracer.Start(ctx, name, serverSpan...)
 		if span.IsRecording() {
-			span.SetAttributes(
-				semconv.HTTPRequestMethodKey.String(method),
-				semconv.URLPath(r.URL.Path),
-				semconv.HTTPRoute(rt))
+			defer span.End() // also when next panics (an aborted stream)
+			startAttrs(span, method, r.URL.Path, rt)
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		// Not sampled: held until its outcome says whether to record it
+		// after all (held.go). The span is not recording: ending it is a
+		// no-op, so it is not ended.
+		hc := &heldCtx{Context: ctx, h: held{start: time.Now(), sc: span.SpanContext()}}
+		defer func() { // also when next panics: a failure if Annotate said so
+			if hc.h.failed() {
+				t.record(parent, name, method, r.URL.Path, rt, &hc.h)
+			}
+		}()
+		next.ServeHTTP(w, r.WithContext(hc))
 	})
+}
+
+// serverSpan are the request span's options, made once: made per call
+// they cost two allocations.
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
+// startAttrs sets a request span's attributes known at its start.
+func startAttrs(span trace.Span, method, path, route string) {
+	span.SetAttributes(
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLPath(path),
+		semconv.HTTPRoute(route))
 }
 
 // methods are the HTTP methods named as such in spans (the OpenTelemetry
@@ -83,8 +103,16 @@ type Request struct {
 func Annotate(ctx context.Context, req Request) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
+		if h := heldFrom(ctx); h != nil {
+			h.annotate(req)
+		}
 		return
 	}
+	annotate(span, req)
+}
+
+// annotate puts req on span.
+func annotate(span trace.Span, req Request) {
 	// One SetAttributes call: each takes the span's lock and may grow its
 	// attribute slice.
 	attrs := make([]attribute.KeyValue, 0, 6)

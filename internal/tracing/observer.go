@@ -36,9 +36,20 @@ type observer struct{ tracer trace.Tracer }
 
 // Attempt implements upstream.Observer.
 func (o observer) Attempt(a upstream.AttemptInfo) {
-	if a.Context == nil || !trace.SpanFromContext(a.Context).IsRecording() {
+	if a.Context == nil {
 		return
 	}
+	if !trace.SpanFromContext(a.Context).IsRecording() {
+		if h := heldFrom(a.Context); h != nil {
+			h.add(a) // recorded later if the request fails
+		}
+		return
+	}
+	o.span(a)
+}
+
+// span records a as a client span under the request span in a.Context.
+func (o observer) span(a upstream.AttemptInfo) {
 	attrs := make([]attribute.KeyValue, 0, 12)
 	attrs = append(attrs,
 		keyUpstream.String(a.Upstream),
@@ -46,11 +57,13 @@ func (o observer) Attempt(a upstream.AttemptInfo) {
 		keyReused.Bool(a.Reused),
 		keyNewConn.Bool(a.NewConn),
 		keyPoolWait.Float64(ms(a.PoolWait)))
+	// network.protocol.name is left out: "http" is what its absence
+	// means (the semantic conventions).
 	switch a.Proto {
 	case "h2":
-		attrs = append(attrs, semconv.NetworkProtocolName("http"), semconv.NetworkProtocolVersion("2"))
+		attrs = append(attrs, semconv.NetworkProtocolVersion("2"))
 	case "http/1.1":
-		attrs = append(attrs, semconv.NetworkProtocolName("http"), semconv.NetworkProtocolVersion("1.1"))
+		attrs = append(attrs, semconv.NetworkProtocolVersion("1.1"))
 	}
 	for _, h := range [...]struct {
 		k attribute.Key

@@ -44,7 +44,6 @@ func TestObserverAttemptSpan(t *testing.T) {
 		attribute.Int("warmgate.attempt", 2),
 		attribute.Bool("warmgate.conn.reused", true),
 		attribute.Bool("warmgate.conn.new", false),
-		attribute.String("network.protocol.name", "http"),
 		attribute.String("network.protocol.version", "2"),
 		attribute.Float64("warmgate.pool_wait_ms", 1.5),
 		attribute.Int("http.response.status_code", 200))

@@ -99,7 +99,8 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	t.tp = sdktrace.NewTracerProvider(proc,
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(cfg.ServiceName))),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))))
+		sdktrace.WithSampler(sampler{sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))}),
+		sdktrace.WithIDGenerator(ids{}))
 	t.tracer = t.tp.Tracer(instrumentation)
 	return t, nil
 }
