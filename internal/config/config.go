@@ -216,10 +216,14 @@ type Tracing struct {
 	// URL. Empty means the OTEL_EXPORTER_OTLP_* variables decide (see
 	// Endpoint), and without them tracing is off.
 	OTLPEndpoint string `yaml:"otlp_endpoint"`
-	// SampleRatio is the share of new traces recorded, 0..1; nil means 1
-	// (all). A request whose caller sent a trace context follows the
-	// caller's sampling decision instead.
+	// SampleRatio is the share of new traces recorded (by trace id), 0..1;
+	// nil means DefaultSampleRatio. A request whose caller sent a trace
+	// context follows the caller's sampling decision instead, and a
+	// request that fails is recorded whatever the ratio.
 	SampleRatio *float64 `yaml:"sample_ratio"`
+	// SamplePerSecond new traces a second are recorded besides
+	// SampleRatio's share; nil means DefaultSamplePerSecond, 0 none.
+	SamplePerSecond *float64 `yaml:"sample_per_second"`
 	// ServiceName is the service.name of the spans; empty means "warmgate".
 	ServiceName string `yaml:"service_name"`
 }
@@ -262,13 +266,30 @@ func (t Tracing) Endpoint(getenv func(string) string) (string, error) {
 	return "", nil
 }
 
-// Ratio returns SampleRatio, or its default: 1, every new trace (tracing is
-// opt-in, and whoever turns it on wants to see requests).
+// Sampling defaults: a quiet gateway traces every request (up to
+// DefaultSamplePerSecond a second), a busy one that many plus
+// DefaultSampleRatio of the rest, so that tracing stays a small part of
+// the gateway's CPU at any load (BENCHMARKS.md); failed requests are
+// recorded whatever these say.
+const (
+	DefaultSampleRatio     = 0.01
+	DefaultSamplePerSecond = 10
+)
+
+// Ratio returns SampleRatio, or DefaultSampleRatio.
 func (t Tracing) Ratio() float64 {
 	if t.SampleRatio == nil {
-		return 1
+		return DefaultSampleRatio
 	}
 	return *t.SampleRatio
+}
+
+// PerSecond returns SamplePerSecond, or DefaultSamplePerSecond.
+func (t Tracing) PerSecond() float64 {
+	if t.SamplePerSecond == nil {
+		return DefaultSamplePerSecond
+	}
+	return *t.SamplePerSecond
 }
 
 // Service returns ServiceName, or DefaultServiceName.

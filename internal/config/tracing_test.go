@@ -15,18 +15,18 @@ func TestTracingParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Tracing.OTLPEndpoint != "" || c.Tracing.Ratio() != 1 || c.Tracing.Service() != "warmgate" {
-		t.Errorf("defaults: endpoint %q, ratio %v, service %q; want off, 1, warmgate",
-			c.Tracing.OTLPEndpoint, c.Tracing.Ratio(), c.Tracing.Service())
+	if c.Tracing.OTLPEndpoint != "" || c.Tracing.Ratio() != 0.01 || c.Tracing.PerSecond() != 10 || c.Tracing.Service() != "warmgate" {
+		t.Errorf("defaults: endpoint %q, ratio %v, per second %v, service %q; want off, 0.01, 10, warmgate",
+			c.Tracing.OTLPEndpoint, c.Tracing.Ratio(), c.Tracing.PerSecond(), c.Tracing.Service())
 	}
 
-	c, err = Parse([]byte(up+"tracing:\n  otlp_endpoint: ${COLLECTOR}\n  sample_ratio: 0\n  service_name: gw-eu\n"),
+	c, err = Parse([]byte(up+"tracing:\n  otlp_endpoint: ${COLLECTOR}\n  sample_ratio: 0\n  sample_per_second: 0\n  service_name: gw-eu\n"),
 		env(map[string]string{"COLLECTOR": "http://otel:4318"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Tracing.OTLPEndpoint != "http://otel:4318" || c.Tracing.Ratio() != 0 || c.Tracing.Service() != "gw-eu" {
-		t.Errorf("got endpoint %q, ratio %v, service %q", c.Tracing.OTLPEndpoint, c.Tracing.Ratio(), c.Tracing.Service())
+	if c.Tracing.OTLPEndpoint != "http://otel:4318" || c.Tracing.Ratio() != 0 || c.Tracing.PerSecond() != 0 || c.Tracing.Service() != "gw-eu" {
+		t.Errorf("got endpoint %q, ratio %v, per second %v, service %q", c.Tracing.OTLPEndpoint, c.Tracing.Ratio(), c.Tracing.PerSecond(), c.Tracing.Service())
 	}
 
 	for _, tc := range []struct {
@@ -42,6 +42,8 @@ func TestTracingParse(t *testing.T) {
 		{"negative ratio", "tracing: {sample_ratio: -0.5}\n", 4, `outside 0..1`},
 		{"ratio NaN", "tracing: {sample_ratio: .nan}\n", 4, `outside 0..1`},
 		{"ratio not a number", "tracing: {sample_ratio: half}\n", 4, `tracing.sample_ratio: invalid value "half" (use a number like 0.2)`},
+		{"negative per second", "tracing: {sample_per_second: -1}\n", 4, `tracing.sample_per_second: sample_per_second -1 is not a rate`},
+		{"infinite per second", "tracing: {sample_per_second: .inf}\n", 4, `is not a rate`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(up+tc.in), nil)

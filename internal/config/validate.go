@@ -270,4 +270,7 @@ func (t *Tracing) validate(p *problems) {
 	if r := t.SampleRatio; r != nil && !(*r >= 0 && *r <= 1) { // also rejects NaN
 		p.at("tracing.sample_ratio", "sample_ratio %v is outside 0..1 (the share of new traces recorded, e.g. 0.1; 1 records all)", *r)
 	}
+	if r := t.SamplePerSecond; r != nil && !(*r >= 0 && *r <= 1e6) { // also rejects NaN and +Inf
+		p.at("tracing.sample_per_second", "sample_per_second %v is not a rate (new traces recorded a second besides sample_ratio's, e.g. 10; 0 for none)", *r)
+	}
 }

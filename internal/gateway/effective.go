@@ -52,6 +52,8 @@ func Effective(cfg *config.Config) *config.Config {
 	out.Tracing.OTLPEndpoint = redactURL(cfg.Tracing.OTLPEndpoint)
 	ratio := cfg.Tracing.Ratio()
 	out.Tracing.SampleRatio = &ratio
+	perSecond := cfg.Tracing.PerSecond()
+	out.Tracing.SamplePerSecond = &perSecond
 	out.Tracing.ServiceName = cfg.Tracing.Service()
 	return &out
 }

@@ -319,6 +319,7 @@ func startTracing(cfg *config.Config, exp sdktrace.SpanExporter, log *slog.Logge
 	tr, err := tracing.New(context.Background(), tracing.Config{
 		Endpoint:    endpoint,
 		SampleRatio: cfg.Tracing.Ratio(),
+		PerSecond:   cfg.Tracing.PerSecond(),
 		ServiceName: cfg.Tracing.Service(),
 		Exporter:    exp,
 	})
@@ -326,7 +327,7 @@ func startTracing(cfg *config.Config, exp sdktrace.SpanExporter, log *slog.Logge
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
 	log.Info("tracing on", "otlp_endpoint", redactURL(endpoint), "sample_ratio", cfg.Tracing.Ratio(),
-		"service_name", cfg.Tracing.Service())
+		"sample_per_second", cfg.Tracing.PerSecond(), "service_name", cfg.Tracing.Service())
 	return tr, nil
 }
 

@@ -299,12 +299,12 @@ func TestTracingOTLP(t *testing.T) {
 	}
 }
 
-// TestTracingFailuresRecordedUnsampled: with sample_ratio 0 a request
-// that went well leaves no span, and one that needed a retry is recorded
-// anyway, its attempts under it.
+// TestTracingFailuresRecordedUnsampled: sampling nothing (ratio 0, none
+// per second), a request that went well leaves no span, and one that
+// needed a retry is recorded anyway, its attempts under it.
 func TestTracingFailuresRecordedUnsampled(t *testing.T) {
 	m := startMock(t, mock.Options{})
-	g, exp := startTracedGateway(t, defaultYAML(t, m)+"tracing:\n  sample_ratio: 0\n", nil)
+	g, exp := startTracedGateway(t, defaultYAML(t, m)+"tracing:\n  sample_ratio: 0\n  sample_per_second: 0\n", nil)
 	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Request-Id", "fine"); a.status != http.StatusOK {
 		t.Fatalf("%d %s", a.status, a.body)
 	}

@@ -15,6 +15,7 @@ package tracing
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"time"
 
@@ -34,9 +35,14 @@ type Config struct {
 	// forms); not the _CERTIFICATE and _TIMEOUT ones, as it uses our own
 	// HTTP client (system roots, exportTimeout).
 	Endpoint string
-	// SampleRatio is the share of new traces recorded, 0..1. A request that
-	// carries a trace context follows its caller's sampling decision.
+	// SampleRatio is the share of new traces recorded, 0..1, by trace id.
+	// A request that carries a trace context follows its caller's
+	// sampling decision instead.
 	SampleRatio float64
+	// PerSecond new traces a second are recorded besides SampleRatio's
+	// share (a token bucket of that rate and burst): at low traffic every
+	// request, under load a bounded number. 0 adds none.
+	PerSecond float64
 	// ServiceName is the service.name resource attribute.
 	ServiceName string
 	// Exporter, when set, replaces the OTLP exporter, and spans are
@@ -71,6 +77,9 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 	if !(cfg.SampleRatio >= 0 && cfg.SampleRatio <= 1) {
 		return nil, errors.New("tracing: sample ratio must be within 0..1")
 	}
+	if !(cfg.PerSecond >= 0) || math.IsInf(cfg.PerSecond, 0) {
+		return nil, errors.New("tracing: traces per second must be a number ≥ 0")
+	}
 	t := &Tracer{}
 	var proc sdktrace.TracerProviderOption
 	if cfg.Exporter != nil {
@@ -99,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	t.tp = sdktrace.NewTracerProvider(proc,
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(cfg.ServiceName))),
-		sdktrace.WithSampler(sampler{sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))}),
+		sdktrace.WithSampler(sampler{sdktrace.ParentBased(newRoot(cfg.SampleRatio, cfg.PerSecond))}),
 		sdktrace.WithIDGenerator(ids{}))
 	t.tracer = t.tp.Tracer(instrumentation)
 	return t, nil
