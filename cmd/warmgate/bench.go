@@ -222,6 +222,10 @@ Scenarios:
   streaming  first-chunk overhead through warmgate, and --streams slow
              streams held open through it: RSS and goroutines per stream,
              CPU
+  observability
+             five gateways that differ only in their access log and
+             OpenTelemetry tracing (to an OTLP sink in the suite), run in
+             turns over rounds: the CPU per request each adds
 
 Every run is bounded. The full suite takes a few minutes; --quick uses
 tiny counts (a smoke test: its numbers mean nothing). See docs/bench.md.`,
@@ -244,8 +248,8 @@ tiny counts (a smoke test: its numbers mean nothing). See docs/bench.md.`,
 	fl.StringVar(&o.OutDir, "out", bench.DefaultSuiteOut, "write report.md, report.json and the processes' logs into `DIR`")
 	fl.BoolVar(&o.Quick, "quick", false, "tiny counts and one RTT: a smoke test")
 	fl.DurationSliceVar(&o.RTTs, "rtt", bench.DefaultRTTs, "keepalive: emulated round-trip times, comma-separated (--quick: 50ms)")
-	fl.IntVar(&o.Requests, "requests", bench.DefaultSuiteRequests, "overhead: requests per run (--quick: 200)")
-	fl.DurationVar(&o.Duration, "duration", 0, "overhead and keepalive: also end each run after this long")
+	fl.IntVar(&o.Requests, "requests", bench.DefaultSuiteRequests, "overhead and observability: requests per run (--quick: 200)")
+	fl.DurationVar(&o.Duration, "duration", 0, "overhead, keepalive and observability: also end each run after this long")
 	fl.IntVar(&o.KeepAliveRequests, "keepalive-requests", bench.DefaultKeepAliveRequests, "keepalive: requests per client and RTT (--quick: 48)")
 	fl.IntVar(&o.Streams, "streams", bench.DefaultStreams, "streaming: slow streams held open through the gateway (--quick: 50)")
 	fl.BoolVar(&o.NoNginx, "no-nginx", false, "leave nginx out even when it is installed")

@@ -18,10 +18,13 @@ const (
 	ScenarioOverhead  = "overhead"
 	ScenarioKeepAlive = "keepalive"
 	ScenarioStreaming = "streaming"
+	// ScenarioObservability runs last, so that the scenarios before it
+	// keep the order (and the machine state) they had without it.
+	ScenarioObservability = "observability"
 )
 
 // Scenarios lists every scenario of the suite, in the order they run.
-var Scenarios = []string{ScenarioOverhead, ScenarioKeepAlive, ScenarioStreaming}
+var Scenarios = []string{ScenarioOverhead, ScenarioKeepAlive, ScenarioStreaming, ScenarioObservability}
 
 // Suite defaults for the zero values of SuiteOptions, each with its reason;
 // the quick (CI smoke) values only show that every part still works.
@@ -67,11 +70,12 @@ type SuiteOptions struct {
 	// RTTs are the keep-alive scenario's emulated round-trip times; nil
 	// means DefaultRTTs (Quick: 50 ms alone).
 	RTTs []time.Duration
-	// Requests is the number of requests of each overhead run; 0 means
-	// DefaultSuiteRequests (Quick: 200), or no limit when Duration is set.
+	// Requests is the number of requests of each overhead and
+	// observability run; 0 means DefaultSuiteRequests (Quick: 200), or no
+	// limit when Duration is set.
 	Requests int
-	// Duration, if set, also ends each overhead run and each keep-alive
-	// run after this long, whichever comes first.
+	// Duration, if set, also ends each overhead, keep-alive and
+	// observability run after this long, whichever comes first.
 	Duration time.Duration
 	// KeepAliveRequests is the number of requests of each keep-alive run
 	// (one client at one RTT); 0 means DefaultKeepAliveRequests (Quick: 48).
@@ -161,6 +165,9 @@ type SuiteReport struct {
 	Overhead  *OverheadReport  `json:"overhead,omitempty"`
 	KeepAlive *KeepAliveReport `json:"keepalive,omitempty"`
 	Streaming *StreamingReport `json:"streaming,omitempty"`
+	// Observability is what the access log and tracing add to the
+	// gateway's CPU per request.
+	Observability *ObservabilityReport `json:"observability,omitempty"`
 
 	// Notes say what was skipped or approximated, and why.
 	Notes []string `json:"notes"`
@@ -234,6 +241,8 @@ func RunSuite(ctx context.Context, o SuiteOptions) (*SuiteReport, error) {
 			rep.KeepAlive, err = e.keepAlive(ctx)
 		case ScenarioStreaming:
 			rep.Streaming, err = e.streaming(ctx)
+		case ScenarioObservability:
+			rep.Observability, err = e.observability(ctx)
 		}
 		switch {
 		case ctx.Err() != nil:

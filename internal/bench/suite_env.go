@@ -175,11 +175,28 @@ type gatewayUpstream struct {
 	name, baseURL, model, caFile string
 }
 
+// gatewaySetup is what a scenario may change in a gateway the suite
+// starts, beyond its upstreams. The zero value is the suite's gateway.
+type gatewaySetup struct {
+	// extraYAML is appended to the config: whole top-level sections such
+	// as "tracing: {...}\n".
+	extraYAML string
+	// logLevel is --log-level; "" means warn, which leaves out the access
+	// lines (info), as nginx's config leaves out its access log.
+	logLevel string
+}
+
 // startGateway writes a config with the given upstreams, starts "warmgate
 // serve" on a free loopback port with request logs off (nginx's are off
 // too), and waits until /readyz says every upstream has a warm
 // connection. It returns the process and its origin.
 func (e *suiteEnv) startGateway(ctx context.Context, name string, ups ...gatewayUpstream) (*proc, string, error) {
+	return e.startGatewayWith(ctx, name, gatewaySetup{}, ups...)
+}
+
+// startGatewayWith is startGateway with the config and log level changed
+// as set says.
+func (e *suiteEnv) startGatewayWith(ctx context.Context, name string, set gatewaySetup, ups ...gatewayUpstream) (*proc, string, error) {
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "listen: 127.0.0.1:0\ndata_dir: %q\nupstreams:\n", filepath.Join(e.tmp, name+"-data"))
 	for _, u := range ups {
@@ -188,12 +205,17 @@ func (e *suiteEnv) startGateway(ctx context.Context, name string, ups ...gateway
 			fmt.Fprintf(&cfg, "    tls: {ca_file: %q}\n", u.caFile)
 		}
 	}
+	cfg.WriteString(set.extraYAML)
+	level := set.logLevel
+	if level == "" {
+		level = "warn"
+	}
 	file := filepath.Join(e.tmp, name+".yaml")
 	if err := os.WriteFile(file, []byte(cfg.String()), 0o600); err != nil {
 		return nil, "", err
 	}
 	p, origin, err := startProc(ctx, name, e.logDir, e.o.Binary,
-		[]string{"serve", "--config", file, "--log-level", "warn"}, gatewayAddrLine)
+		[]string{"serve", "--config", file, "--log-level", level}, gatewayAddrLine)
 	if err != nil {
 		return nil, "", err
 	}

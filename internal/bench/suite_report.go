@@ -50,6 +50,9 @@ func (r *SuiteReport) WriteMarkdown(w io.Writer) error {
 	if s := r.Streaming; s != nil {
 		s.markdown(p)
 	}
+	if o := r.Observability; o != nil {
+		o.markdown(p)
+	}
 	if len(r.Notes) > 0 {
 		p("")
 		p("## Notes")

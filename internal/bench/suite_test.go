@@ -65,6 +65,7 @@ func TestSuiteQuick(t *testing.T) {
 		"## Overhead", "| direct | c=1 |", "| warmgate | c=64 |", "| warmgate | open ",
 		"## Keep-alive", "| 50ms | " + clientNaive + " |", "| 50ms | " + clientGateway + " |",
 		"## Streaming", "| warmgate | 40 |", "| goroutines |",
+		"## Observability", "| off | off | off |", "| log+trace | on | default sampling", "| trace-all | off | sample_ratio 1 |",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
@@ -90,6 +91,11 @@ func TestSuiteQuick(t *testing.T) {
 	case got.Streaming == nil || got.Streaming.Held == nil:
 		t.Errorf("report.json streaming: want first-chunk runs and held streams, got %+v", got.Streaming)
 	}
+	if got.Observability == nil || len(got.Observability.Variants) != len(observeVariants) {
+		t.Errorf("report.json observability: want %d variants, got %+v", len(observeVariants), got.Observability)
+	} else {
+		checkObservability(t, got.Observability, filepath.Join(out, "logs"))
+	}
 	for _, run := range got.Overhead.Runs {
 		if r := run.Result; r.OK != r.Requests || r.Requests == 0 {
 			t.Errorf("overhead %s %s: %d of %d requests ok", run.Target, run.Load, r.OK, r.Requests)
@@ -109,6 +115,57 @@ func TestSuiteQuick(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "logs", "overhead-gateway.log")); err != nil {
 		t.Errorf("the gateway's log: %v", err)
+	}
+}
+
+// checkObservability checks the quick suite's observability scenario: every
+// variant ran its round with every request answered and its CPU metered;
+// only the traced gateways sent spans, and only the info ones access lines.
+func checkObservability(t *testing.T, o *ObservabilityReport, logDir string) {
+	t.Helper()
+	if o.Rounds != quickObserveRounds || o.SinkRejected != 0 {
+		t.Errorf("observability: %d rounds, %d OTLP requests rejected; want %d and 0", o.Rounds, o.SinkRejected, quickObserveRounds)
+	}
+	for i, v := range o.Variants {
+		if len(v.Runs) != quickObserveRounds {
+			t.Errorf("observability %s: %d runs, want %d", v.Name, len(v.Runs), quickObserveRounds)
+			continue
+		}
+		for _, run := range v.Runs {
+			if r := run.Result; r.Requests != quickSuiteRequests || r.OK != r.Requests {
+				t.Errorf("observability %s: %d of %d requests ok, want %d", v.Name, r.OK, r.Requests, quickSuiteRequests)
+			}
+			if run.Gateway == nil || run.Gateway.Processes != 1 {
+				t.Errorf("observability %s: gateway not metered: %+v", v.Name, run.Gateway)
+			}
+		}
+		if want := quickSuiteRequests * (1 + quickObserveRounds); v.Requests != want {
+			t.Errorf("observability %s: served %d requests, want %d", v.Name, v.Requests, want)
+		}
+		traced := v.Name == "trace" || v.Name == "log+trace" || v.Name == "trace-all"
+		if traced != (v.Spans > 0) || traced != (v.Tracing != "") {
+			t.Errorf("observability %s: %d spans, tracing %q; want spans and tracing exactly when traced", v.Name, v.Spans, v.Tracing)
+		}
+		if (v.Name == "off") != (v.AddedCPUPercent == nil) {
+			t.Errorf("observability %s: added CPU %+v", v.Name, v.AddedCPUPercent)
+		}
+		log, err := os.ReadFile(filepath.Join(logDir, observeVariants[i].file+".log"))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		lines := 0 // access lines of chat requests (readiness probes have theirs)
+		for line := range strings.Lines(string(log)) {
+			if strings.Contains(line, " msg=request ") && strings.Contains(line, " route=/v1/chat/completions ") {
+				lines++
+			}
+		}
+		if logged := v.LogLevel == "info"; logged && lines != v.Requests || !logged && lines != 0 {
+			t.Errorf("observability %s (--log-level %s): %d access lines for %d requests", v.Name, v.LogLevel, lines, v.Requests)
+		}
+	}
+	if len(o.Checks) != 3 {
+		t.Errorf("observability checks: %+v, want 3", o.Checks)
 	}
 }
 
