@@ -62,46 +62,48 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if !g.log.Enabled(r.Context(), level) {
 		return // no line to write: skip building it
 	}
-	attrs := []slog.Attr{
+	// The record is made here rather than by Logger.LogAttrs, which
+	// would also look up the caller's PC (never logged: no AddSource).
+	line := slog.NewRecord(time.Now(), level, "request", 0)
+	line.AddAttrs(
 		slog.String("request_id", rec.id),
 		slog.String("method", r.Method),
 		slog.String("route", rec.route),
 		slog.Int("status", status),
 		slog.Duration("duration", time.Since(rec.start)),
-		slog.Int64("bytes", sw.bytes),
-	}
+		slog.Int64("bytes", sw.bytes))
 	if rec.key != "" {
-		attrs = append(attrs, slog.String("key", rec.key))
+		line.AddAttrs(slog.String("key", rec.key))
 	}
 	if rec.model != "" {
-		attrs = append(attrs, slog.String("model", rec.model), slog.Bool("stream", rec.stream))
+		line.AddAttrs(slog.String("model", rec.model), slog.Bool("stream", rec.stream))
 		if rec.routed != "" && rec.routed != rec.model {
-			attrs = append(attrs, slog.String("routed_model", rec.routed))
+			line.AddAttrs(slog.String("routed_model", rec.routed))
 		}
 	}
 	if rec.upstream != "" {
-		attrs = append(attrs, slog.String("upstream", rec.upstream))
+		line.AddAttrs(slog.String("upstream", rec.upstream))
 	}
 	if a := rec.attempt; a.Upstream != "" {
-		attrs = append(attrs,
+		line.AddAttrs(
 			slog.Duration("first_byte", a.FirstByte),
 			slog.Int("retries", a.Attempt-1),
 			slog.Bool("conn_reused", a.Reused),
 			slog.String("proto", a.Proto))
 		if a.PoolWait > time.Millisecond {
-			attrs = append(attrs, slog.Duration("pool_wait", a.PoolWait))
+			line.AddAttrs(slog.Duration("pool_wait", a.PoolWait))
 		}
 	}
 	if u := rec.usage; u.TotalTokens > 0 {
-		attrs = append(attrs, slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens))
+		line.AddAttrs(slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens))
 	}
 	if rec.events > 0 {
-		attrs = append(attrs, slog.Int("events", rec.events))
+		line.AddAttrs(slog.Int("events", rec.events))
 	}
 	if rec.err != nil {
-		attrs = append(attrs, slog.String("error", rec.err.Error()))
+		line.AddAttrs(slog.String("error", rec.err.Error()))
 	}
-	g.log.LogAttrs(r.Context(), level, "request", attrs...)
+	_ = g.log.Handler().Handle(r.Context(), line)
 }
 
 // routeLabel bounds the route names used in logs and metrics.
