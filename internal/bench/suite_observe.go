@@ -22,16 +22,23 @@ import (
 
 // Observability scenario settings, each with its reason.
 const (
-	// observeConcurrency is the closed loop's workers: the keep-alive
+	// observeConcurrency is the warm-up's closed loop's workers: the keep-alive
 	// scenario's 16 callers, enough to keep the gateway busy on every core
 	// without a queue long enough to hide its own work.
 	observeConcurrency = 16
 	// observeRounds of every variant, each round in a new random order,
 	// so that a drift of the machine (heat, a neighbour) is spread over
 	// the variants, and the added CPU is paired with "off" of the same
-	// round. Six give a median and a range that mean something.
-	observeRounds      = 6
+	// round. Eight give a median and a range that mean something.
+	observeRounds      = 8
 	quickObserveRounds = 1
+	// observeRateShare sets the runs' arrival rate (an open loop) to this
+	// share of what the "off" gateway did in its closed-loop warm-up:
+	// every variant then does the same work per second, so that what
+	// differs between them is what they observe, not how far each is
+	// pushed into saturation (which changes the CPU per request of
+	// everything on these 2 cores: batching, wake-ups, the GC's pace).
+	observeRateShare = 0.5
 	// observeWarmup requests at concurrency 16 precede the rounds, per
 	// gateway, so that each holds its connections and has grown its heap
 	// (and its exporter its buffers) before anything is counted.
@@ -69,11 +76,15 @@ var observeVariants = []observeVariant{
 // but for those, in front of one mock, measured in turns.
 type ObservabilityReport struct {
 	// Requests is the number of requests of each run (0: Duration alone
-	// ended the runs); Concurrency its closed loop's workers; Warmup the
+	// ended the runs); Concurrency the warm-up's closed loop's workers; Warmup the
 	// requests each gateway got before the first round.
 	Requests    int `json:"requests"`
 	Concurrency int `json:"concurrency"`
 	Warmup      int `json:"warmup"`
+	// RateRPS is the runs' arrival rate (an open loop, at most
+	// overheadMaxInFlight in flight): half the off gateway's closed-loop
+	// throughput in its warm-up.
+	RateRPS float64 `json:"rate_rps"`
 	// Rounds is the number of rounds that ran; in each, every variant ran
 	// once, in a new random order.
 	Rounds int `json:"rounds"`
@@ -170,7 +181,7 @@ type observeGateway struct {
 	served int    // requests sent to it, warm-up included
 }
 
-// observability runs the observability scenario: the same closed loop
+// observability runs the observability scenario: the same open loop
 // through five gateways that differ only in their access log and tracing,
 // in turns, metering each gateway's CPU.
 func (e *suiteEnv) observability(ctx context.Context) (*ObservabilityReport, error) {
@@ -213,6 +224,7 @@ func (e *suiteEnv) observability(ctx context.Context) (*ObservabilityReport, err
 		return Options{Target: g.origin + "/v1", Requests: e.o.Requests, Duration: e.o.Duration,
 			Concurrency: observeConcurrency, Timeout: overheadTimeout, NoServerStats: true}
 	}
+	var rate float64 // the runs' arrival rate, from off's warm-up
 	r := &ObservabilityReport{Requests: e.o.Requests, Concurrency: observeConcurrency, Warmup: observeWarmup,
 		DefaultSampleRatio: config.Tracing{}.Ratio(), DefaultSamplePerSecond: config.Tracing{}.PerSecond()}
 	rounds := observeRounds
@@ -227,7 +239,14 @@ func (e *suiteEnv) observability(ctx context.Context) (*ObservabilityReport, err
 			return nil, err
 		}
 		g.served += res.Requests
+		if g.v.name == "off" {
+			rate = float64(int(res.ThroughputRPS * observeRateShare))
+		}
 	}
+	if rate < 1 {
+		return r, errors.New("observability: the off gateway's warm-up had no throughput to set the rate from")
+	}
+	r.RateRPS = rate
 
 	runs := make([][]ObserveRun, len(gws)) // by variant
 	order := make([]int, len(gws))
@@ -238,8 +257,10 @@ func (e *suiteEnv) observability(ctx context.Context) (*ObservabilityReport, err
 		rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for pos, i := range order {
 			g := gws[i]
+			o := base(g)
+			o.Concurrency, o.Rate, o.MaxInFlight = 0, rate, overheadMaxInFlight
 			m := startMeter(g.p)
-			res, err := Run(ctx, base(g), nil)
+			res, err := Run(ctx, o, nil)
 			if err != nil {
 				return r, err
 			}
@@ -330,7 +351,7 @@ func (r *ObservabilityReport) checks() []Check {
 	for _, c := range []struct{ variant, name string }{
 		{"log+trace", "access log and tracing at their defaults (log+trace vs off), added CPU per request"},
 		{"log", "access log alone (log vs off), added CPU per request (for information)"},
-		{"trace", "tracing alone at its default sample ratio (trace vs off), added CPU per request (for information)"},
+		{"trace", "tracing alone at its default sampling (trace vs off), added CPU per request (for information)"},
 	} {
 		v := r.variant(c.variant)
 		if v == nil || v.AddedCPUPercent == nil {
@@ -370,7 +391,8 @@ func (r *ObservabilityReport) markdown(p printer) {
 		rounds = "1 round"
 	}
 	p("Each gateway was warmed with %d requests; then %s, each running every variant once in a new", r.Warmup, rounds)
-	p("random order: a closed loop of %s at concurrency %d. CPU is the gateway process's user + system", load, r.Concurrency)
+	p("random order: an open loop of %s arriving at %.0f/s (half what off did in its closed-loop warm-up at", load, r.RateRPS)
+	p("concurrency %d, so that every variant does the same work per second). CPU is the gateway process's user + system", r.Concurrency)
 	p("time from /proc over the run, divided by its requests. Added CPU is paired by round: a variant's CPU per")
 	p("request over off's in the same round, minus 1; the median and the range over the rounds. Spans per")
 	p("request: all spans the sink received from a gateway, counted after it was stopped (its shutdown exports")
@@ -410,7 +432,7 @@ func (r *ObservabilityReport) markdown(p printer) {
 		p("")
 		p("The sink could not read %d OTLP request(s): their spans are missing from the counts.", r.SinkRejected)
 	}
-	checksMarkdown(p, r.Checks)
+	checksMarkdown(p, "5", r.Checks)
 }
 
 // spanSink is an OTLP/HTTP trace receiver in the suite's process. Each

@@ -168,12 +168,16 @@ func (ids) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	if sc, ok := ctx.Value(forceKey{}).(trace.SpanContext); ok {
 		return sc.TraceID(), sc.SpanID()
 	}
+	return newTraceID(), newSpanID()
+}
+
+func newTraceID() trace.TraceID {
 	var tid trace.TraceID
 	for !tid.IsValid() {
 		binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
 		binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
 	}
-	return tid, newSpanID()
+	return tid
 }
 
 // NewSpanID implements sdktrace.IDGenerator.

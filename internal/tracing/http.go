@@ -45,18 +45,27 @@ func (t *Tracer) Handler(next http.Handler, route func(path string) (name string
 		if !methods[method] {
 			method, name = "_OTHER", "HTTP "+rt
 		}
-		parent := ctx
-		ctx, span := t.tracer.Start(ctx, name, serverSpan...)
-		if span.IsRecording() {
+		// The sampling decision and the ids are made here, so that a
+		// request that is not sampled (most, on a busy gateway) costs no
+		// trip through the SDK: a span context in its context is all it
+		// needs to be propagated, and all its held record needs to be
+		// recorded later with the same ids. ParentBased's rule: a caller's
+		// decision wins; new traces are the root sampler's.
+		parent, now := ctx, time.Now()
+		sc := t.newSpanContext(trace.SpanContextFromContext(ctx), now)
+		if sc.IsSampled() {
+			// The SDK records it with sc's ids (forceKey); the handler's
+			// context gets the span without the key, so that the attempt
+			// spans get ids of their own.
+			_, span := t.tracer.Start(context.WithValue(ctx, forceKey{}, sc), name, serverSpan...)
 			defer span.End() // also when next panics (an aborted stream)
 			startAttrs(span, method, r.URL.Path, rt)
-			next.ServeHTTP(w, r.WithContext(ctx))
+			next.ServeHTTP(w, r.WithContext(trace.ContextWithSpan(ctx, span)))
 			return
 		}
 		// Not sampled: held until its outcome says whether to record it
-		// after all (held.go). The span is not recording: ending it is a
-		// no-op, so it is not ended.
-		hc := &heldCtx{Context: ctx, h: held{start: time.Now(), sc: span.SpanContext()}}
+		// after all (held.go).
+		hc := &heldCtx{Context: trace.ContextWithSpanContext(ctx, sc), h: held{start: now, sc: sc}}
 		defer func() { // also when next panics: a failure if Annotate said so
 			if hc.h.failed() {
 				t.record(parent, name, method, r.URL.Path, rt, &hc.h)
@@ -64,6 +73,25 @@ func (t *Tracer) Handler(next http.Handler, route func(path string) (name string
 		}()
 		next.ServeHTTP(w, r.WithContext(hc))
 	})
+}
+
+// newSpanContext returns the request span's context: a new span of the
+// caller's trace, sampled as the caller said, or of a new trace, sampled
+// as the root sampler says.
+func (t *Tracer) newSpanContext(caller trace.SpanContext, now time.Time) trace.SpanContext {
+	cfg := trace.SpanContextConfig{SpanID: newSpanID()}
+	if caller.IsValid() {
+		cfg.TraceID, cfg.TraceState = caller.TraceID(), caller.TraceState()
+		if caller.IsSampled() {
+			cfg.TraceFlags = trace.FlagsSampled
+		}
+	} else {
+		cfg.TraceID = newTraceID()
+		if t.root.sample(cfg.TraceID, now) {
+			cfg.TraceFlags = trace.FlagsSampled
+		}
+	}
+	return trace.NewSpanContext(cfg)
 }
 
 // serverSpan are the request span's options, made once: made per call

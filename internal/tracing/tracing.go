@@ -65,6 +65,7 @@ type Tracer struct {
 	tp     *sdktrace.TracerProvider
 	tracer trace.Tracer
 	prop   propagation.TraceContext
+	root   root // decides for new traces (Handler)
 	// client sends to the collector; our own, so that Shutdown can close
 	// its connections (the exporter's default transport is a package
 	// global).
@@ -106,9 +107,10 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 		}
 		proc = sdktrace.WithBatcher(exp)
 	}
+	t.root = newRoot(cfg.SampleRatio, cfg.PerSecond)
 	t.tp = sdktrace.NewTracerProvider(proc,
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(cfg.ServiceName))),
-		sdktrace.WithSampler(sampler{sdktrace.ParentBased(newRoot(cfg.SampleRatio, cfg.PerSecond))}),
+		sdktrace.WithSampler(sampler{sdktrace.ParentBased(t.root)}),
 		sdktrace.WithIDGenerator(ids{}))
 	t.tracer = t.tp.Tracer(instrumentation)
 	return t, nil
