@@ -380,8 +380,8 @@ func (r *ObservabilityReport) markdown(p printer) {
 	p("for what they observe: **off** (`--log-level warn`: no access lines, no tracing); **log** (`--log-level info`:")
 	p("one text access line per request, to the gateway's stderr, a file); **trace** (`tracing: {otlp_endpoint}`,")
 	p("sampling at its defaults: sample_ratio %g plus sample_per_second %g); **log+trace** (both, at their defaults);", r.DefaultSampleRatio, r.DefaultSamplePerSecond)
-	p("**trace-all** (tracing with")
-	p("`sample_ratio: 1`). Spans go over OTLP/HTTP to a sink in the suite's process that decodes them.")
+	p("**trace-all** (tracing with `sample_ratio: 1`: every request). Spans go over OTLP/HTTP to a sink in the")
+	p("suite's process that decodes them.")
 	load := fmt.Sprintf("%d requests", r.Requests)
 	if r.Requests == 0 {
 		load = "a fixed duration"
