@@ -139,12 +139,17 @@ func (t *Tracer) record(parent context.Context, name, method, path, route string
 	span.End()
 }
 
-// forceKey marks the context of a held request's late span: the sampler
-// records it, and the id generator gives it the held span context's ids.
+// forceKey marks the context of a request span decided and named in
+// advance (by the Handler, or for a held request that failed): the sampler
+// records it, and the id generator gives it the ids of the span context
+// the key holds, the ones the upstream was sent.
 type forceKey struct{}
 
-// sampler is ParentBased(TraceIDRatioBased(ratio)) that also records the
-// late spans of failed requests.
+// sampler is the provider's sampler: ParentBased(root) for spans started
+// without a decision made beforehand (the attempt spans, under their
+// recorded request span), and RecordAndSample for a span whose context
+// carries forceKey: a request span the Handler decided to record, or the
+// late span of a held request that failed.
 type sampler struct{ sdktrace.Sampler }
 
 // ShouldSample implements sdktrace.Sampler.
@@ -159,8 +164,8 @@ func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingRe
 func (s sampler) Description() string { return s.Sampler.Description() + "+failures" }
 
 // ids is the SDK's random id generator (math/rand/v2, as the SDK's own),
-// except for a held request's late span, which gets the ids the upstream
-// was sent.
+// except for a span started with forceKey, which gets the ids the key
+// holds.
 type ids struct{}
 
 // NewIDs implements sdktrace.IDGenerator.
