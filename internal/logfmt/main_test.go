@@ -1,0 +1,11 @@
+package logfmt
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if a goroutine outlives the tests (the
+// concurrency tests' writers must all have returned).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
