@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/warmgate/warmgate/upstream"
@@ -140,5 +141,25 @@ func TestUnsampledAllocations(t *testing.T) {
 	// copy that carries it, the held record.
 	if got > 5 {
 		t.Errorf("an unsampled request allocates %v times, want at most 5", got)
+	}
+}
+
+// TestFailuresCapped: beyond FailuresPerSecond, unsampled failures are
+// not recorded: a failure storm is not a tracing storm.
+func TestFailuresCapped(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(t.Context(), Config{SampleRatio: 0, FailuresPerSecond: 3, Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Shutdown(context.Background())
+	h := tr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Annotate(r.Context(), Request{Status: 502})
+	}), everyRoute)
+	for range 20 { // far faster than 3 a second refill
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil))
+	}
+	if n := len(exp.GetSpans()); n != 3 {
+		t.Errorf("%d failed requests recorded of 20, want 3 (the cap's burst)", n)
 	}
 }

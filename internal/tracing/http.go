@@ -67,7 +67,7 @@ func (t *Tracer) Handler(next http.Handler, route func(path string) (name string
 		// after all (held.go).
 		hc := &heldCtx{Context: trace.ContextWithSpanContext(ctx, sc), h: held{start: now, sc: sc}}
 		defer func() { // also when next panics: a failure if Annotate said so
-			if hc.h.failed() {
+			if hc.h.failed() && t.failures.Allow() {
 				t.record(parent, name, method, r.URL.Path, rt, &hc.h)
 			}
 		}()

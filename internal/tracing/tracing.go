@@ -25,6 +25,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 )
 
 // Config says where spans go and how many.
@@ -43,6 +44,12 @@ type Config struct {
 	// share (a token bucket of that rate and burst): at low traffic every
 	// request, under load a bounded number. 0 adds none.
 	PerSecond float64
+	// FailuresPerSecond caps the failed requests recorded beyond the
+	// sampling (see Handler): a failure storm (an upstream down, Redis
+	// down and fail_closed) must not turn into a tracing storm. 0 means
+	// DefaultFailuresPerSecond; failures above it are recorded only if
+	// sampled.
+	FailuresPerSecond float64
 	// ServiceName is the service.name resource attribute.
 	ServiceName string
 	// Exporter, when set, replaces the OTLP exporter, and spans are
@@ -50,6 +57,11 @@ type Config struct {
 	// (tracetest.NewInMemoryExporter) and programs with their own exporter.
 	Exporter sdktrace.SpanExporter
 }
+
+// DefaultFailuresPerSecond is Config.FailuresPerSecond's default: every
+// failure of a gateway in ordinary trouble, at a cost (about 20 µs each)
+// that stays under a percent of a core.
+const DefaultFailuresPerSecond = 100
 
 // instrumentation names the tracer, as OpenTelemetry asks: the module.
 const instrumentation = "github.com/warmgate/warmgate"
@@ -66,6 +78,8 @@ type Tracer struct {
 	tracer trace.Tracer
 	prop   propagation.TraceContext
 	root   root // decides for new traces (Handler)
+	// failures caps the late recording of unsampled failed requests.
+	failures *rate.Limiter
 	// client sends to the collector; our own, so that Shutdown can close
 	// its connections (the exporter's default transport is a package
 	// global).
@@ -80,6 +94,9 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	if !(cfg.PerSecond >= 0) || math.IsInf(cfg.PerSecond, 0) {
 		return nil, errors.New("tracing: traces per second must be a number ≥ 0")
+	}
+	if !(cfg.FailuresPerSecond >= 0) || math.IsInf(cfg.FailuresPerSecond, 0) {
+		return nil, errors.New("tracing: failures per second must be a number ≥ 0")
 	}
 	t := &Tracer{}
 	var proc sdktrace.TracerProviderOption
@@ -108,6 +125,11 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 		proc = sdktrace.WithBatcher(exp)
 	}
 	t.root = newRoot(cfg.SampleRatio, cfg.PerSecond)
+	fps := cfg.FailuresPerSecond
+	if fps == 0 {
+		fps = DefaultFailuresPerSecond
+	}
+	t.failures = rate.NewLimiter(rate.Limit(fps), max(1, int(math.Ceil(fps))))
 	t.tp = sdktrace.NewTracerProvider(proc,
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(cfg.ServiceName))),
 		sdktrace.WithSampler(sampler{sdktrace.ParentBased(t.root)}),
