@@ -172,7 +172,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid --log-format %q: use text or json", format)
 	}
-	// slog's text or JSON output, written in a third of the time: one
+	// slog's text or JSON output, written in half the time: one
 	// access line per request is a share of the gateway's CPU.
 	h := logfmt.NewHandler(w, f, &slog.HandlerOptions{Level: lv})
 	if lw, ok := w.(*logbuf.Writer); ok {
