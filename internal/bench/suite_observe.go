@@ -360,7 +360,7 @@ func (r *ObservabilityReport) checks() []Check {
 		a := v.AddedCPUPercent
 		cs = append(cs, Check{
 			Name:     c.name,
-			Measured: fmt.Sprintf("%+.1f%% (median of %d rounds; %s)", a.Median, a.N, percentRange(a)),
+			Measured: fmt.Sprintf("%+.1f%% (median of %d %s; %s)", a.Median, a.N, plural(a.N, "round", "rounds"), percentRange(a)),
 			Goal:     fmt.Sprintf("< %d%%", observeGoalPercent), Met: a.Median < observeGoalPercent,
 		})
 	}
