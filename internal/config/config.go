@@ -219,7 +219,8 @@ type Tracing struct {
 	// SampleRatio is the share of new traces recorded (by trace id), 0..1;
 	// nil means DefaultSampleRatio. A request whose caller sent a trace
 	// context follows the caller's sampling decision instead, and a
-	// request that fails is recorded whatever the ratio.
+	// request that fails is recorded whatever the ratio (up to 100 a
+	// second).
 	SampleRatio *float64 `yaml:"sample_ratio"`
 	// SamplePerSecond new traces a second are recorded besides
 	// SampleRatio's share; nil means DefaultSamplePerSecond, 0 none.
@@ -270,7 +271,7 @@ func (t Tracing) Endpoint(getenv func(string) string) (string, error) {
 // DefaultSamplePerSecond a second), a busy one that many plus
 // DefaultSampleRatio of the rest, so that tracing stays a small part of
 // the gateway's CPU at any load (BENCHMARKS.md); failed requests are
-// recorded whatever these say.
+// recorded whatever these say, up to 100 a second.
 const (
 	DefaultSampleRatio     = 0.01
 	DefaultSamplePerSecond = 10
