@@ -34,17 +34,19 @@ func newRoot(ratio, perSecond float64) root {
 	return r
 }
 
-// ShouldSample implements sdktrace.Sampler.
+// ShouldSample implements sdktrace.Sampler, for root spans the Handler
+// did not decide in advance (none in the gateway today).
 func (r root) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	res := r.ratio.ShouldSample(p)
-	if res.Decision == sdktrace.Drop && r.extra != nil && r.extra.Allow() {
+	res := sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	if r.sample(p.TraceID, time.Now()) {
 		res.Decision = sdktrace.RecordAndSample
 	}
 	return res
 }
 
-// sample is ShouldSample's decision for a new trace with id tid, with the
-// time already read by the caller (time.Now is not free on every VM).
+// sample decides for a new trace with id tid: the ratio by trace id, else
+// the per-second allowance, with the time already read by the caller
+// (time.Now is not free on every VM).
 func (r root) sample(tid trace.TraceID, now time.Time) bool {
 	if r.ratio.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: tid}).Decision == sdktrace.RecordAndSample {
 		return true

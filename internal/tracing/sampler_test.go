@@ -3,9 +3,12 @@ package tracing
 import (
 	"context"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // TestRootSampler: the ratio's share by trace id, plus at most perSecond
@@ -46,5 +49,35 @@ func TestNewRejectsPerSecond(t *testing.T) {
 		if _, err := New(t.Context(), Config{SampleRatio: 0.5, PerSecond: v, Exporter: discard{}}); err == nil {
 			t.Errorf("PerSecond %v accepted", v)
 		}
+	}
+}
+
+// TestHandlerPerSecond: the Handler's own decision for new traces honours
+// the per-second allowance: at ratio 0 with 5 a second, 50 quick requests
+// record 5 (the bucket's burst), and every request still propagates.
+func TestHandlerPerSecond(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := New(t.Context(), Config{SampleRatio: 0, PerSecond: 5, Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Shutdown(context.Background())
+	propagated := 0
+	h := tr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := http.Header{}
+		Inject(r.Context(), out)
+		if out.Get("Traceparent") != "" {
+			propagated++
+		}
+		Annotate(r.Context(), Request{Status: 200})
+	}), everyRoute)
+	for range 50 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil))
+	}
+	if n := len(exp.GetSpans()); n != 5 {
+		t.Errorf("%d of 50 requests recorded, want 5", n)
+	}
+	if propagated != 50 {
+		t.Errorf("%d of 50 requests sent a traceparent upstream, want all", propagated)
 	}
 }
