@@ -22,8 +22,9 @@ var version, commit, date string
 // Info is what a binary knows of its own build.
 type Info struct {
 	// Version is the release version ("v1.2.3"), the module version of a
-	// `go install` ("v1.2.3" or a pseudo-version), or "dev" for a source
-	// build.
+	// `go install` ("v1.2.3" or a pseudo-version), the pseudo-version the
+	// go command makes for a build in a git checkout ("v0.0.0-<time>-<commit>",
+	// "+dirty" after it for a modified tree), or "dev" when nothing says.
 	Version string `json:"version"`
 	// Commit is the full VCS revision, the short one a pseudo-version
 	// names, or "unknown" (a `go install` of a tagged version records no
@@ -85,9 +86,10 @@ func resolve(bi *debug.BuildInfo, ver, rev, when string) Info {
 }
 
 // pseudoRevision is the short commit hash a pseudo-version ends with
-// ("v0.0.0-20261206052805-2c5127f0a1b2" → "2c5127f0a1b2"), or "".
+// ("v0.0.0-20261206052805-2c5127f0a1b2" → "2c5127f0a1b2", "+dirty" or
+// "+incompatible" after it), or "".
 func pseudoRevision(v string) string {
-	v = strings.TrimSuffix(v, "+incompatible")
+	v, _, _ = strings.Cut(v, "+") // "+incompatible", "+dirty"
 	i := strings.LastIndexByte(v, '-')
 	if i < 0 || len(v)-i-1 != 12 {
 		return ""
