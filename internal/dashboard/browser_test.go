@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/warmgate/warmgate/internal/buildinfo"
 	"github.com/warmgate/warmgate/internal/mock"
 )
 
@@ -232,6 +233,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	t.Logf("alpha's reuse after 40 more: %s (%s)", after, cls)
 	if !strings.Contains(cls, "good") {
 		t.Errorf("alpha's reuse %s is drawn as %q, want green (good)", after, cls)
+	}
+	// The header names the build, as `warmgate version` does.
+	if v := eval[string](t, b, `document.getElementById('version').textContent`); v != buildinfo.Get().String() {
+		t.Errorf("the header's version = %q, want %q", v, buildinfo.Get().String())
 	}
 	// The gateway totals and the sparklines are drawn.
 	b.waitFor(t, "the totals count every request", `document.getElementById('g-requests').textContent === '45'`)

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/warmgate/warmgate/internal/buildinfo"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -13,8 +14,9 @@ import (
 // upstream.WithObserver, then call Watch with the pool. It is safe for
 // concurrent use.
 type Dashboard struct {
-	start time.Time
-	pool  atomic.Pointer[upstream.Pool]
+	start   time.Time
+	version string // the build, for the page's header
+	pool    atomic.Pointer[upstream.Pool]
 
 	// ups maps an upstream name to its series. It is copied on write
 	// (under mu), so that the hot path reads it without a lock; names come
@@ -25,7 +27,7 @@ type Dashboard struct {
 
 // New returns an empty dashboard whose clock starts now.
 func New() *Dashboard {
-	d := &Dashboard{start: time.Now()}
+	d := &Dashboard{start: time.Now(), version: buildinfo.Get().String()}
 	d.ups.Store(&map[string]*series{})
 	return d
 }

@@ -21,6 +21,9 @@ type Snapshot struct {
 
 // Gateway are the totals over every upstream since the gateway started.
 type Gateway struct {
+	// Version is the gateway's build: version, commit and Go version, as
+	// `warmgate version` prints them.
+	Version       string    `json:"version"`
 	Started       time.Time `json:"started"`
 	UptimeSeconds float64   `json:"uptime_seconds"`
 	// Requests counts requests relayed to an upstream (first attempts);
@@ -139,6 +142,7 @@ func (d *Dashboard) Snapshot() Snapshot {
 	first, last := span(cur-1, windowSeconds)
 	n := int(max(last-first+1, 0))
 	g := Gateway{
+		Version:        d.version,
 		Started:        d.start.UTC(),
 		UptimeSeconds:  now.Sub(d.start).Seconds(),
 		RequestsSeries: make([]uint32, n),

@@ -284,6 +284,7 @@
     const slots = snap.window_seconds || 300;
     const g = snap.gateway || {};
     $('gateway').hidden = false;
+    setText($('version'), g.version || '');
     setText($('g-uptime'), fmtUptime(g.uptime_seconds || 0));
     setText($('g-requests'), fmtInt(g.requests));
     setText($('g-rps'), fmtRate(g.requests_per_second));
