@@ -73,8 +73,10 @@ func TestVersionFromSourceBuild(t *testing.T) {
 	root := repoRoot(t)
 	bin := filepath.Join(t.TempDir(), "warmgate")
 	// -buildvcs=true: some machines set GOFLAGS=-buildvcs=false, which
-	// would leave the commit out.
-	build := exec.Command(gobin, "build", "-buildvcs=true", "-o", bin, ".")
+	// would leave the commit out. -trimpath and no cgo, as the release
+	// build and the go install below: the three share one build cache.
+	build := exec.Command(gobin, "build", "-trimpath", "-buildvcs=true", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -130,7 +132,7 @@ func TestVersionFromGoInstall(t *testing.T) {
 	cmd := exec.Command(gobin, "install", "github.com/warmgate/warmgate/cmd/warmgate@"+ver)
 	cmd.Env = append(os.Environ(),
 		"GOPROXY=file://"+filepath.ToSlash(proxy)+","+upstreamProxy,
-		"GONOSUMDB=github.com/warmgate/warmgate", "GOFLAGS=", "GOWORK=off",
+		"GONOSUMDB=github.com/warmgate/warmgate", "GOFLAGS=-trimpath", "CGO_ENABLED=0", "GOWORK=off",
 		"GOBIN="+gopath, // the module cache and build cache stay the user's
 	)
 	cmd.Dir = t.TempDir()
