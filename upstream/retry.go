@@ -32,6 +32,16 @@ func (r RetryReason) String() string {
 	return [...]string{"stale_conn", "connect", "status_429", "status_5xx", "timeout"}[r]
 }
 
+// RetryReasons lists every RetryReason, for declaring a series per reason
+// before the first retry.
+func RetryReasons() []RetryReason {
+	r := make([]RetryReason, numRetryReasons)
+	for i := range r {
+		r[i] = RetryReason(i)
+	}
+	return r
+}
+
 // Causes set on an attempt's context by its timers, so that classify can
 // tell a timer from the caller's cancel.
 var (

@@ -187,6 +187,9 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 		return nil, err
 	}
 	m.WatchPool(pool)
+	if led != nil {
+		m.WatchLedger(led)
+	}
 	d.Watch(pool)
 	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led}
 	if st.backend == "redis" {
@@ -194,6 +197,12 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	s.install(cfg, pool)
 	st.shareCircuits(s.current)
+	// warmgate_state_up from the start, not from the first limited request.
+	pctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if st.ready(pctx).OK {
+		m.StateOK(st.backend)
+	}
+	cancel()
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.cur.Load().ServeHTTP(w, r)
 	})
