@@ -128,6 +128,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		return nil, a, &Error{Kind: kind, Upstream: u.cfg.Name, Attempt: n, Err: err}
 	}
 	info.Status = resp.StatusCode
+	resp.Request = req // the caller's, as http.Transport does: an http.Client resolves redirects against it
 	if resp.ProtoMajor == 1 {
 		u.observeKeepAlive(resp.Header)
 	}

@@ -35,6 +35,11 @@
 //
 // Once a response has been returned to the caller it is never retried.
 //
+// The pool sends every request to its own upstreams, whatever host the
+// request's URL names, so it does not follow a redirect to another host:
+// Pool.Client returns the 3xx to the caller, and Do refuses such a
+// follow-up with ErrRedirectElsewhere.
+//
 // # Connections
 //
 // Each upstream has two pools (traffic classes), each one tuned

@@ -102,3 +102,10 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// ErrRedirectElsewhere is returned (wrapped) by Pool.Do for a redirect
+// follow-up aimed at a host that is neither one of the pool's upstreams nor
+// the host of the request that was redirected: the pool would otherwise send
+// it to its own upstream, with the upstream's credentials. Pool.Client does
+// not follow such redirects: the caller gets the 3xx response instead.
+var ErrRedirectElsewhere = errors.New("upstream: a redirect to another host is not followed through the pool")

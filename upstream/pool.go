@@ -101,9 +101,58 @@ func (p *Pool) Stats() []Stats {
 // Client returns an *http.Client that sends through the pool. It has no
 // overall Timeout, which would cut long streams: bound requests with a
 // context deadline instead.
-func (p *Pool) Client() *http.Client { return &http.Client{Transport: p} }
+//
+// It follows a redirect (up to 10) only when the target stays with the
+// pool: on the host of the request that was redirected, or under one of the
+// pool's upstreams' base URLs. A redirect to another host is not followed:
+// the caller gets the 3xx response, Location included, and decides. The
+// pool sends every request to its own upstreams with their credentials
+// (Config.Header), so following it would replay the request onto the
+// upstream rather than reach the other host; sending it to the other host
+// would hand that host a request meant for the upstream.
+func (p *Pool) Client() *http.Client {
+	return &http.Client{Transport: p, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("upstream: stopped after 10 redirects")
+		}
+		if !p.redirectStays(req.URL, via[len(via)-1].URL) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+}
 
-// RoundTrip implements http.RoundTripper by calling Do.
+// redirectStays reports whether a redirect to "to", from a request aimed at
+// "from", stays with the pool: on from's host, or under the base URL of one
+// of the view's upstreams.
+func (p *Pool) redirectStays(to, from *url.URL) bool {
+	if to.Host == "" || from != nil && strings.EqualFold(to.Host, from.Host) {
+		return true
+	}
+	for _, u := range p.ups {
+		if strings.EqualFold(u.base.Host, to.Host) && underPath(to.Path, u.base.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestURL is the URL of the request that got resp, nil if unknown.
+func requestURL(resp *http.Response) *url.URL {
+	if resp.Request == nil {
+		return nil
+	}
+	return resp.Request.URL
+}
+
+// underPath reports whether path is base or below it, segment-wise.
+func underPath(path, base string) bool {
+	rest, ok := strings.CutPrefix(path, base)
+	return ok && (rest == "" || rest[0] == '/' || base == "")
+}
+
+// RoundTrip implements http.RoundTripper by calling Do. See Do for
+// redirects to other hosts.
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) { return p.Do(req) }
 
 // Close stops the pool's background work and closes idle connections of
@@ -124,7 +173,16 @@ func (p *Pool) Close() error {
 // ("/chat/completions"). On success the response is the upstream's, any
 // status included, with a body that enforces StreamIdle; read errors from
 // it are *Error values. On failure the error is an *Error.
+//
+// A redirect follow-up made by an http.Client (req.Response set) whose
+// target is neither on the host of the redirected request nor under one of
+// the pool's upstreams fails with ErrRedirectElsewhere, unsent: the pool
+// would send it to its upstream, not to the host named.
 func (p *Pool) Do(req *http.Request) (*http.Response, error) {
+	if req.Response != nil && !p.redirectStays(req.URL, requestURL(req.Response)) {
+		return nil, fmt.Errorf("%w: the upstream redirected to %s://%s; the pool sends only to its upstreams (Pool.Client returns such a redirect to the caller)",
+			ErrRedirectElsewhere, req.URL.Scheme, req.URL.Host)
+	}
 	ctx := req.Context()
 	req, err := p.replayable(req)
 	if err != nil {
