@@ -291,7 +291,7 @@ func drain(b io.ReadCloser) {
 // one tried already but available (a retry); one cooling down but with its
 // circuit not open, since the retry waits for its Retry-After anyway. Among
 // the candidates it takes the lowest Priority tier, then the better of two
-// weighted random choices by in-flight requests per weight (P2C), which
+// distinct weighted random choices by in-flight requests per weight (P2C), which
 // spreads load by weight without herding onto the momentarily least-loaded
 // one. It returns nil
 // when no upstream may be tried. Upstreams in blocked (their breaker said
@@ -320,32 +320,50 @@ func (p *Pool) pick(tried, blocked []*Upstream) *Upstream {
 			break
 		}
 	}
-	switch len(best) {
-	case 0:
+	if len(best) == 0 {
 		return nil
-	case 1:
-		return best[0]
 	}
-	a, b := weighted(best), weighted(best)
+	return p2c(best, rand.IntN)
+}
+
+// p2c is the power of two choices: it draws two distinct candidates, each
+// with probability proportional to its Weight, and returns the one with
+// fewer requests in flight per weight. Two draws with replacement would
+// pick the same upstream half the time with two candidates, sending it
+// traffic however busy it is. intn is rand.IntN, or a test's.
+func p2c(ups []*Upstream, intn func(int) int) *Upstream {
+	if len(ups) == 1 {
+		return ups[0]
+	}
+	a := weighted(ups, nil, intn)
+	b := weighted(ups, a, intn)
 	if b.score() < a.score() {
 		return b
 	}
 	return a // on a tie (e.g. both idle) the weighted draw decides
 }
 
-// weighted draws one upstream with probability proportional to its Weight.
-func weighted(ups []*Upstream) *Upstream {
+// weighted draws one upstream other than skip with probability
+// proportional to its Weight.
+func weighted(ups []*Upstream, skip *Upstream, intn func(int) int) *Upstream {
 	total := 0
 	for _, u := range ups {
-		total += u.cfg.Weight
+		if u != skip {
+			total += u.cfg.Weight
+		}
 	}
-	r := rand.IntN(total)
+	r := intn(total)
+	var last *Upstream
 	for _, u := range ups {
+		if u == skip {
+			continue
+		}
 		if r -= u.cfg.Weight; r < 0 {
 			return u
 		}
+		last = u
 	}
-	return ups[len(ups)-1]
+	return last
 }
 
 func contains(s []*Upstream, u *Upstream) bool {
