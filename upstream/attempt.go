@@ -27,7 +27,8 @@ type attempt struct {
 	getConn      time.Time
 	gotConn      bool
 	dialing      bool
-	wrote        bool
+	wrote        bool      // the whole request was written
+	wroteAt      time.Time // when
 	gotFirstByte bool
 	headersDone  bool          // RoundTrip returned: no timer may start any more
 	finalWrote   bool          // wrote, as RoundTrip returned; read without the lock
@@ -101,23 +102,29 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.stopWaiting() // a failed attempt may never have got a connection
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
-	a.info.FirstByte = time.Since(a.start)
-	info, gotFirstByte, idleFor, waited := a.info, a.gotFirstByte, a.idleFor, a.waited
+	now := time.Now()
+	a.info.FirstByte = now.Sub(a.start)
+	info, idleFor := a.info, a.idleFor
+	f := failure{waited: a.waited, gotFirstByte: a.gotFirstByte, wrote: a.wrote, afterWrite: now.Sub(a.wroteAt), window: minStaleWindow}
+	if a.conn != nil {
+		f.window = a.conn.window
+	}
 	a.finalWrote = a.wrote
 	a.mu.Unlock()
 
 	if err != nil {
-		var cause error
 		if actx.Err() != nil {
-			cause = context.Cause(actx)
+			f.cause = context.Cause(actx)
 		}
-		kind := classify(err, cause, waited, gotFirstByte)
+		kind := classify(err, f)
 		switch kind {
 		case KindPoolExhausted:
 			u.stats.poolExhausted.Add(1)
 			info.Exhausted = true
 		case KindStaleConn:
-			u.observeStale(idleFor)
+			if idleDrop(err, f) {
+				u.observeStale(idleFor)
+			}
 		}
 		cancel(nil)
 		a.end()
@@ -128,6 +135,9 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		return nil, a, &Error{Kind: kind, Upstream: u.cfg.Name, Attempt: n, Err: err}
 	}
 	info.Status = resp.StatusCode
+	if f.waited {
+		u.observeReuse(idleFor)
+	}
 	resp.Request = req // the caller's, as http.Transport does: an http.Client resolves redirects against it
 	if resp.ProtoMajor == 1 {
 		u.observeKeepAlive(resp.Header)
@@ -276,10 +286,12 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 				a.cls.negotiated(h2)
 			}
 		},
-		WroteRequest: func(httptrace.WroteRequestInfo) {
+		WroteRequest: func(wi httptrace.WroteRequestInfo) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.wrote = true
+			// A request whose write failed never reached the upstream
+			// whole: it cannot have been run.
+			a.wrote, a.wroteAt = wi.Err == nil, time.Now()
 			if !a.gotFirstByte && !a.headersDone {
 				a.byteTimer = time.AfterFunc(u.cfg.Timeouts.FirstByte, func() { a.cancel(errFirstByte) })
 			}

@@ -30,7 +30,8 @@
 //     wrapped: the wrapper enforces StreamIdle between reads and reports the
 //     outcome when the body ends.
 //  4. Otherwise decide from facts whether another attempt is safe (nothing
-//     written, a stale reused connection, or a retryable status) and wait a
+//     written, a request the upstream provably did not run, a replayable
+//     request, or a retryable status) and wait a
 //     jittered backoff, honouring Retry-After within the request's deadline.
 //
 // Once a response has been returned to the caller it is never retried.
@@ -57,11 +58,20 @@
 //     re-opens them when they expire, expires idle connections before the
 //     server would, and retires connections older than MaxConnAge.
 //   - The server's idle timeout is learned from Keep-Alive: timeout=N
-//     headers, from idle connections the server closes, and from reused
-//     connections that died before answering; idle connections are then
-//     closed at 80% of it. A request that still fails that way on a
-//     connection that waited idle (reused, or dialed earlier and unused) is
-//     retried at once on a fresh one (KindStaleConn).
+//     headers, from idle connections the server closes, and from idle
+//     connections found dropped as a request went out on them; idle
+//     connections are then closed at 80% of it. A learned timeout is
+//     forgotten when a connection idle longer is reused successfully, and
+//     idle connections get the configured IdleTimeout again when it was
+//     not seen for 10 minutes, so a fluke (a server restart) does not
+//     stick. A request that still meets a dropped idle connection (one
+//     reused, or dialed earlier and unused, that fails before the request
+//     was written or soon enough after to prove the upstream never ran
+//     it: twice the connection's dial time, at least 100ms, at most 1s) is
+//     retried at once on a fresh one (KindStaleConn). A connection that
+//     fails later may have carried the request to an upstream that ran it:
+//     the request is then resent only with an Idempotency-Key header, a
+//     safe method, or RetryPolicy.AssumeIdempotent (KindConnReset).
 //   - An HTTP/2 connection carries at most MaxStreamsPerConn requests at
 //     once (80 by default, under the ~100 providers allow): the class keeps
 //     a transport per HTTP/2 connection (a lane) and opens another when

@@ -17,8 +17,8 @@ const (
 	KindDNS                // the host name did not resolve
 	KindTLS                // TLS handshake or certificate verification failed
 	KindPoolExhausted      // no connection became free within PoolWait
-	KindStaleConn          // a connection that waited idle (reused, or dialed earlier and unused) died before any response byte
-	KindConnReset          // the connection failed after the request was written
+	KindStaleConn          // the upstream provably did not run the request: it refused it, or a connection that waited idle died before the request was written or right after it (twice the dial time, 100ms to 1s)
+	KindConnReset          // the connection failed before an answer; once the request was written the upstream may have run it
 	KindHeaderTimeout      // no response headers within FirstByte
 	KindStreamIdle         // the body went silent longer than StreamIdle
 	KindStatus             // the upstream answered with an error status

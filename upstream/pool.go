@@ -226,7 +226,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 				u.coolDown(retryAfter) // other upstreams take its traffic meanwhile
 			}
 		} else {
-			r, ok := retryable(err.Kind, a.finalWrote, idempotent)
+			r, ok := retryable(err.Kind, a.finalWrote, idempotent || u.cfg.Retry.AssumeIdempotent)
 			if !ok || n >= attempts || ctx.Err() != nil {
 				return nil, err
 			}
@@ -410,12 +410,16 @@ func (p *Pool) replayable(req *http.Request) (*http.Request, error) {
 }
 
 // isReplayable reports whether a request may be repeated after the
-// upstream may have processed it: safe methods, or an Idempotency-Key.
+// upstream may have processed it: safe methods, or an Idempotency-Key (or
+// X-Idempotency-Key) header, as net/http judges it.
 func isReplayable(r *http.Request) bool {
 	switch r.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
-	_, ok := r.Header["Idempotency-Key"]
+	if _, ok := r.Header["Idempotency-Key"]; ok {
+		return true
+	}
+	_, ok := r.Header["X-Idempotency-Key"]
 	return ok
 }

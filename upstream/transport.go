@@ -175,10 +175,11 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 			if err := cl.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
 				return nil, err
 			}
+			start := time.Now()
 			conn, err := d.DialContext(ctx, network, addr)
 			var tc *trackedConn
 			if err == nil {
-				tc = cl.track(conn) // counted open before no longer dialing: no gap
+				tc = cl.track(conn, time.Since(start)) // counted open before no longer dialing: no gap
 			}
 			cl.dialDone()
 			if err != nil {
@@ -215,6 +216,9 @@ type trackedConn struct {
 	cls      *class
 	opened   time.Time
 	retireAt time.Time // zero: no MaxConnAge
+	// window is staleWindow of the time the dial took (about one round
+	// trip to the server).
+	window time.Duration
 
 	mu        sync.Mutex
 	inUse     int       // requests using the connection now (several on HTTP/2)
@@ -224,10 +228,10 @@ type trackedConn struct {
 	expiring  bool // closed by the keeper, not by the server
 }
 
-func (cl *class) track(c net.Conn) *trackedConn {
+func (cl *class) track(c net.Conn, dial time.Duration) *trackedConn {
 	u := cl.u
 	now := time.Now()
-	tc := &trackedConn{Conn: c, u: u, cls: cl, opened: now, idleSince: now}
+	tc := &trackedConn{Conn: c, u: u, cls: cl, opened: now, idleSince: now, window: staleWindow(dial)}
 	cl.open.Add(1)
 	if u.base.Scheme == "http" {
 		u.stats.openedH1.Add(1) // over TLS, counted by protocol at the handshake
