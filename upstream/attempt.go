@@ -44,6 +44,7 @@ type attempt struct {
 	tlsStart  time.Time
 	poolTimer *time.Timer
 	byteTimer *time.Timer
+	slowTimer *time.Timer // marks the upstream slow (see markSlow)
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -86,6 +87,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
 	a.lane = a.cls.pickLane()
+	a.slowTimer = time.AfterFunc(a.cls.slowAfter(), a.passedSlow)
 	resp, err := a.lane.rt.RoundTrip(out)
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
@@ -102,6 +104,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.stopWaiting() // a failed attempt may never have got a connection
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
+	a.slowTimer.Stop()
 	now := time.Now()
 	a.info.FirstByte = now.Sub(a.start)
 	info, idleFor := a.info, a.idleFor
@@ -135,6 +138,8 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		return nil, a, &Error{Kind: kind, Upstream: u.cfg.Name, Attempt: n, Err: err}
 	}
 	info.Status = resp.StatusCode
+	u.answered()
+	a.cls.observeFirstByte(info.FirstByte)
 	if f.waited {
 		u.observeReuse(idleFor)
 	}
@@ -151,6 +156,19 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	b.info = info
 	resp.Body = b
 	return resp, a, nil
+}
+
+// passedSlow runs when the attempt has waited slowAfter: still without
+// response headers, it marks the upstream slow. The attempt goes on. An
+// attempt still queued for one of our own connections (MaxConns) says
+// nothing of the upstream.
+func (a *attempt) passedSlow() {
+	a.mu.Lock()
+	waiting := !a.headersDone && !a.gotFirstByte && (a.gotConn || a.dialing)
+	a.mu.Unlock()
+	if waiting {
+		a.u.markSlow()
+	}
 }
 
 // end releases what the attempt holds: its connection and its place in the

@@ -287,17 +287,21 @@ func drain(b io.ReadCloser) {
 }
 
 // pick chooses the next upstream, in order of preference: one not yet
-// tried and available (circuit not open, not cooling down after a 429);
-// one tried already but available (a retry); one cooling down but with its
-// circuit not open, since the retry waits for its Retry-After anyway. Among
-// the candidates it takes the lowest Priority tier, then the better of two
-// distinct weighted random choices by in-flight requests per weight (P2C), which
-// spreads load by weight without herding onto the momentarily least-loaded
-// one. It returns nil
-// when no upstream may be tried. Upstreams in blocked (their breaker said
-// no during this request) are never picked.
+// tried and available (circuit not open, not cooling down after a 429) and
+// not marked slow (see markSlow); one tried already but available and not
+// slow (a retry); the same two with slow ones allowed; one cooling down but
+// with its circuit not open, since the retry waits for its Retry-After
+// anyway. Among the candidates it takes the lowest Priority tier, then the
+// better of two distinct weighted random choices by in-flight requests per
+// weight (P2C), which spreads load by weight without herding onto the
+// momentarily least-loaded one. It returns nil when no upstream may be
+// tried. Upstreams in blocked (their breaker said no during this request)
+// are never picked.
 func (p *Pool) pick(tried, blocked []*Upstream) *Upstream {
+	now := time.Now().UnixNano()
 	rules := [...]func(u *Upstream) bool{
+		func(u *Upstream) bool { return !contains(tried, u) && u.Available() && !u.slow(now) },
+		func(u *Upstream) bool { return u.Available() && !u.slow(now) },
 		func(u *Upstream) bool { return !contains(tried, u) && u.Available() },
 		func(u *Upstream) bool { return u.Available() },
 		func(u *Upstream) bool { return u.circuit() != CircuitOpen },

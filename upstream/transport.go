@@ -38,6 +38,9 @@ type class struct {
 	open       atomic.Int64 // connections open in this class
 	inflight   atomic.Int64 // attempts in flight in this class
 	waiting    atomic.Int64 // attempts asking for a connection (GetConn, not yet GotConn)
+	// firstByteAvg is the usual time to response headers, in nanoseconds
+	// (see observeFirstByte); 0 until an attempt was answered.
+	firstByteAvg atomic.Int64
 	// proto is what the class's connections speak, learned from the first
 	// TLS handshake: protoUnknown, protoH1 or protoH2.
 	proto atomic.Int32
