@@ -45,6 +45,24 @@ type attempt struct {
 	poolTimer *time.Timer
 	byteTimer *time.Timer
 	slowTimer *time.Timer // marks the upstream slow (see markSlow)
+
+	// wantsConn says the attempt waits for a connection (GetConn, not yet
+	// GotConn, not ended): a dial held for it may still be of use.
+	wantsConn atomic.Bool
+	// held is the dial held back for this attempt (see awaitDemand); under
+	// the class's gate.mu.
+	held *heldDial
+}
+
+// attemptKey is the context key of the attempt a request belongs to: the
+// dial net/http starts for it keeps the request's context values, and
+// awaitDemand finds the attempt by it.
+type attemptKey struct{}
+
+// attemptFrom returns the attempt whose request ctx belongs to, or nil.
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	return a
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -60,7 +78,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	// A shallow copy: the transport reads the request and never changes it,
 	// so only the header map (which gets the upstream's credentials) and
 	// the URL are new.
-	out := req.WithContext(httptrace.WithClientTrace(actx, a.trace()))
+	out := req.WithContext(httptrace.WithClientTrace(context.WithValue(actx, attemptKey{}, a), a.trace()))
 	out.Header = make(http.Header, len(req.Header)+len(u.cfg.Header))
 	for k, v := range req.Header {
 		out.Header[k] = v
@@ -188,11 +206,13 @@ func (a *attempt) end() {
 	}
 }
 
-// stopWaiting ends the attempt's count in cls.waiting; a.mu is held.
+// stopWaiting ends the attempt's count in cls.waiting, and a dial held
+// back for it; a.mu is held.
 func (a *attempt) stopWaiting() {
 	if a.waiting {
 		a.waiting = false
 		a.cls.waiting.Add(-1)
+		a.cls.forget(a)
 	}
 }
 
@@ -212,6 +232,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			defer a.mu.Unlock()
 			if !a.waiting {
 				a.waiting = true
+				a.wantsConn.Store(true)
 				a.cls.waiting.Add(1)
 			}
 			a.getConn = time.Now()
