@@ -113,9 +113,11 @@ func classify(err error, f failure) Kind {
 		authErr   x509.UnknownAuthorityError
 		invalidEr x509.CertificateInvalidError
 	)
-	if errors.As(err, &certErr) || errors.As(err, &recErr) || errors.As(err, &alertErr) ||
+	// A TLS failure once the request was written is a broken connection,
+	// not a failed handshake: the upstream may have run the request.
+	if !f.wrote && (errors.As(err, &certErr) || errors.As(err, &recErr) || errors.As(err, &alertErr) ||
 		errors.As(err, &hostErr) || errors.As(err, &authErr) || errors.As(err, &invalidEr) ||
-		strings.Contains(err.Error(), "TLS handshake timeout") { // untyped in net/http
+		strings.Contains(err.Error(), "TLS handshake timeout")) { // untyped in net/http
 		return KindTLS
 	}
 	var opErr *net.OpError

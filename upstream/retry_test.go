@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -206,6 +207,8 @@ func TestClassifyStaleMeansNotRun(t *testing.T) {
 		{"HTTP/2 REFUSED_STREAM", errors.New("stream error: stream ID 5; REFUSED_STREAM; received from peer"), failure{wrote: true, afterWrite: 3 * time.Second, window: w}, KindStaleConn},
 		{"HTTP/2 GOAWAY below our stream", errors.New("http2: Transport received Server's graceful shutdown GOAWAY"), failure{wrote: true, afterWrite: 3 * time.Second, window: w}, KindStaleConn},
 		{"HTTP/2 GOAWAY at or above our stream", errors.New("http2: server sent GOAWAY and closed the connection; LastStreamID=5, ErrCode=NO_ERROR, debug=\"\""), failure{waited: true, wrote: true, afterWrite: 3 * time.Second, window: w}, KindConnReset},
+		{"TLS handshake failure", tls.AlertError(40), failure{window: w}, KindTLS},
+		{"TLS alert after the request was written", tls.AlertError(80), failure{waited: true, wrote: true, afterWrite: 2 * time.Second, window: w}, KindConnReset},
 		{"first byte timer", context.Canceled, failure{cause: errFirstByte, waited: true, wrote: true, window: w}, KindHeaderTimeout},
 		{"caller canceled", context.Canceled, failure{cause: context.Canceled, waited: true, wrote: true, window: w}, KindCanceled},
 	}
