@@ -112,6 +112,15 @@ type RetryPolicy struct {
 	Budget float64
 	// MaxRetryAfter is the longest Retry-After honoured. Default 30s.
 	MaxRetryAfter time.Duration
+	// AssumeIdempotent resends a request whose connection failed after it
+	// was sent and before any answer, as if it carried an Idempotency-Key.
+	// Such an upstream may have run the request: sent again, it runs (and
+	// bills) twice. Default false: only a request with an Idempotency-Key
+	// header or a safe method (GET, HEAD, OPTIONS, TRACE) is resent then. A
+	// request the upstream provably did not run is resent either way (see
+	// KindStaleConn). Set it for an upstream where running a request twice
+	// costs nothing that matters, such as a self-hosted model.
+	AssumeIdempotent bool
 }
 
 func (c *Config) applyDefaults() {

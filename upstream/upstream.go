@@ -22,6 +22,8 @@ type Upstream struct {
 
 	cb            *gobreaker.TwoStepCircuitBreaker[struct{}] // nil when disabled
 	cooldownUntil atomic.Int64                               // unix nanos; skipped until then (429)
+	slowUntil     atomic.Int64                               // unix nanos; avoided until then (see markSlow)
+	slowMarks     atomic.Int64                               // slow marks since the last answer
 
 	connsMu sync.Mutex
 	conns   map[*trackedConn]struct{} // open connections, for the keeper
@@ -120,6 +122,10 @@ type Stats struct {
 	Circuit CircuitState `json:"circuit_state"`
 	// CooldownUntil is when a 429 cooldown ends; zero when none.
 	CooldownUntil time.Time `json:"cooldown_until,omitzero"`
+	// SlowUntil is when the upstream stops being avoided after an attempt
+	// waited far past its usual time to first byte, unless it answers
+	// sooner; zero when it is not.
+	SlowUntil time.Time `json:"slow_until,omitzero"`
 }
 
 // Stats returns a copy of the upstream's counters.
@@ -153,6 +159,9 @@ func (u *Upstream) Stats() Stats {
 	s.Circuit = u.circuit()
 	if cu := u.cooldownUntil.Load(); cu > time.Now().UnixNano() {
 		s.CooldownUntil = time.Unix(0, cu)
+	}
+	if su := u.slowUntil.Load(); su > time.Now().UnixNano() {
+		s.SlowUntil = time.Unix(0, su)
 	}
 	u.keep.learnedM.Lock()
 	s.LearnedIdleTimeout = u.keep.learned

@@ -111,6 +111,10 @@ type Retry struct {
 	Max      time.Duration `yaml:"max"`
 	// Budget is the ratio of retries to requests allowed over a window (0..1).
 	Budget float64 `yaml:"budget"`
+	// AssumeIdempotent resends a request whose connection failed after it
+	// was sent, before any answer, though the upstream may have run it
+	// (upstream.RetryPolicy.AssumeIdempotent).
+	AssumeIdempotent bool `yaml:"assume_idempotent"`
 }
 
 // Circuit configures the upstream's circuit breaker: after enough failures

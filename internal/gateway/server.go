@@ -129,6 +129,8 @@ func tuning(u config.Upstream) upstream.Config {
 			Base:     u.Retry.Base,
 			Max:      u.Retry.Max,
 			Budget:   u.Retry.Budget,
+
+			AssumeIdempotent: u.Retry.AssumeIdempotent,
 		},
 		Breaker: upstream.BreakerSettings{
 			ConsecutiveFailures: u.Circuit.Failures,
