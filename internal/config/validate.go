@@ -216,6 +216,9 @@ func checkRedisURL(p *problems, key, raw string) {
 // showURL quotes a URL for a message without its password, if any.
 func showURL(p *problems, key, raw string) string {
 	if u, err := url.Parse(raw); err == nil {
+		if _, ok := u.User.Password(); u.User != nil && !ok {
+			u.User = url.User("xxxxx") // a user name alone may be the key
+		}
 		return p.show(key, u.Redacted())
 	}
 	if strings.Contains(raw, "@") {
