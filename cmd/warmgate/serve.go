@@ -71,6 +71,9 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			if allowOpen {
 				cfg.Server.AllowOpen = true
 			}
+			if err := cfg.Validate(); err != nil { // the flags' values, and how they combine with the file
+				return fmt.Errorf("invalid settings:\n%w", err)
+			}
 			if printConfig {
 				return gateway.PrintConfig(cmd.OutOrStdout(), cfg)
 			}
@@ -137,6 +140,10 @@ func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.L
 	fmt.Fprintf(out, "warmgate listening on %s (base_url for clients: %s)\n", s.Addr(), s.URL())
 	for _, u := range gateway.Effective(cfg).Upstreams { // base_url passwords redacted
 		log.Info("upstream", "name", u.Name, "base_url", u.BaseURL, "models", u.Models)
+	}
+	if host, _, _ := net.SplitHostPort(cfg.Listen); !cfg.HasKeys() && len(cfg.AllowedHosts) == 0 && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		log.Warn("no client keys: the gateway answers only requests addressed to loopback (Host localhost, 127.0.0.1 or [::1]); "+
+			"list the names clients use to reach it in allowed_hosts", "listen", cfg.Listen)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	go func() { defer cancel(); s.Warm(wctx) }()

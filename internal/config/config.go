@@ -30,6 +30,11 @@ type Config struct {
 	Fallbacks map[string][]string `yaml:"fallbacks"`
 	// Server tunes the inbound HTTP server.
 	Server Server `yaml:"server"`
+	// AllowedHosts are, when the gateway is open (no Keys), the host names
+	// besides loopback and the listen address's host that clients may use
+	// to reach it (the Host header) and whose web pages may call it (the
+	// Origin header); "*" accepts any Host. Ignored when Keys are set.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
 	Tracing Tracing `yaml:"tracing"`
 	// Prices are what models cost, for the usage ledger's cost column and

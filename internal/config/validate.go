@@ -74,6 +74,7 @@ func (c *Config) validate(p *problems) {
 		}
 	}
 	c.Tracing.validate(p)
+	c.validateOpen(p)
 	s := c.Server
 	nonNegative(p, "server.max_header_bytes", int64(s.MaxHeaderBytes))
 	nonNegative(p, "server.max_body_bytes", s.MaxBodyBytes)
@@ -116,6 +117,27 @@ func (u *Upstream) validate(p *problems, key string) {
 	durations(p, key+".circuit", map[string]time.Duration{"window": c.Window, "cooldown": c.Cooldown})
 	if !(c.Ratio >= 0 && c.Ratio <= 1) {
 		p.at(key+".circuit.ratio", "ratio %v is outside 0..1 (the share of failed requests that opens the circuit, e.g. 0.5)", c.Ratio)
+	}
+}
+
+// validateOpen refuses the profiler on a gateway open to the network with
+// no admin key: anyone could read the program's memory profile and spend
+// its CPU. (serve's --allow-open sets server.allow_open, then validates
+// again.) It also checks allowed_hosts.
+func (c *Config) validateOpen(p *problems) {
+	if c.Server.AllowOpen && !c.HasKeys() && c.PprofOn() && c.Admin.KeyEnv == "" && c.Admin.Key == "" {
+		p.at("admin.pprof", "the profiler on a gateway open to the network (server.allow_open or --allow-open, no keys) needs an admin key: "+
+			"set admin.key_env, or turn admin.pprof off")
+	}
+	for i, h := range c.AllowedHosts {
+		k := fmt.Sprintf("allowed_hosts[%d]", i)
+		if h == "*" {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		if name == "" || strings.ContainsAny(name, "/@ ") || strings.Contains(name, ":") && net.ParseIP(name) == nil {
+			p.at(k, "%s is not a host name or IP address (write it without scheme or port, e.g. gateway.internal or 10.0.0.5; \"*\" accepts any)", p.show(k, h))
+		}
 	}
 }
 

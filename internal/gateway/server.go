@@ -43,6 +43,7 @@ type Server struct {
 	reload  sync.Mutex
 	srv     *http.Server
 	ln      net.Listener
+	listen  string // the address given to Listen: its host is one an open gateway answers to
 	done    chan error
 	once    sync.Once
 	state   *state          // the keys' limits and spend, kept across reloads
@@ -229,6 +230,8 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	s.listen = addr
+	s.cur.Load().hosts = newEdgeHosts(addr, s.cfg.AllowedHosts) // before Start: nothing serves yet
 	return nil
 }
 
@@ -368,6 +371,9 @@ func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
 	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })
 	h.reload = s.ReloadFile
+	if s.listen != "" { // the address in use, not the file's (--listen, or a reload that changed it)
+		h.hosts = newEdgeHosts(s.listen, cfg.AllowedHosts)
+	}
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
 	s.cur.Store(h)
 }
