@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestOpenGatewaySettings: the keys that harden an open gateway
-// (allowed_hosts, admin.pprof with allow_open), each refused with its key,
-// line and the fix.
+// TestOpenGatewaySettings: the keys that harden an open gateway and what
+// the gateway sends upstream (allowed_hosts, admin.pprof with allow_open,
+// forward_headers, headers), each refused with its key, line and the fix.
 func TestOpenGatewaySettings(t *testing.T) {
 	const up = "upstreams:\n  - name: a\n    base_url: http://x\n" // lines 1-3
 	envs := env(map[string]string{"ADMIN": "adm", "ORG": "org-1"})
@@ -29,6 +29,19 @@ func TestOpenGatewaySettings(t *testing.T) {
 			`allowed_hosts[0]: "http://gateway.internal" is not a host name or IP address (write it without scheme or port`},
 		{"allowed host with a port", up + "allowed_hosts: [gateway.internal:8080]\n", 4, `allowed_hosts[0]: "gateway.internal:8080" is not a host name`},
 		{"empty allowed host", up + "allowed_hosts: [\"\"]\n", 4, `allowed_hosts[0]: "" is not a host name`},
+
+		{"forward billing headers", up + "    forward_headers: [openai-organization, OpenAI-Project, X-Forwarded-For]\n", 0, ""},
+		{"forward a header that is forwarded anyway", up + "    forward_headers: [X-Custom]\n", 4,
+			`upstreams[0].forward_headers[0]: "X-Custom" is not one of the client headers the gateway drops (Openai-Organization, Openai-Project`},
+		{"forward the client's credentials", up + "    forward_headers: [Authorization]\n", 4, `"Authorization" is not one of the client headers the gateway drops`},
+
+		{"set headers", up + "    headers: {OpenAI-Organization: \"${ORG}\", OpenAI-Project: proj_1}\n", 0, ""},
+		{"set a credential", up + "    headers:\n      Authorization: Bearer sk-x\n", 5,
+			`upstreams[0].headers["Authorization"]: credentials do not go in headers (--print-config shows them): use api_key_env or api_key_file`},
+		{"set x-api-key", up + "    headers: {x-api-key: k}\n", 4, `credentials do not go in headers`},
+		{"set Host", up + "    headers: {Host: other}\n", 4, `upstreams[0].headers["Host"]: the gateway sets Host itself`},
+		{"set a bad name", up + "    headers: {\"Open AI\": x}\n", 4, `upstreams[0].headers["Open AI"]: "Open AI" is not a valid header name`},
+		{"set a value with a line break", up + "    headers: {X-A: \"a\\r\\nX-B: b\"}\n", 4, `upstreams[0].headers["X-A"]: the value has a line break`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(tc.in), envs)

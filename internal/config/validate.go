@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/textproto"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Validate checks c as Parse does, but without line numbers: call it after
@@ -111,6 +114,7 @@ func (u *Upstream) validate(p *problems, key string) {
 	if !(r.Budget >= 0 && r.Budget <= 1) { // also rejects NaN
 		p.at(key+".retry.budget", "budget %v is outside 0..1 (it is the ratio of retries to requests, e.g. 0.2)", r.Budget)
 	}
+	u.validateHeaders(p, key)
 	c := u.Circuit
 	nonNegative(p, key+".circuit.failures", int64(c.Failures))
 	nonNegative(p, key+".circuit.min_requests", int64(c.MinRequests))
@@ -118,6 +122,45 @@ func (u *Upstream) validate(p *problems, key string) {
 	if !(c.Ratio >= 0 && c.Ratio <= 1) {
 		p.at(key+".circuit.ratio", "ratio %v is outside 0..1 (the share of failed requests that opens the circuit, e.g. 0.5)", c.Ratio)
 	}
+}
+
+// validateHeaders checks forward_headers against the headers the gateway
+// drops, and headers for names and values HTTP allows and that are not the
+// gateway's own business (framing, credentials).
+func (u *Upstream) validateHeaders(p *problems, key string) {
+	fwd := ForwardableHeaders()
+	for i, h := range u.ForwardHeaders {
+		if !slices.Contains(fwd, textproto.CanonicalMIMEHeaderKey(h)) {
+			p.at(fmt.Sprintf("%s.forward_headers[%d]", key, i), "%q is not one of the client headers the gateway drops (%s); other headers are forwarded anyway",
+				h, strings.Join(fwd, ", "))
+		}
+	}
+	for _, name := range sortedKeys(u.Headers) {
+		k := fmt.Sprintf("%s.headers[%q]", key, name)
+		switch cn := textproto.CanonicalMIMEHeaderKey(name); {
+		case !httpguts.ValidHeaderFieldName(name):
+			p.at(k, "%q is not a valid header name (letters, digits and -, e.g. OpenAI-Organization)", name)
+		case ownHeaders[cn]:
+			p.at(k, "the gateway sets %s itself; remove it", cn)
+		case credentialHeaders[cn]:
+			p.at(k, "credentials do not go in headers (--print-config shows them): use api_key_env or api_key_file")
+		case !httpguts.ValidHeaderFieldValue(u.Headers[name]):
+			p.at(k, "the value has a line break or control character, which a header cannot hold")
+		}
+	}
+}
+
+// ownHeaders are the request headers that frame or route a request; the
+// gateway and the transport set them.
+var ownHeaders = map[string]bool{
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Keep-Alive": true,
+	"Te": true, "Trailer": true, "Upgrade": true, "Proxy-Connection": true, "X-Request-Id": true,
+}
+
+// credentialHeaders carry secrets: they belong in api_key_env/api_key_file.
+var credentialHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Api-Key": true, "X-Api-Key": true,
+	"X-Goog-Api-Key": true, "Cookie": true,
 }
 
 // validateOpen refuses the profiler on a gateway open to the network with

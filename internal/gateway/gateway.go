@@ -40,6 +40,9 @@ type Gateway struct {
 	passAuth map[string]bool
 	// hosts are the names an open gateway answers to (edge.go).
 	hosts edgeHosts
+	// forward lists, per upstream, the client headers of
+	// config.ForwardableHeaders that it gets (relay.go).
+	forward map[string]map[string]bool
 
 	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
 	nviews atomic.Int64 // entries in views, bounded by maxViews
@@ -76,6 +79,7 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	for _, u := range cfg.Upstreams {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
+	g.forward = forwardHeaders(cfg, g.passAuth)
 	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20

@@ -77,6 +77,12 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 		if u.APIKey != "" {
 			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
 		}
+		for k, v := range u.Headers { // headers: set on every request, over the client's
+			if uc.Header == nil {
+				uc.Header = http.Header{}
+			}
+			uc.Header.Set(k, v)
+		}
 		if u.TLS.CAFile != "" || u.TLS.InsecureSkipVerify || u.TLS.ServerName != "" {
 			tc := &tls.Config{ServerName: u.TLS.ServerName, InsecureSkipVerify: u.TLS.InsecureSkipVerify}
 			if u.TLS.InsecureSkipVerify {
