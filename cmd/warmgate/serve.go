@@ -35,7 +35,10 @@ https://api.openai.com/v1) with the key in OPENAI_API_KEY, on 127.0.0.1:8080.
 With --config it reads the YAML file described in docs/config.md.
 
 It refuses to listen beyond loopback unless client keys are configured
-(keys: in the config file) or --allow-open is given.
+(keys: in the config file) or --allow-open is given. Without client keys it
+answers only requests addressed to localhost, 127.0.0.1, [::1] or the listen
+address (allowed_hosts: in the config adds names), and refuses requests from
+web pages of other sites.
 
 SIGHUP (or POST /admin/reload) rereads the config file: upstreams whose
 settings did not change keep their warm connections; a bad file is refused
