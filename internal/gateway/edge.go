@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -69,8 +70,8 @@ func (e *edgeHosts) allows(host string) bool {
 	if host == "localhost" || e.names[host] {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host) // unlike net.ParseIP, no allocation
+	return err == nil && ip.IsLoopback()
 }
 
 // simpleContentType reports whether ct is one of the three content types
