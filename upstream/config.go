@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -193,10 +194,15 @@ func parseBase(c *Config) (*url.URL, error) {
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("upstream %q: invalid BaseURL: %w", c.Name, err)
+		// Not %w: url.Error's text holds the URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("upstream %q: invalid BaseURL: %v", c.Name, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("upstream %q: BaseURL %q must be an absolute http:// or https:// URL", c.Name, c.BaseURL)
+		return nil, fmt.Errorf("upstream %q: BaseURL %q must be an absolute http:// or https:// URL", c.Name, redacted(u))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

@@ -14,6 +14,7 @@ import (
 type Upstream struct {
 	cfg     Config
 	base    *url.URL
+	shown   string // base without its credentials, for Stats
 	classes [numClasses]*class
 
 	inflight atomic.Int64
@@ -65,7 +66,7 @@ func newUpstream(c Config) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstream{cfg: c, base: base, conns: map[*trackedConn]struct{}{}}
+	u := &Upstream{cfg: c, base: base, shown: redacted(base), conns: map[*trackedConn]struct{}{}}
 	u.cb = newBreaker(c.Name, c.Breaker)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
@@ -79,7 +80,10 @@ func (u *Upstream) Name() string { return u.cfg.Name }
 // counters. Counters are totals since start; Open, Active, Idle and InFlight
 // are current values.
 type Stats struct {
-	Name    string `json:"name"`
+	Name string `json:"name"`
+	// BaseURL is the upstream's base URL with its userinfo, if any,
+	// redacted: a password, or a user name alone (some APIs take the key
+	// as the user name), reads "xxxxx".
 	BaseURL string `json:"base_url"`
 
 	Opened   int64 `json:"connections_opened"`    // new TCP connections dialed
@@ -133,7 +137,7 @@ func (u *Upstream) Stats() Stats {
 	c := &u.stats
 	s := Stats{
 		Name:          u.cfg.Name,
-		BaseURL:       u.base.String(),
+		BaseURL:       u.shown,
 		Opened:        c.opened.Load(),
 		OpenedH1:      c.openedH1.Load(),
 		OpenedH2:      c.openedH2.Load(),
@@ -174,6 +178,21 @@ func (u *Upstream) Stats() Stats {
 		s.Retries[r.String()] = c.retries[r].Load()
 	}
 	return s
+}
+
+// redacted is u as shown in stats and errors: credentials in its userinfo
+// replaced by "xxxxx".
+func redacted(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	if _, ok := u.User.Password(); ok {
+		c.User = url.UserPassword(u.User.Username(), "xxxxx")
+	} else {
+		c.User = url.User("xxxxx")
+	}
+	return c.String()
 }
 
 // score is the load-aware selection key: requests in flight per unit of

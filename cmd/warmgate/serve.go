@@ -35,7 +35,10 @@ https://api.openai.com/v1) with the key in OPENAI_API_KEY, on 127.0.0.1:8080.
 With --config it reads the YAML file described in docs/config.md.
 
 It refuses to listen beyond loopback unless client keys are configured
-(keys: in the config file) or --allow-open is given.
+(keys: in the config file) or --allow-open is given. Without client keys it
+answers only requests addressed to localhost, 127.0.0.1, [::1] or the listen
+address (allowed_hosts: in the config adds names), and refuses requests from
+web pages of other sites.
 
 SIGHUP (or POST /admin/reload) rereads the config file: upstreams whose
 settings did not change keep their warm connections; a bad file is refused
@@ -70,6 +73,9 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			}
 			if allowOpen {
 				cfg.Server.AllowOpen = true
+			}
+			if err := cfg.Validate(); err != nil { // the flags' values, and how they combine with the file
+				return fmt.Errorf("invalid settings:\n%w", err)
 			}
 			if printConfig {
 				return gateway.PrintConfig(cmd.OutOrStdout(), cfg)
@@ -135,8 +141,12 @@ func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.L
 	}
 	s.Start()
 	fmt.Fprintf(out, "warmgate listening on %s (base_url for clients: %s)\n", s.Addr(), s.URL())
-	for _, u := range cfg.Upstreams {
+	for _, u := range gateway.Effective(cfg).Upstreams { // base_url passwords redacted
 		log.Info("upstream", "name", u.Name, "base_url", u.BaseURL, "models", u.Models)
+	}
+	if host, _, _ := net.SplitHostPort(cfg.Listen); !cfg.HasKeys() && len(cfg.AllowedHosts) == 0 && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		log.Warn("no client keys: the gateway answers only requests addressed to loopback (Host localhost, 127.0.0.1 or [::1]); "+
+			"list the names clients use to reach it in allowed_hosts", "listen", cfg.Listen)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	go func() { defer cancel(); s.Warm(wctx) }()

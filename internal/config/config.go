@@ -30,6 +30,11 @@ type Config struct {
 	Fallbacks map[string][]string `yaml:"fallbacks"`
 	// Server tunes the inbound HTTP server.
 	Server Server `yaml:"server"`
+	// AllowedHosts are, when the gateway is open (no Keys), the host names
+	// besides loopback and the listen address's host that clients may use
+	// to reach it (the Host header) and whose web pages may call it (the
+	// Origin header); "*" accepts any Host. Ignored when Keys are set.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
 	Tracing Tracing `yaml:"tracing"`
 	// Prices are what models cost, for the usage ledger's cost column and
@@ -74,6 +79,29 @@ type Upstream struct {
 	Retry    Retry    `yaml:"retry"`
 	Circuit  Circuit  `yaml:"circuit"`
 	TLS      TLS      `yaml:"tls"`
+	// ForwardHeaders names client headers that the gateway drops by
+	// default (ForwardableHeaders: billing selectors and client-address
+	// claims) and passes to this upstream as the client sent them. Default
+	// none. (An upstream without a key, on a gateway without Keys, gets the
+	// client's own Authorization, and the billing selectors go with it.)
+	ForwardHeaders []string `yaml:"forward_headers"`
+	// Headers are set on every request to this upstream, replacing the
+	// client's (e.g. OpenAI-Organization). Not for secrets: --print-config
+	// shows them; credentials go in APIKeyEnv or APIKeyFile.
+	Headers map[string]string `yaml:"headers"`
+}
+
+// ForwardableHeaders returns the client request headers the gateway drops
+// unless an upstream lists them in forward_headers, in canonical form.
+// The first three choose which organization, project or Google Cloud
+// project an upstream bills: the gateway's key must not bill an account
+// the client picks. The others claim the client's address, which nothing
+// checks: the gateway neither trusts nor adds them.
+func ForwardableHeaders() []string {
+	return []string{
+		"Openai-Organization", "Openai-Project", "X-Goog-User-Project",
+		"X-Forwarded-For", "X-Real-Ip", "True-Client-Ip", "X-Client-Ip", "Cf-Connecting-Ip",
+	}
 }
 
 // Pool tunes the upstream connection pool. Zero values take the upstream

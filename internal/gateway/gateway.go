@@ -38,6 +38,11 @@ type Gateway struct {
 	// no key of their own, when the gateway has no client keys: the client
 	// then brings its own provider key.
 	passAuth map[string]bool
+	// hosts are the names an open gateway answers to (edge.go).
+	hosts edgeHosts
+	// forward lists, per upstream, the client headers of
+	// config.ForwardableHeaders that it gets (relay.go).
+	forward map[string]map[string]bool
 
 	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
 	nviews atomic.Int64 // entries in views, bounded by maxViews
@@ -70,9 +75,11 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 		k := &cfg.Keys[i]
 		g.keys[strings.ToLower(k.KeySHA256)] = k
 	}
+	g.hosts = newEdgeHosts(cfg.Listen, cfg.AllowedHosts)
 	for _, u := range cfg.Upstreams {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
+	g.forward = forwardHeaders(cfg, g.passAuth)
 	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20
@@ -117,6 +124,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// upstream (or a proxy in front of it) resolves them.
 		writeError(sw, errBadRequest("invalid_path", "the request path "+quote(p)+
 			" is not clean: it must not contain \".\" or \"..\" segments, empty segments (\"//\") or backslashes"))
+		return
+	}
+	if aerr := g.edge(r, p); aerr != nil {
+		writeError(sw, aerr)
 		return
 	}
 	switch {
@@ -219,19 +230,24 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 		message: "method not allowed: use " + allow})
 }
 
-// admin lets a request reach the operational endpoints (/metrics,
-// /api/*): always when the gateway is open (no client keys, loopback only),
-// else only with the admin key. It writes the refusal itself.
+// admin lets a request reach the operational endpoints (/metrics, /api/*,
+// /admin/*, /debug/pprof/): with the admin key whenever one is configured;
+// without one, only on an open gateway (no client keys), whose edge checks
+// keep out other hosts and sites. It writes the refusal itself.
 func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) bool {
-	if len(g.keys) == 0 {
-		return true
+	var key string
+	if g.cfg.Admin != nil {
+		key = g.cfg.Admin.Key
 	}
-	if g.cfg.Admin == nil || g.cfg.Admin.Key == "" {
+	if key == "" {
+		if len(g.keys) == 0 {
+			return true
+		}
 		writeError(w, &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "admin_disabled",
 			message: "admin endpoints are off: with client keys configured they need an admin key (admin.key_env in the config)"})
 		return false
 	}
-	if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(g.cfg.Admin.Key)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(key)) != 1 {
 		writeError(w, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "invalid_admin_key",
 			message: "this endpoint needs the admin key: send \"Authorization: Bearer <admin key>\""})
 		return false

@@ -189,8 +189,9 @@ func (g *Gateway) outbound(r *http.Request, b []byte, view *upstream.Pool, id st
 	if len(b) == 0 {
 		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	}
-	copyRequestHeader(out.Header, r.Header)
-	if ups := view.Upstreams(); len(ups) > 0 && g.passAuth[ups[0].Name()] {
+	ups := view.Upstreams()
+	copyRequestHeader(out.Header, r.Header, func(k string) bool { return g.forwards(ups, k) })
+	if len(ups) > 0 && g.passAuth[ups[0].Name()] {
 		if a := r.Header.Get("Authorization"); a != "" {
 			out.Header.Set("Authorization", a)
 		}
@@ -235,6 +236,14 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 			// in our logs); the upstream's own id, the one its provider's
 			// support asks for, travels under another name.
 			h["X-Upstream-Request-Id"] = vv
+		case k == "Location", k == "Content-Location":
+			// An upstream's own address is not the client's business, nor
+			// a place to send it: only paths under the base URL are kept.
+			if len(vv) == 1 {
+				if loc := g.relayLocation(vv[0], rec.upstream, r.URL.Path); loc != "" {
+					h[k] = []string{loc}
+				}
+			}
 		default:
 			h[k] = vv
 		}
@@ -351,11 +360,14 @@ var routingHeaders = map[string]bool{
 
 // copyRequestHeader forwards the client's headers minus hop-by-hop ones,
 // routing ones, the client's credentials (the upstream's own are set per
-// attempt) and Accept-Encoding (the transport negotiates compression itself).
-func copyRequestHeader(dst, src http.Header) {
+// attempt), Accept-Encoding (the transport negotiates compression itself)
+// and the forwardable ones (billing selectors, client-address claims) that
+// pass does not let through.
+func copyRequestHeader(dst, src http.Header, pass func(canonicalName string) bool) {
 	for k, vv := range src {
 		switch {
 		case hopHeaders[k], routingHeaders[k]:
+		case forwardable[k] && !pass(k):
 		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
 		default:
 			dst[k] = vv

@@ -43,6 +43,7 @@ type Server struct {
 	reload  sync.Mutex
 	srv     *http.Server
 	ln      net.Listener
+	listen  string // the address given to Listen: its host is one an open gateway answers to
 	done    chan error
 	once    sync.Once
 	state   *state          // the keys' limits and spend, kept across reloads
@@ -75,6 +76,12 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 		uc := tuning(u)
 		if u.APIKey != "" {
 			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
+		}
+		for k, v := range u.Headers { // headers: set on every request, over the client's
+			if uc.Header == nil {
+				uc.Header = http.Header{}
+			}
+			uc.Header.Set(k, v)
 		}
 		if u.TLS.CAFile != "" || u.TLS.InsecureSkipVerify || u.TLS.ServerName != "" {
 			tc := &tls.Config{ServerName: u.TLS.ServerName, InsecureSkipVerify: u.TLS.InsecureSkipVerify}
@@ -240,6 +247,8 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	s.listen = addr
+	s.cur.Load().hosts = newEdgeHosts(addr, s.cfg.AllowedHosts) // before Start: nothing serves yet
 	return nil
 }
 
@@ -379,6 +388,9 @@ func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
 	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })
 	h.reload = s.ReloadFile
+	if s.listen != "" { // the address in use, not the file's (--listen, or a reload that changed it)
+		h.hosts = newEdgeHosts(s.listen, cfg.AllowedHosts)
+	}
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
 	s.cur.Store(h)
 }
