@@ -33,8 +33,9 @@ type Config struct {
 	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
 	Tracing Tracing `yaml:"tracing"`
 	// Prices are what models cost, for the usage ledger's cost column and
-	// the keys' spend budgets. Keyed by model name or glob (path.Match
-	// syntax): an exact name wins, then the longest matching glob.
+	// the keys' spend budgets. Keyed by model name or glob (the model globs
+	// of Upstream.Models): an exact name wins, then the longest matching
+	// glob.
 	Prices map[string]Price `yaml:"prices"`
 	// Usage configures the durable usage ledger in DataDir.
 	Usage Usage `yaml:"usage"`

@@ -242,14 +242,15 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 }
 
 // Price returns the price of model: the entry named exactly so, else the
-// longest glob that matches it; ok is false when none does.
+// longest glob that matches it (the globs of matchModel, so "*" prices
+// "meta-llama/Llama-3.1-8B" too); ok is false when none does.
 func (c *Config) Price(model string) (p Price, ok bool) {
 	if p, ok := c.Prices[model]; ok {
 		return p, true
 	}
 	best := ""
 	for glob, gp := range c.Prices {
-		if m, _ := path.Match(glob, model); m && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
+		if matchModel([]string{glob}, model) && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
 			best, p, ok = glob, gp, true
 		}
 	}

@@ -683,6 +683,8 @@ redis: {url: "redis://127.0.0.1:6390/0", fail_closed: true}
 	}
 	for model, want := range map[string]Price{
 		"gpt-4.1": {2, 8}, "gpt-4.1-mini": {0.4, 1.6}, "llama": {Prompt: 1},
+		// The model globs' * crosses "/": "*" prices every model.
+		"meta-llama/Llama-3.1-8B": {Prompt: 1},
 	} {
 		if got, ok := cfg.Price(model); !ok || got != want {
 			t.Errorf("Price(%q) = %v, %v; want %v", model, got, ok, want)

@@ -309,17 +309,11 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
-// keyAllows reports whether client key k may use model.
+// keyAllows reports whether client key k may use model (always in open
+// mode). Key.MatchModel is the config's one model matcher: its * and ?
+// also match "/", so a key allowed "*" may use "meta-llama/Llama-3.1-8B".
 func keyAllows(k *config.Key, model string) bool {
-	if k == nil || len(k.Models) == 0 {
-		return true
-	}
-	for _, m := range k.Models {
-		if ok, _ := path.Match(m, model); ok {
-			return true
-		}
-	}
-	return false
+	return k == nil || k.MatchModel(model)
 }
 
 // view returns the pool view of the upstreams serving model, in config

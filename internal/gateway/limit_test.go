@@ -562,3 +562,49 @@ func TestUsageInAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyModelGlobsCrossSlash: a key's model globs are the config's model
+// globs, whose * matches "/" too: a key allowed "*" (or "*llama*") may use
+// "meta-llama/Llama-3.1-8B" and sees it in GET /v1/models; a key allowed
+// only "gpt-*" may not.
+func TestKeyModelGlobsCrossSlash(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	env := map[string]string{"K_ALL": "sk-all-0123456789", "K_LLAMA": "sk-llama-0123456789", "K_GPT": "sk-gpt-0123456789"}
+	yaml := "upstreams:\n" + upstreamYAML(t, "mock", m, `models: ["*"]`, fastRetry, noCircuit) +
+		"aliases: {\"org/fast\": \"meta-llama/Llama-3.1-8B\"}\n" +
+		`keys:
+  - {name: all, key_env: K_ALL, models: ["*"]}
+  - {name: llama, key_env: K_LLAMA, models: ["*llama*"]}
+  - {name: gpt, key_env: K_GPT, models: ["gpt-*"]}
+`
+	g := startGateway(t, yaml, env)
+	const model = "meta-llama/Llama-3.1-8B"
+	for _, tt := range []struct {
+		key    string
+		model  string
+		status int
+	}{
+		{"K_ALL", model, 200},
+		{"K_LLAMA", model, 200},
+		{"K_ALL", "org/fast", 200}, // an alias with a slash
+		{"K_GPT", model, 403},
+		{"K_GPT", "gpt-4.1-mini", 200},
+	} {
+		a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody(tt.model, false), "Authorization", "Bearer "+env[tt.key])
+		if tt.status == 403 {
+			checkError(t, a, 403, "model_not_allowed", model)
+			continue
+		}
+		if a.status != tt.status {
+			t.Errorf("%s with %s: status %d, want %d: %s", tt.key, tt.model, a.status, tt.status, a.body)
+		}
+	}
+	// GET /v1/models shows a key what it may use: the alias "org/fast" for
+	// the key allowed "*", not for the one allowed "gpt-*".
+	for key, want := range map[string]bool{"K_ALL": true, "K_GPT": false} {
+		a := g.do(t, http.MethodGet, "/v1/models", "", "Authorization", "Bearer "+env[key])
+		if got := strings.Contains(string(a.body), `"id":"org/fast"`); a.status != 200 || got != want {
+			t.Errorf("GET /v1/models for %s: %d, lists org/fast: %v, want %v: %s", key, a.status, got, want, a.body)
+		}
+	}
+}
