@@ -147,10 +147,19 @@ type Key struct {
 	// KeySHA256 is the hex SHA-256 of the key.
 	KeySHA256 string `yaml:"key_sha256"`
 	// KeyEnv names an environment variable holding the key itself.
-	KeyEnv string   `yaml:"key_env"`
+	KeyEnv string `yaml:"key_env"`
+	// Models are globs (the syntax of Upstream.Models) of the models the
+	// key may use. Empty means every model.
 	Models []string `yaml:"models"`
-	RPM    int      `yaml:"rpm"`
-	TPM    int      `yaml:"tpm"`
+	// Paths are globs, in the same syntax (* also matches "/"), of the
+	// request paths the key may use with requests that name no model: the
+	// /v1/ endpoints the gateway passes through (/v1/files, /v1/batches,
+	// ...). Empty means every path for a key without Models, and none for
+	// a key with Models: a key limited to some models reaches only them
+	// unless Paths lets it through, e.g. ["/v1/files*", "/v1/batches*"].
+	Paths []string `yaml:"paths"`
+	RPM   int      `yaml:"rpm"`
+	TPM   int      `yaml:"tpm"`
 	// BudgetDaily and BudgetMonthly cap what the key may spend, in US
 	// dollars, per UTC day and calendar month, at the prices in Prices. 0
 	// means no cap. A request is refused (429, insufficient_quota) once

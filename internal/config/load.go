@@ -269,6 +269,16 @@ func (u Upstream) MatchModel(model string) bool { return matchModel(u.Models, mo
 // of its globs matches. See matchModel for the glob syntax.
 func (k Key) MatchModel(model string) bool { return matchModel(k.Models, model) }
 
+// AllowsPath reports whether the key may send a request that names no
+// model (a pass-through endpoint such as /v1/files) to path p: by Paths
+// when set, else only when the key is not limited to some Models.
+func (k Key) AllowsPath(p string) bool {
+	if len(k.Paths) == 0 {
+		return len(k.Models) == 0
+	}
+	return matchModel(k.Paths, p)
+}
+
 // slash stands in for "/" while matching, so that path.Match's * and ?
 // cross it: model names like "meta-llama/Llama-3.1-8B" are not paths, and
 // "*" must mean every model. NUL cannot occur in a sane model name.

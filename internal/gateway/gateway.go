@@ -316,6 +316,23 @@ func keyAllows(k *config.Key, model string) bool {
 	return k == nil || k.MatchModel(model)
 }
 
+// pathNotAllowed is the 403 for a request that names no model (a
+// pass-through endpoint such as /v1/files) from a key whose paths do not
+// allow it (config.Key.AllowsPath); the message says which config key
+// lets it through.
+func pathNotAllowed(k *config.Key, r *http.Request) *apiError {
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/"), "/")
+	glob := quote("/v1/" + first + "*")
+	msg := "this API key may not use " + r.Method + " " + quote(r.URL.Path) + ": "
+	if len(k.Paths) == 0 {
+		msg += "key " + quote(k.Name) + " is limited to its models (keys[].models), and a request that names no model " +
+			"needs the key's paths to allow it: add paths: [" + glob + "] to the key in the config"
+	} else {
+		msg += "the path is not in the paths of key " + quote(k.Name) + " (keys[].paths): add " + glob + " to them in the config"
+	}
+	return &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "path_not_allowed", message: msg}
+}
+
 // view returns the pool view of the upstreams serving model, in config
 // order (first match first), or nil when none does.
 func (g *Gateway) view(model string) *upstream.Pool {

@@ -608,3 +608,62 @@ func TestKeyModelGlobsCrossSlash(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysGovernPassThroughPaths: a request that names no model goes to a
+// pass-through endpoint (/v1/files, /v1/batches, ...). A key limited to
+// some models may not send one unless its paths allow it (403
+// path_not_allowed, saying which config key lets it through, and nothing
+// reaches the upstream); a key without models keeps every path, and a
+// request that names a model is governed by the models alone.
+func TestKeysGovernPassThroughPaths(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	env := map[string]string{"K_PLAIN": "sk-plain-0123456789", "K_MINI": "sk-mini-0123456789", "K_FILES": "sk-files-0123456789"}
+	yaml := defaultYAML(t, m) + `keys:
+  - {name: plain, key_env: K_PLAIN}
+  - {name: mini-only, key_env: K_MINI, models: ["gpt-4.1-mini"]}
+  - {name: files, key_env: K_FILES, models: ["gpt-4.1-mini"], paths: ["/v1/files*"]}
+`
+	g := startGateway(t, yaml, env)
+	tests := []struct {
+		name         string
+		key          string
+		method, path string
+		body, ctype  string
+		refused      []string // parts of the 403's message; nil: it passes through
+	}{
+		{name: "no models: files", key: "K_PLAIN", method: "GET", path: "/v1/files"},
+		{name: "no models: batches", key: "K_PLAIN", method: "POST", path: "/v1/batches", body: `{"input_file_id":"file-1"}`},
+		{name: "models: files", key: "K_MINI", method: "GET", path: "/v1/files",
+			refused: []string{`"mini-only"`, "keys[].models", `paths: ["/v1/files*"]`}},
+		{name: "models: batches", key: "K_MINI", method: "POST", path: "/v1/batches", body: `{"input_file_id":"file-1"}`,
+			refused: []string{`paths: ["/v1/batches*"]`}},
+		{name: "models: multipart upload", key: "K_MINI", method: "POST", path: "/v1/audio/transcriptions",
+			body: "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--b--\r\n", ctype: "multipart/form-data; boundary=b",
+			refused: []string{`paths: ["/v1/audio*"]`}},
+		{name: "models: a body that names an allowed model", key: "K_MINI", method: "POST", path: "/v1/images/generations",
+			body: `{"model":"gpt-4.1-mini","prompt":"x"}`},
+		{name: "paths: files", key: "K_FILES", method: "GET", path: "/v1/files/file-abc/content"},
+		{name: "paths: batches", key: "K_FILES", method: "GET", path: "/v1/batches",
+			refused: []string{`"files"`, "keys[].paths", `"/v1/batches*"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := []string{"Authorization", "Bearer " + env[tt.key]}
+			if tt.ctype != "" {
+				hdr = append(hdr, "Content-Type", tt.ctype)
+			}
+			a := g.do(t, tt.method, tt.path, tt.body, hdr...)
+			reached := a.header.Get("X-Upstream-Request-Id") != ""
+			if tt.refused != nil {
+				checkError(t, a, http.StatusForbidden, "path_not_allowed", tt.refused...)
+				if reached {
+					t.Error("a refused request reached the upstream")
+				}
+				return
+			}
+			if !reached {
+				t.Errorf("%s %s: did not reach the upstream: %d %s", tt.method, tt.path, a.status, a.body)
+			}
+		})
+	}
+}

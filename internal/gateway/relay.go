@@ -70,6 +70,10 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		}
 	}
 	rec.model, rec.stream = env.Model, env.Stream
+	if env.Model == "" && key != nil && !key.AllowsPath(r.URL.Path) {
+		writeError(w, pathNotAllowed(key, r))
+		return
+	}
 
 	// The models to try: the requested one (through its alias), then its
 	// fallbacks; a body without a model goes to every upstream.
