@@ -42,9 +42,7 @@ type Gateway struct {
 	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
 	nviews atomic.Int64 // entries in views, bounded by maxViews
 
-	modelsMu  sync.Mutex
-	modelsAt  time.Time
-	modelsRaw []byte
+	modelTab modelTable // GET /v1/models (models.go)
 
 	// metrics records requests when set (NewServer sets it).
 	metrics *metrics.Metrics
@@ -73,6 +71,7 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	for _, u := range cfg.Upstreams {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
+	g.modelTab = modelTable{ttl: modelsTTL, lists: make([][]modelEntry, len(cfg.Upstreams))}
 	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20
@@ -196,6 +195,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.models(sw, r, rec)
+	case strings.HasPrefix(p, "/v1/models/") && r.Method == http.MethodGet:
+		g.model(sw, r, rec, strings.TrimPrefix(p, "/v1/models/"))
 	case strings.HasPrefix(p, "/v1/"):
 		g.relay(sw, r, rec, false)
 	default:
