@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/openai"
@@ -66,7 +67,9 @@ type charge struct {
 // answer is relayed (nil if there is nothing to settle), or the error to
 // answer: a 429, or a 503 when the state cannot decide and is configured
 // to fail closed (by default it fails open: the request goes through).
-func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte) (*charge, *apiError) {
+// The answer's header h gets the key's rpm and tpm state, allowed or
+// refused (setRateHeaders).
+func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte, h http.Header) (*charge, *apiError) {
 	c := &charge{g: g}
 	if key != nil {
 		c.key, c.cfg, c.tpm = key.Name, key, key.TPM > 0
@@ -94,22 +97,56 @@ func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body 
 	if n == 0 {
 		return c, nil
 	}
-	d, refused, err := g.state.lim.AllowAll(ctx, takes[:n])
+	var each [2]ratelimit.Decision
+	refused, err := g.state.lim.AllowEach(ctx, takes[:n], each[:n])
 	if err != nil {
 		return c, g.stateFailure(key.Name, "limit", err) // fail open: nothing taken, nothing to settle
 	}
 	g.stateOK()
-	if !d.Allowed {
+	for i, t := range takes[:n] {
+		setRateHeaders(h, strings.HasPrefix(t.Key, rpmPrefix), each[i])
+	}
+	if refused >= 0 {
 		if strings.HasPrefix(takes[refused].Key, rpmPrefix) {
-			return nil, g.refuse(key.Name, "rpm", d, 1)
+			return nil, g.refuse(key.Name, "rpm", each[refused], 1)
 		}
-		return nil, g.refuse(key.Name, "tpm", d, est)
+		return nil, g.refuse(key.Name, "tpm", each[refused], est)
 	}
 	if c.tpm {
 		c.estimate = est
 	}
 	return c, nil
 }
+
+// setRateHeaders sets OpenAI's rate-limit headers of a key's rpm
+// (requests) or tpm bucket from its state d: x-ratelimit-limit-requests
+// (the rpm), x-ratelimit-remaining-requests (what the bucket holds now)
+// and x-ratelimit-reset-requests (how long until it is full again, as
+// OpenAI writes it: "1s", "6m0s", "20ms"; rounded up to the millisecond),
+// or the same three with -tokens.
+func setRateHeaders(h http.Header, requests bool, d ratelimit.Decision) {
+	kind := "Tokens"
+	if requests {
+		kind = "Requests"
+	}
+	reset := (d.Reset + time.Millisecond - 1).Truncate(time.Millisecond)
+	h.Set("X-Ratelimit-Limit-"+kind, strconv.Itoa(d.Limit))
+	h.Set("X-Ratelimit-Remaining-"+kind, strconv.Itoa(d.Remaining))
+	h.Set("X-Ratelimit-Reset-"+kind, reset.String())
+}
+
+// ownRateHeaders reports whether the answer relayed through w is to a key
+// with limits of its own (rpm or tpm): the upstream's x-ratelimit-*
+// headers, which describe the gateway's provider key, are then not
+// relayed; the gateway's, set by limit, say what the client has left.
+func ownRateHeaders(w http.ResponseWriter) bool {
+	u, ok := w.(*usageWriter)
+	return ok && u.ownLimits
+}
+
+// isRateHeader reports whether the canonical header name k is one of the
+// x-ratelimit-* family.
+func isRateHeader(k string) bool { return strings.HasPrefix(k, "X-Ratelimit-") }
 
 // refuse is the 429 for a request that limit (rpm or tpm) refused; n is
 // what it asked for.
@@ -202,7 +239,7 @@ func (c *charge) watch(w http.ResponseWriter, model string) http.ResponseWriter 
 		return w
 	}
 	c.model = model
-	c.w = &usageWriter{ResponseWriter: w, strip: c.strip}
+	c.w = &usageWriter{ResponseWriter: w, strip: c.strip, ownLimits: c.cfg != nil && (c.cfg.RPM > 0 || c.cfg.TPM > 0)}
 	return c.w
 }
 
@@ -258,6 +295,8 @@ type usageWriter struct {
 	// strip drops the usage chunk (see charge.strip); usageChunk says the
 	// event onEvent last saw is one.
 	strip, usageChunk bool
+	// ownLimits: the key has an rpm or tpm (see ownRateHeaders).
+	ownLimits bool
 }
 
 func (u *usageWriter) ok() bool { return u.status >= 200 && u.status < 300 }

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/warmgate/warmgate/internal/mock"
 )
@@ -665,5 +669,101 @@ func TestKeysGovernPassThroughPaths(t *testing.T) {
 				t.Errorf("%s %s: did not reach the upstream: %d %s", tt.method, tt.path, a.status, a.body)
 			}
 		})
+	}
+}
+
+// providerLimits is an upstream that answers every chat completion with
+// rate-limit headers of its own, as OpenAI does: they describe the
+// gateway's provider key, not the client's.
+func providerLimits(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Ratelimit-Limit-Requests", "5000")
+		h.Set("X-Ratelimit-Remaining-Requests", "4999")
+		h.Set("X-Ratelimit-Reset-Requests", "12ms")
+		h.Set("X-Ratelimit-Limit-Tokens", "2000000")
+		h.Set("X-Ratelimit-Remaining-Tokens", "1999000")
+		h.Set("X-Ratelimit-Reset-Tokens", "30ms")
+		_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"gpt-4.1-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestRateLimitHeaders: answers to a key with an rpm or tpm carry OpenAI's
+// x-ratelimit-{limit,remaining,reset}-{requests,tokens} for the key's own
+// buckets, in place of the upstream's (which describe the provider key);
+// a refused request carries them too. A key without limits gets the
+// upstream's unchanged.
+func TestRateLimitHeaders(t *testing.T) {
+	up := providerLimits(t)
+	env := map[string]string{"K_BOTH": "sk-both-0123456789", "K_RPM": "sk-rpm-0123456789", "K_FREE": "sk-free-0123456789"}
+	yaml := "upstreams:\n  - {name: up, base_url: " + up.URL + "/v1}\n" + `keys:
+  - {name: both, key_env: K_BOTH, rpm: 3, tpm: 10000}
+  - {name: rpm-only, key_env: K_RPM, rpm: 60}
+  - {name: free, key_env: K_FREE}
+`
+	g := startGateway(t, yaml, env)
+	body := chatBody("gpt-4.1-mini", false)
+	est := len(body)/4 + 1024 // the tpm estimate: body/4 + the default completion
+	get := func(a answer, name string) string { return a.header.Get(name) }
+
+	// The first request of "both": its buckets were full. The tpm charge
+	// is settled to the real usage (2 tokens) once the answer ends.
+	a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_BOTH"])
+	if a.status != 200 {
+		t.Fatalf("status %d: %s", a.status, a.body)
+	}
+	for name, want := range map[string]string{
+		"x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "2", "x-ratelimit-reset-requests": "20s",
+		"x-ratelimit-limit-tokens": "10000", "x-ratelimit-remaining-tokens": strconv.Itoa(10000 - est),
+		"x-ratelimit-reset-tokens": (time.Duration(est) * time.Minute / 10000).Round(time.Millisecond).String(),
+	} {
+		if got := get(a, name); got != want {
+			t.Errorf("%s = %q, want %q (the key's own, not the upstream's)", name, got, want)
+		}
+	}
+	// Through the official SDK: it sees the headers too.
+	c := sdkClient(t, g, env["K_BOTH"])
+	var resp *http.Response
+	_, err := c.Chat.Completions.New(t.Context(), chatParams("gpt-4.1-mini"), option.WithResponseInto(&resp))
+	if err != nil {
+		t.Fatalf("SDK: %v", err)
+	}
+	if got := resp.Header.Get("x-ratelimit-remaining-requests"); got != "1" {
+		t.Errorf("SDK: x-ratelimit-remaining-requests = %q, want 1", got)
+	}
+	if d, err := time.ParseDuration(resp.Header.Get("x-ratelimit-reset-requests")); err != nil || d <= 20*time.Second || d > 40*time.Second {
+		t.Errorf("SDK: x-ratelimit-reset-requests = %q, want a duration in (20s, 40s]", resp.Header.Get("x-ratelimit-reset-requests"))
+	}
+	// The third is allowed, the fourth refused: the 429 has them too.
+	g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_BOTH"])
+	_, err = c.Chat.Completions.New(t.Context(), chatParams("gpt-4.1-mini"), option.WithResponseInto(&resp))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("fourth request: %v, want a 429", err)
+	}
+	if got := resp.Header.Get("x-ratelimit-remaining-requests"); got != "0" || resp.Header.Get("x-ratelimit-limit-tokens") != "10000" {
+		t.Errorf("429: x-ratelimit-remaining-requests = %q, limit-tokens %q; want 0 and 10000", got, resp.Header.Get("x-ratelimit-limit-tokens"))
+	}
+
+	// A key with an rpm only: its requests trio; none of the upstream's.
+	a = g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_RPM"])
+	if get(a, "x-ratelimit-limit-requests") != "60" || get(a, "x-ratelimit-remaining-requests") != "59" || get(a, "x-ratelimit-reset-requests") != "1s" {
+		t.Errorf("rpm-only: requests headers %q %q %q, want 60 59 1s", get(a, "x-ratelimit-limit-requests"),
+			get(a, "x-ratelimit-remaining-requests"), get(a, "x-ratelimit-reset-requests"))
+	}
+	for _, name := range []string{"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"} {
+		if v := get(a, name); v != "" {
+			t.Errorf("rpm-only: %s = %q relayed from the upstream, want none", name, v)
+		}
+	}
+	// A key without limits: the upstream's, unchanged.
+	a = g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_FREE"])
+	if get(a, "x-ratelimit-limit-requests") != "5000" || get(a, "x-ratelimit-reset-tokens") != "30ms" {
+		t.Errorf("free: %q %q, want the upstream's 5000 and 30ms", get(a, "x-ratelimit-limit-requests"), get(a, "x-ratelimit-reset-tokens"))
 	}
 }
