@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/ratelimit"
 	"github.com/warmgate/warmgate/sse"
@@ -133,6 +134,46 @@ func setRateHeaders(h http.Header, requests bool, d ratelimit.Decision) {
 	h.Set("X-Ratelimit-Limit-"+kind, strconv.Itoa(d.Limit))
 	h.Set("X-Ratelimit-Remaining-"+kind, strconv.Itoa(d.Remaining))
 	h.Set("X-Ratelimit-Reset-"+kind, reset.String())
+}
+
+// keyLimits is the dashboard's view of the keys' limits: every key with
+// an rpm or tpm, and what its buckets hold now, read in one call to the
+// state (takes of nothing: AllowEach then only reports).
+func (g *Gateway) keyLimits(ctx context.Context) ([]dashboard.KeyLimit, error) {
+	var limited []config.Key
+	var takes []ratelimit.Take
+	for _, k := range g.cfg.Keys {
+		if k.RPM > 0 {
+			takes = append(takes, ratelimit.Take{Key: rpmPrefix + k.Name})
+		}
+		if k.TPM > 0 {
+			takes = append(takes, ratelimit.Take{Key: tpmPrefix + k.Name})
+		}
+		if k.RPM > 0 || k.TPM > 0 {
+			limited = append(limited, k)
+		}
+	}
+	each := make([]ratelimit.Decision, len(takes))
+	if len(takes) > 0 {
+		if _, err := g.state.lim.AllowEach(ctx, takes, each); err != nil {
+			return nil, err
+		}
+	}
+	use := func(d ratelimit.Decision) *dashboard.LimitUse {
+		return &dashboard.LimitUse{Limit: d.Limit, Remaining: d.Remaining, Used: max(d.Limit-d.Remaining, 0), ResetSeconds: d.Reset.Seconds()}
+	}
+	out := make([]dashboard.KeyLimit, len(limited))
+	i := 0 // the next take's index, in the order of the loop above
+	for j, k := range limited {
+		out[j].Name = k.Name
+		if k.RPM > 0 {
+			out[j].RPM, i = use(each[i]), i+1
+		}
+		if k.TPM > 0 {
+			out[j].TPM, i = use(each[i]), i+1
+		}
+	}
+	return out, nil
 }
 
 // ownRateHeaders reports whether the answer relayed through w is to a key

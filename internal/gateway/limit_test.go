@@ -767,3 +767,62 @@ func TestRateLimitHeaders(t *testing.T) {
 		t.Errorf("free: %q %q, want the upstream's 5000 and 30ms", get(a, "x-ratelimit-limit-requests"), get(a, "x-ratelimit-reset-tokens"))
 	}
 }
+
+// keyLimitsOf reads keys.limits of GET /api/pools (the dashboard's data).
+func keyLimitsOf(t *testing.T, g *gw) map[string]map[string]*struct{ Limit, Remaining, Used int } {
+	t.Helper()
+	a := g.do(t, http.MethodGet, "/api/pools", "", adminHdr()...)
+	var doc struct {
+		Keys struct {
+			Limits []struct {
+				Name     string
+				RPM, TPM *struct{ Limit, Remaining, Used int }
+			}
+		}
+	}
+	if err := json.Unmarshal(a.body, &doc); a.status != http.StatusOK || err != nil {
+		t.Fatalf("GET /api/pools: %d %v %s", a.status, err, a.body)
+	}
+	out := map[string]map[string]*struct{ Limit, Remaining, Used int }{}
+	for _, k := range doc.Keys.Limits {
+		out[k.Name] = map[string]*struct{ Limit, Remaining, Used int }{"rpm": k.RPM, "tpm": k.TPM}
+	}
+	return out
+}
+
+// TestDashboardKeyLimits: the dashboard's data lists every key with an rpm
+// or tpm and what it has used of them, as its x-ratelimit-* headers say.
+func TestDashboardKeyLimits(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	env := map[string]string{"K_BOTH": "sk-both-0123456789", "K_RPM": "sk-rpm-0123456789", "K_FREE": "sk-free-0123456789",
+		"ADMIN_KEY": limitEnv["ADMIN_KEY"]}
+	yaml := defaultYAML(t, m) + `keys:
+  - {name: both, key_env: K_BOTH, rpm: 3, tpm: 120}
+  - {name: rpm-only, key_env: K_RPM, rpm: 1}
+  - {name: free, key_env: K_FREE}
+admin: {key_env: ADMIN_KEY}
+`
+	g := startGateway(t, yaml, env)
+	// tpm 120 refills two tokens a second: the two answers' 48 tokens (the
+	// mock's usage) stay visible for long enough.
+	for range 2 {
+		a := g.do(t, http.MethodPost, "/v1/chat/completions", `{"model":"gpt-4.1-mini","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`,
+			"Authorization", "Bearer "+env["K_BOTH"])
+		if a.status != http.StatusOK {
+			t.Fatalf("status %d: %s", a.status, a.body)
+		}
+	}
+	lims := keyLimitsOf(t, g)
+	if len(lims) != 2 || lims["free"] != nil {
+		t.Fatalf("keys.limits = %v, want both and rpm-only (not free)", lims)
+	}
+	if r := lims["both"]["rpm"]; r == nil || r.Limit != 3 || r.Used != 2 || r.Remaining != 1 {
+		t.Errorf("both's rpm = %+v, want limit 3, used 2, remaining 1", r)
+	}
+	if tp := lims["both"]["tpm"]; tp == nil || tp.Limit != 120 || tp.Used < 30 || tp.Used > 48 || tp.Used+tp.Remaining != 120 {
+		t.Errorf("both's tpm = %+v, want limit 120 and the 48 tokens of two answers used (less what refilled since)", tp)
+	}
+	if r := lims["rpm-only"]; r["rpm"] == nil || r["rpm"].Used != 0 || r["tpm"] != nil {
+		t.Errorf("rpm-only = rpm %+v, tpm %+v; want rpm used 0, no tpm", r["rpm"], r["tpm"])
+	}
+}

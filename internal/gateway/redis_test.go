@@ -105,6 +105,12 @@ func TestRateLimitHeadersSharedThroughRedis(t *testing.T) {
 			t.Errorf("request %d: tokens headers %q %q", i+1, a.header.Get("x-ratelimit-limit-tokens"), a.header.Get("x-ratelimit-reset-tokens"))
 		}
 	}
+	// The dashboard's data, on either instance, shows the shared use.
+	for i, g := range gws {
+		if r := keyLimitsOf(t, g)["team"]["rpm"]; r == nil || r.Used != 3 || r.Limit != 10 {
+			t.Errorf("instance %d: team's rpm on the dashboard = %+v, want 3 of 10 used", i, r)
+		}
+	}
 }
 
 // readyState is /readyz's "state" detail.

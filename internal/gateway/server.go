@@ -366,6 +366,7 @@ func (s *Server) current() (*upstream.Pool, *config.Config) {
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
+	s.dash.SetKeyLimits(h.keyLimits)
 	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })
 	h.reload = s.ReloadFile
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
