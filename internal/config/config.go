@@ -38,8 +38,9 @@ type Config struct {
 	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
 	Tracing Tracing `yaml:"tracing"`
 	// Prices are what models cost, for the usage ledger's cost column and
-	// the keys' spend budgets. Keyed by model name or glob (path.Match
-	// syntax): an exact name wins, then the longest matching glob.
+	// the keys' spend budgets. Keyed by model name or glob (the model globs
+	// of Upstream.Models): an exact name wins, then the longest matching
+	// glob.
 	Prices map[string]Price `yaml:"prices"`
 	// Usage configures the durable usage ledger in DataDir.
 	Usage Usage `yaml:"usage"`
@@ -178,10 +179,19 @@ type Key struct {
 	// KeySHA256 is the hex SHA-256 of the key.
 	KeySHA256 string `yaml:"key_sha256"`
 	// KeyEnv names an environment variable holding the key itself.
-	KeyEnv string   `yaml:"key_env"`
+	KeyEnv string `yaml:"key_env"`
+	// Models are globs (the syntax of Upstream.Models) of the models the
+	// key may use. Empty means every model.
 	Models []string `yaml:"models"`
-	RPM    int      `yaml:"rpm"`
-	TPM    int      `yaml:"tpm"`
+	// Paths are globs, in the same syntax (* also matches "/"), of the
+	// request paths the key may use with requests that name no model: the
+	// /v1/ endpoints the gateway passes through (/v1/files, /v1/batches,
+	// ...). Empty means every path for a key without Models, and none for
+	// a key with Models: a key limited to some models reaches only them
+	// unless Paths lets it through, e.g. ["/v1/files*", "/v1/batches*"].
+	Paths []string `yaml:"paths"`
+	RPM   int      `yaml:"rpm"`
+	TPM   int      `yaml:"tpm"`
 	// BudgetDaily and BudgetMonthly cap what the key may spend, in US
 	// dollars, per UTC day and calendar month, at the prices in Prices. 0
 	// means no cap. A request is refused (429, insufficient_quota) once

@@ -242,14 +242,15 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 }
 
 // Price returns the price of model: the entry named exactly so, else the
-// longest glob that matches it; ok is false when none does.
+// longest glob that matches it (the globs of matchModel, so "*" prices
+// "meta-llama/Llama-3.1-8B" too); ok is false when none does.
 func (c *Config) Price(model string) (p Price, ok bool) {
 	if p, ok := c.Prices[model]; ok {
 		return p, true
 	}
 	best := ""
 	for glob, gp := range c.Prices {
-		if m, _ := path.Match(glob, model); m && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
+		if matchModel([]string{glob}, model) && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
 			best, p, ok = glob, gp, true
 		}
 	}
@@ -267,6 +268,16 @@ func (u Upstream) MatchModel(model string) bool { return matchModel(u.Models, mo
 // MatchModel reports whether the key may use model: Models is empty, or one
 // of its globs matches. See matchModel for the glob syntax.
 func (k Key) MatchModel(model string) bool { return matchModel(k.Models, model) }
+
+// AllowsPath reports whether the key may send a request that names no
+// model (a pass-through endpoint such as /v1/files) to path p: by Paths
+// when set, else only when the key is not limited to some Models.
+func (k Key) AllowsPath(p string) bool {
+	if len(k.Paths) == 0 {
+		return len(k.Models) == 0
+	}
+	return matchModel(k.Paths, p)
+}
 
 // slash stands in for "/" while matching, so that path.Match's * and ?
 // cross it: model names like "meta-llama/Llama-3.1-8B" are not paths, and

@@ -160,6 +160,8 @@ func TestParseErrors(t *testing.T) {
 		{"negative count", up + "    pool: {max_conns: -1}\n", nil, 4, `upstreams[0].pool.max_conns: must not be negative`},
 		{"negative weight", up + "    weight: -2\n", nil, 4, `upstreams[0].weight: must not be negative`},
 		{"negative rpm", up + "keys: [{name: k, key_sha256: " + teamAHash + ", rpm: -1}]\n", nil, 4, `keys[0].rpm: must not be negative`},
+		{"path glob without a slash", up + "keys: [{name: k, key_sha256: " + teamAHash + ", paths: [\"v1/files*\"]}]\n", nil, 4, `keys[0].paths[0]: invalid path glob "v1/files*" (use a request path`},
+		{"invalid path glob", up + "keys: [{name: k, key_sha256: " + teamAHash + ", paths: [\"/v1/files[\"]}]\n", nil, 4, `keys[0].paths[0]: invalid path glob "/v1/files["`},
 		{"budget without prices", up + "keys: [{name: k, key_sha256: " + teamAHash + ", budget_daily: 5}]\n", nil, 4, `keys[0].budget_daily: a budget needs prices`},
 		{"negative budget", up + "prices: {\"*\": {prompt: 1, completion: 2}}\nkeys: [{name: k, key_sha256: " + teamAHash + ", budget_monthly: -1}]\n", nil, 5, `keys[0].budget_monthly: -1 is not a budget`},
 		{"negative price", up + "prices:\n  gpt-4.1:\n    prompt: -2\n", nil, 6, `prices["gpt-4.1"].prompt: -2 is not a price`},
@@ -545,6 +547,33 @@ func TestMatchModel(t *testing.T) {
 	}
 }
 
+// TestKeyAllowsPath: a key's paths decide which requests without a model
+// it may send; without paths, only a key not limited to some models may.
+func TestKeyAllowsPath(t *testing.T) {
+	tests := []struct {
+		name   string
+		models []string
+		paths  []string
+		path   string
+		want   bool
+	}{
+		{"no models, no paths: every path", nil, nil, "/v1/files", true},
+		{"models, no paths: none", []string{"gpt-*"}, nil, "/v1/files", false},
+		{"star crosses slash", []string{"gpt-*"}, []string{"/v1/files*"}, "/v1/files/file-abc/content", true},
+		{"prefix of another name", []string{"gpt-*"}, []string{"/v1/files*"}, "/v1/filesystem", true},
+		{"exact segment", []string{"gpt-*"}, []string{"/v1/files", "/v1/files/*"}, "/v1/filesystem", false},
+		{"other path", []string{"gpt-*"}, []string{"/v1/files*"}, "/v1/batches", false},
+		{"paths limit a key without models", nil, []string{"/v1/batches*"}, "/v1/files", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Key{Models: tt.models, Paths: tt.paths}).AllowsPath(tt.path); got != tt.want {
+				t.Errorf("Key{Models: %q, Paths: %q}.AllowsPath(%q) = %v, want %v", tt.models, tt.paths, tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestValidate(t *testing.T) {
 	ok := func() *Config {
 		return &Config{Upstreams: []Upstream{{Name: "a", BaseURL: "https://x/v1"}}}
@@ -683,6 +712,8 @@ redis: {url: "redis://127.0.0.1:6390/0", fail_closed: true}
 	}
 	for model, want := range map[string]Price{
 		"gpt-4.1": {2, 8}, "gpt-4.1-mini": {0.4, 1.6}, "llama": {Prompt: 1},
+		// The model globs' * crosses "/": "*" prices every model.
+		"meta-llama/Llama-3.1-8B": {Prompt: 1},
 	} {
 		if got, ok := cfg.Price(model); !ok || got != want {
 			t.Errorf("Price(%q) = %v, %v; want %v", model, got, ok, want)

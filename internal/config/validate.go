@@ -211,6 +211,7 @@ func (c *Config) validateKeys(p *problems) {
 			hashes[k.KeySHA256] = key
 		}
 		checkGlobs(p, key+".models", k.Models)
+		checkPathGlobs(p, key+".paths", k.Paths)
 		nonNegative(p, key+".rpm", int64(k.RPM))
 		nonNegative(p, key+".tpm", int64(k.TPM))
 		for field, v := range map[string]float64{"budget_daily": k.BudgetDaily, "budget_monthly": k.BudgetMonthly} {
@@ -299,6 +300,17 @@ func checkGlobs(p *problems, key string, globs []string) {
 			p.at(k, "empty model glob (use * for every model)")
 		} else if _, err := path.Match(g, ""); err != nil {
 			p.at(k, "invalid glob %s (use * for any run of characters, ? for one, [a-z] for a class, \\ to escape)", p.show(k, g))
+		}
+	}
+}
+
+// checkPathGlobs checks a key's paths: globs of request paths, so each
+// starts with "/".
+func checkPathGlobs(p *problems, key string, globs []string) {
+	for i, g := range globs {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if _, err := path.Match(g, ""); err != nil || !strings.HasPrefix(g, "/") {
+			p.at(k, "invalid path glob %s (use a request path with * for any run of characters, e.g. \"/v1/files*\")", p.show(k, g))
 		}
 	}
 }

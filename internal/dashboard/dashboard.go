@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,18 @@ type Dashboard struct {
 	// from the pool's config, so it stays small.
 	ups atomic.Pointer[map[string]*series]
 	mu  sync.Mutex
+
+	keyLimits atomic.Pointer[func(context.Context) ([]KeyLimit, error)]
 }
+
+// SetKeyLimits sets how /api/pools reads the client keys' limits and their
+// use (KeyUsage.Limits): f is called on every request for the snapshot,
+// with that request's context bounded by keyLimitsTimeout.
+func (d *Dashboard) SetKeyLimits(f func(context.Context) ([]KeyLimit, error)) { d.keyLimits.Store(&f) }
+
+// keyLimitsTimeout bounds the reading of the keys' limits for one
+// snapshot: with Redis down the page still shows the pools, at once.
+const keyLimitsTimeout = time.Second
 
 // New returns an empty dashboard whose clock starts now.
 func New() *Dashboard {

@@ -47,9 +47,7 @@ type Gateway struct {
 	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
 	nviews atomic.Int64 // entries in views, bounded by maxViews
 
-	modelsMu  sync.Mutex
-	modelsAt  time.Time
-	modelsRaw []byte
+	modelTab modelTable // GET /v1/models (models.go)
 
 	// metrics records requests when set (NewServer sets it).
 	metrics *metrics.Metrics
@@ -80,6 +78,8 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
 	g.forward = forwardHeaders(cfg, g.passAuth)
+
+	g.modelTab = modelTable{ttl: modelsTTL, lists: make([][]modelEntry, len(cfg.Upstreams))}
 	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20
@@ -207,6 +207,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.models(sw, r, rec)
+	case strings.HasPrefix(p, "/v1/models/") && r.Method == http.MethodGet:
+		g.model(sw, r, rec, strings.TrimPrefix(p, "/v1/models/"))
 	case strings.HasPrefix(p, "/v1/"):
 		g.relay(sw, r, rec, false)
 	default:
@@ -325,17 +327,28 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
-// keyAllows reports whether client key k may use model.
+// keyAllows reports whether client key k may use model (always in open
+// mode). Key.MatchModel is the config's one model matcher: its * and ?
+// also match "/", so a key allowed "*" may use "meta-llama/Llama-3.1-8B".
 func keyAllows(k *config.Key, model string) bool {
-	if k == nil || len(k.Models) == 0 {
-		return true
+	return k == nil || k.MatchModel(model)
+}
+
+// pathNotAllowed is the 403 for a request that names no model (a
+// pass-through endpoint such as /v1/files) from a key whose paths do not
+// allow it (config.Key.AllowsPath); the message says which config key
+// lets it through.
+func pathNotAllowed(k *config.Key, r *http.Request) *apiError {
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/"), "/")
+	glob := quote("/v1/" + first + "*")
+	msg := "this API key may not use " + r.Method + " " + quote(r.URL.Path) + ": "
+	if len(k.Paths) == 0 {
+		msg += "key " + quote(k.Name) + " is limited to its models (keys[].models), and a request that names no model " +
+			"needs the key's paths to allow it: add paths: [" + glob + "] to the key in the config"
+	} else {
+		msg += "the path is not in the paths of key " + quote(k.Name) + " (keys[].paths): add " + glob + " to them in the config"
 	}
-	for _, m := range k.Models {
-		if ok, _ := path.Match(m, model); ok {
-			return true
-		}
-	}
-	return false
+	return &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "path_not_allowed", message: msg}
 }
 
 // view returns the pool view of the upstreams serving model, in config

@@ -70,6 +70,10 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		}
 	}
 	rec.model, rec.stream = env.Model, env.Stream
+	if env.Model == "" && key != nil && !key.AllowsPath(r.URL.Path) {
+		writeError(w, pathNotAllowed(key, r))
+		return
+	}
 
 	// The models to try: the requested one (through its alias), then its
 	// fallbacks; a body without a model goes to every upstream.
@@ -101,7 +105,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 
 	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
-	ch, aerr := g.limit(r.Context(), key, r.URL.Path, body)
+	ch, aerr := g.limit(r.Context(), key, r.URL.Path, body, w.Header())
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -228,9 +232,11 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		first = (*buf)[:n]
 	}
 	h := w.Header()
+	own := ownRateHeaders(w)
 	for k, vv := range resp.Header {
 		switch {
 		case hopHeaders[k]:
+		case own && isRateHeader(k): // the gateway's own replace them (limit.go)
 		case k == "X-Request-Id":
 			// The client keeps the id it sent (or the one we made, which is
 			// in our logs); the upstream's own id, the one its provider's

@@ -386,6 +386,7 @@ func (s *Server) current() (*upstream.Pool, *config.Config) {
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
+	s.dash.SetKeyLimits(h.keyLimits)
 	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })
 	h.reload = s.ReloadFile
 	if s.listen != "" { // the address in use, not the file's (--listen, or a reload that changed it)

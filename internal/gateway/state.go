@@ -22,9 +22,10 @@ import (
 )
 
 // stateLimiter is what the gateway needs of a rate limiter: all of a
-// request's takes in one call, and Adjust to settle tokens.
+// request's takes in one call, each reported (for the x-ratelimit-*
+// headers), and Adjust to settle tokens.
 type stateLimiter interface {
-	ratelimit.MultiLimiter
+	ratelimit.EachLimiter
 	ratelimit.Adjuster
 }
 
