@@ -201,6 +201,13 @@ type Server struct {
 	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
 	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	// ShutdownDelay is how long serve keeps accepting and serving after
+	// SIGTERM, with /readyz answering 503, before it stops accepting and
+	// drains: load balancers and Kubernetes take a few seconds to stop
+	// sending to an instance that is going away. nil means
+	// DefaultShutdownDelay (applied by Load and Parse), 0 none. SIGINT
+	// (Ctrl-C) skips it.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// Heartbeat is the interval of ": keep-alive" SSE comments sent to a
 	// streaming client while the upstream has not answered yet. Default 15s.
 	Heartbeat time.Duration `yaml:"heartbeat"`

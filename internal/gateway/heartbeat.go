@@ -102,7 +102,7 @@ func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *h
 	var payload []byte
 	if err != nil {
 		rec.err = err
-		e := statusFor(err)
+		e := failure(r, err)
 		if e.status == statusClientClosed {
 			return
 		}

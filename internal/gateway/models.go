@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/warmgate/warmgate/upstream"
 )
 
 // modelsTTL is how long the merged model list is reused: upstream model
@@ -122,43 +120,4 @@ func (g *Gateway) fetchUpstreamModels(r *http.Request, name string) ([]modelEntr
 		return nil, err
 	}
 	return list.Data, nil
-}
-
-type upstreamReady struct {
-	Name            string `json:"name"`
-	Ready           bool   `json:"ready"`
-	ConnectionsOpen int64  `json:"connections_open"`
-	Requests        int64  `json:"requests"`
-	Failures        int64  `json:"failures"`
-	Circuit         string `json:"circuit"`
-}
-
-// readyz answers 200 once every upstream has a warm connection or has
-// answered a request and its circuit is not open, else 503; the body says
-// which upstream is not ready and why.
-func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
-	all := true
-	var ups []upstreamReady
-	for _, s := range g.pool.Stats() {
-		// Answered at least once (the warm-up counts): an open connection
-		// alone may still be in its TLS handshake.
-		ok := s.Requests > s.Failures && s.Circuit != upstream.CircuitOpen
-		all = all && ok
-		ups = append(ups, upstreamReady{Name: s.Name, Ready: ok, ConnectionsOpen: s.Open, Requests: s.Requests,
-			Failures: s.Failures, Circuit: s.Circuit.String()})
-	}
-	// The limits' state: with Redis down the gateway still serves (fail
-	// open), so it stays ready; failing closed, limited keys are refused,
-	// so it is not.
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	st := g.state.ready(ctx)
-	cancel()
-	if !st.OK && st.FailClosed {
-		all = false
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if !all {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": all, "upstreams": ups, "state": st})
 }
