@@ -177,7 +177,7 @@ func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.L
 	}
 	sig := next(nil)
 	hurry := false // a second signal came during the delay
-	if delay := shutdownDelay(cfg); sig == syscall.SIGTERM && delay > 0 {
+	if delay := cfg.Server.PreStop(); sig == syscall.SIGTERM && delay > 0 {
 		s.BeginShutdown()
 		log.Info("SIGTERM: /readyz answers 503; still serving until load balancers stop sending", "shutdown_delay", delay)
 		t := time.NewTimer(delay)
@@ -209,14 +209,6 @@ func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.L
 			cancel(second)
 		}
 	}
-}
-
-// shutdownDelay is server.shutdown_delay, or its default.
-func shutdownDelay(cfg *config.Config) time.Duration {
-	if d := cfg.Server.ShutdownDelay; d != nil {
-		return *d
-	}
-	return config.DefaultShutdownDelay
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

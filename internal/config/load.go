@@ -208,16 +208,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&s.MaxBodyBytes, 32<<20)              // long chat histories and inline images fit; more is a mistake or an attack
 	setDefault(&s.Heartbeat, 15*time.Second)         // under the 30-60s idle cut of common load balancers
 	setDefault(&s.DrainTimeout, 30*time.Second)      // most non-stream requests finish; within typical orchestrator grace periods
-	if s.ShutdownDelay == nil {
-		d := DefaultShutdownDelay
-		s.ShutdownDelay = &d
-	}
 }
-
-// DefaultShutdownDelay is Server.ShutdownDelay's default: a few health
-// checks at common intervals, and time for Kubernetes to take a
-// terminating pod out of its endpoints, well within the 30s grace period.
-const DefaultShutdownDelay = 5 * time.Second
 
 func setDefault[T time.Duration | int | int64](v *T, def T) {
 	if *v == 0 {

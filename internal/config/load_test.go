@@ -120,6 +120,15 @@ func TestDefaults(t *testing.T) {
 			return c.Listen == "127.0.0.1:8080" && c.Redis == nil && c.Server == defaultServer()
 		}},
 		{"no keys", "upstreams: [{name: a, base_url: http://x}]", func(c *Config) bool { return !c.HasKeys() }},
+		{"shutdown_delay default", "upstreams: [{name: a, base_url: http://x}]", func(c *Config) bool {
+			return c.Server.ShutdownDelay == nil && c.Server.PreStop() == DefaultShutdownDelay
+		}},
+		{"shutdown_delay 0 is none", "upstreams: [{name: a, base_url: http://x}]\nserver: {shutdown_delay: 0s}", func(c *Config) bool {
+			return c.Server.PreStop() == 0
+		}},
+		{"shutdown_delay kept", "upstreams: [{name: a, base_url: http://x}]\nserver: {shutdown_delay: 12s}", func(c *Config) bool {
+			return c.Server.PreStop() == 12*time.Second
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
