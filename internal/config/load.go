@@ -59,7 +59,10 @@ func parse(data []byte, getenv func(string) string, file string) (*Config, error
 		d := &decoder{problems: p, getenv: getenv}
 		d.decode(root, reflect.ValueOf(&c).Elem(), "")
 	}
-	if len(p.errs) > 0 { // later checks would mostly repeat these
+	// Problems of the file's shape stop here: later checks would mostly
+	// repeat them. A ${VAR} that is not set does not: the other problems
+	// of the file are worth knowing before the next try.
+	if len(p.errs) > len(p.unset) {
 		return nil, errors.Join(p.errs...)
 	}
 	c.resolveSecrets(getenv, p)

@@ -260,6 +260,35 @@ func TestParseReportsAllProblems(t *testing.T) {
 	}
 }
 
+// TestParseUnsetVariableHidesNothing: a ${VAR} that is not set is
+// reported with every other problem of the file, not instead of them; the
+// value it left empty is not reported a second time.
+func TestParseUnsetVariableHidesNothing(t *testing.T) {
+	in := "upstreams:\n  - name: a\n    base_url: ${UNSET_URL}\n  - name: a\n    base_url: http://y\n    retry: {budget: 2}\n" +
+		"keys: [{name: k, key_env: UNSET_KEY}]\n"
+	_, err := Parse([]byte(in), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var lines []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		lines = append(lines, e.Error())
+	}
+	want := []string{ // the start of each problem, in order
+		`line 3: upstreams[0].base_url: environment variable UNSET_URL is not set`,
+		`line 7: keys[0].key_env: environment variable UNSET_KEY (client key "k") is not set`,
+		`line 6: upstreams[1].retry.budget: budget 2 is outside 0..1`,
+		`line 4: upstreams[1].name: duplicate upstream name "a"`,
+	}
+	ok := len(lines) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = strings.HasPrefix(lines[i], want[i])
+	}
+	if !ok {
+		t.Errorf("errors\n got %q\nwant %q...", lines, want)
+	}
+}
+
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
