@@ -736,3 +736,37 @@ redis: {url: "redis://127.0.0.1:6390/0", fail_closed: true}
 		t.Error("a price without a table")
 	}
 }
+
+// TestLoadDataDir: only data_dir is read, with its ${VAR}; what the rest of
+// the file needs from the environment does not matter.
+func TestLoadDataDir(t *testing.T) {
+	t.Setenv("WARMGATE_TEST_DATA_DIR", "/var/lib/wg")
+	secrets := "upstreams: [{name: a, base_url: \"${WARMGATE_TEST_UNSET}\", api_key_env: WARMGATE_TEST_UNSET_KEY}]\n"
+	for _, tt := range []struct {
+		name, in, want, err string
+	}{
+		{"absent", secrets, DefaultDataDir, ""},
+		{"set", secrets + "data_dir: /srv/wg\n", "/srv/wg", ""},
+		{"from the environment", secrets + "data_dir: ${WARMGATE_TEST_DATA_DIR}/x\n", "/var/lib/wg/x", ""},
+		{"unset variable", secrets + "data_dir: ${WARMGATE_TEST_UNSET_DIR}\n", "", "data_dir: environment variable WARMGATE_TEST_UNSET_DIR is not set"},
+		{"not a mapping", "- a\n", "", "must be a mapping"},
+		{"bad YAML", "data_dir: [\n", "", "invalid YAML"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "warmgate.yaml")
+			if err := os.WriteFile(path, []byte(tt.in), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadDataDir(path)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "UNSET_KEY") {
+					t.Errorf("LoadDataDir = %q, %v; want an error saying %q alone", got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("LoadDataDir = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
