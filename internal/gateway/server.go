@@ -50,9 +50,12 @@ type Server struct {
 	ledger  *usage.Ledger   // nil when usage.disable
 	tracer  *tracing.Tracer // nil when tracing is off
 	stopped sync.Once       // the tracer's stop: Shutdown, then Close, may both try
-	life    lifecycle       // warm-up and shutdown, for /readyz
-	warms   sync.WaitGroup  // StartWarm's goroutine
-	unwarm  context.CancelFunc
+	// roots are the upstreams' tls.ca_file pools, by name: a reload
+	// rebuilds an upstream whose file changed, even at the same path.
+	roots  map[string]*x509.CertPool
+	life   lifecycle      // warm-up and shutdown, for /readyz
+	warms  sync.WaitGroup // StartWarm's goroutine
+	unwarm context.CancelFunc
 
 	// Every request's context descends from base; cut cancels it, with
 	// errShuttingDown, when the drain timeout ends.
@@ -197,7 +200,8 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	m.WatchPool(pool)
 	d.Watch(pool)
-	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led}
+	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led,
+		roots: rootsOf(ucs)}
 	if st.backend == "redis" {
 		log.Info("limits, budgets and open circuits shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
 	}
@@ -525,9 +529,12 @@ func (s *Server) Reload(cfg *config.Config) error {
 			return err
 		}
 	}
+	// Unchanged: the same settings, and the same CAs trusted (the file at
+	// tls.ca_file may have new content: a rotated private CA).
+	oldRoots, newRoots := s.roots, rootsOf(ucs)
 	unchanged := func(name string) bool {
 		a, b := findUpstream(old.cfg, name), findUpstream(cfg, name)
-		return a != nil && b != nil && reflect.DeepEqual(*a, *b)
+		return a != nil && b != nil && reflect.DeepEqual(*a, *b) && sameRoots(oldRoots[name], newRoots[name])
 	}
 	pool, err := old.pool.Rebuild(ucs, unchanged)
 	if err != nil {
@@ -542,6 +549,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	}
 	newSt.setKeys(cfg.Keys)
 	s.state = newSt
+	s.roots = newRoots
 	s.metrics.ReplacePool(old.pool, pool)
 	s.dash.Watch(pool)
 	if cfg.Listen != old.cfg.Listen || !reflect.DeepEqual(cfg.Server, old.cfg.Server) {
@@ -581,6 +589,26 @@ func (s *Server) ReloadFile() error {
 
 // WithConfigFile names the file ReloadFile reads.
 func WithConfigFile(path string) Option { return func(o *options) { o.file = path } }
+
+// rootsOf returns the CA pools of ucs that have one, by upstream name.
+func rootsOf(ucs []upstream.Config) map[string]*x509.CertPool {
+	m := map[string]*x509.CertPool{}
+	for _, uc := range ucs {
+		if uc.TLS != nil && uc.TLS.RootCAs != nil {
+			m[uc.Name] = uc.TLS.RootCAs
+		}
+	}
+	return m
+}
+
+// sameRoots reports whether a and b trust the same CAs (both nil: the
+// system's).
+func sameRoots(a, b *x509.CertPool) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(b)
+}
 
 func findUpstream(cfg *config.Config, name string) *config.Upstream {
 	for i := range cfg.Upstreams {
