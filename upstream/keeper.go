@@ -145,6 +145,7 @@ func (u *Upstream) warmOne(ctx context.Context) {
 	if aerr != nil {
 		return
 	}
+	u.stats.warmStatus.Store(int64(resp.StatusCode))
 	drain(resp.Body)
 }
 

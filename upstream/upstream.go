@@ -38,6 +38,7 @@ type counters struct {
 	poolWaits, poolExhausted     atomic.Int64
 	poolWaitNanos                atomic.Int64
 	expired, serverClosedIdle    atomic.Int64
+	warmStatus                   atomic.Int64
 	dns, connect, tls            phase
 }
 
@@ -120,6 +121,11 @@ type Stats struct {
 	Circuit CircuitState `json:"circuit_state"`
 	// CooldownUntil is when a 429 cooldown ends; zero when none.
 	CooldownUntil time.Time `json:"cooldown_until,omitzero"`
+
+	// WarmStatus is the HTTP status of the last warm-up request (GET
+	// <base>/models); 0 until one was answered. A 404 there usually means
+	// a wrong base path.
+	WarmStatus int `json:"warm_status,omitempty"`
 }
 
 // Stats returns a copy of the upstream's counters.
@@ -149,6 +155,7 @@ func (u *Upstream) Stats() Stats {
 
 		Expired:          c.expired.Load(),
 		ServerClosedIdle: c.serverClosedIdle.Load(),
+		WarmStatus:       int(c.warmStatus.Load()),
 	}
 	s.Circuit = u.circuit()
 	if cu := u.cooldownUntil.Load(); cu > time.Now().UnixNano() {

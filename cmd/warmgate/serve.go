@@ -149,7 +149,7 @@ func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.L
 	}
 	s.Start()
 	fmt.Fprintf(out, "warmgate listening on %s (base_url for clients: %s)\n", s.Addr(), s.URL())
-	for _, u := range cfg.Upstreams {
+	for _, u := range gateway.Effective(cfg).Upstreams { // base URLs without passwords
 		log.Info("upstream", "name", u.Name, "base_url", u.BaseURL, "models", u.Models)
 	}
 	s.StartWarm(warmUpLimit)

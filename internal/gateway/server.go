@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -207,6 +208,12 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	s.install(cfg, pool)
 	st.shareCircuits(s.current)
+	for _, u := range cfg.Upstreams {
+		if u.APIKey == "" && !cfg.HasKeys() { // as Gateway.passAuth
+			log.Warn("upstream has no API key of its own: each client's own Authorization header is passed through to it "+
+				"(give it one with api_key_env, or OPENAI_API_KEY without --config)", "upstream", u.Name)
+		}
+	}
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1) // also when the handler aborts (panic)
@@ -274,7 +281,7 @@ func (s *Server) Start() {
 func (s *Server) Warm(ctx context.Context) {
 	s.life.warming.Add(1)
 	defer s.life.warming.Add(-1)
-	s.Pool.Warm(ctx)
+	s.warm(ctx)
 }
 
 // StartWarm runs Warm in the background for at most d, and returns at
@@ -287,8 +294,27 @@ func (s *Server) StartWarm(d time.Duration) {
 	s.warms.Go(func() {
 		defer cancel()
 		defer s.life.warming.Add(-1)
-		s.Pool.Warm(ctx)
+		s.warm(ctx)
 	})
+}
+
+// warm warms the pool, then warns about the upstreams whose warm-up
+// request (GET <base_url>/models) answered 404: almost always a base_url
+// without the API's /v1, which would make every request a 404 too.
+func (s *Server) warm(ctx context.Context) {
+	s.Pool.Warm(ctx)
+	for _, st := range s.Pool.Stats() {
+		if st.WarmStatus != http.StatusNotFound {
+			continue
+		}
+		fix := "check base_url: requests go to it + the API path (/chat/completions, ...)"
+		if u, err := url.Parse(st.BaseURL); err == nil && !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1") {
+			u.Path = strings.TrimSuffix(u.Path, "/") + "/v1"
+			fix = "its base_url probably lacks /v1: try base_url: " + redactURL(u.String())
+		}
+		s.log.Warn("upstream answered 404 to the warm-up request GET <base_url>/models: "+fix,
+			"upstream", st.Name, "base_url", redactURL(st.BaseURL))
+	}
 }
 
 // stopWarm ends StartWarm's warm-up, if any, and waits for it.

@@ -454,3 +454,46 @@ func TestShutdownHurried(t *testing.T) {
 		t.Errorf("last log line = %v, want one saying 1 request was cut because of a second signal", line)
 	}
 }
+
+// TestStartupWarnings: what saves an evening is said once at start: an
+// upstream whose warm-up GET /models answered 404 (a base_url without
+// /v1), and an upstream without a key of its own, to which clients' own
+// keys are passed through.
+func TestStartupWarnings(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	const noV1, passThrough = "base_url probably lacks /v1: try base_url: ", "own Authorization header is passed through"
+	for _, tt := range []struct {
+		name     string
+		yaml     string
+		env      map[string]string
+		warns    []string // each once
+		notWarns []string
+	}{
+		{"base_url without /v1", fmt.Sprintf("upstreams:\n  - {name: nov1, base_url: %q, api_key_env: K}\n", m.URL()), map[string]string{"K": "sk-k"},
+			[]string{noV1 + m.URL() + "/v1"}, []string{passThrough}},
+		{"base_url with /v1", fmt.Sprintf("upstreams:\n  - {name: v1, base_url: %q, api_key_env: K}\n", m.URL()+"/v1"), map[string]string{"K": "sk-k"},
+			nil, []string{noV1, passThrough}},
+		{"no upstream key, no client keys", fmt.Sprintf("upstreams:\n  - {name: open, base_url: %q}\n", m.URL()+"/v1"), nil,
+			[]string{passThrough}, []string{noV1}},
+		{"no upstream key, client keys", fmt.Sprintf("upstreams:\n  - {name: keyless, base_url: %q}\n", m.URL()+"/v1") + limitKeysYAML, limitEnv,
+			nil, []string{passThrough}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, tt.yaml, tt.env)
+			ctx, cancel := context.WithTimeout(t.Context(), requestTimeout)
+			defer cancel()
+			g.Warm(ctx)
+			logs := g.logs.String()
+			for _, w := range tt.warns {
+				if n := strings.Count(logs, w); n != 1 {
+					t.Errorf("the log says %q %d times, want once:\n%s", w, n, logs)
+				}
+			}
+			for _, w := range tt.notWarns {
+				if strings.Contains(logs, w) {
+					t.Errorf("the log says %q:\n%s", w, logs)
+				}
+			}
+		})
+	}
+}
