@@ -158,6 +158,7 @@ func (u *Upstream) warmOne(ctx context.Context) {
 	if aerr != nil {
 		return
 	}
+	u.stats.warmStatus.Store(int64(resp.StatusCode))
 	drain(resp.Body)
 }
 

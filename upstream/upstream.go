@@ -41,6 +41,7 @@ type counters struct {
 	poolWaits, poolExhausted     atomic.Int64
 	poolWaitNanos                atomic.Int64
 	expired, serverClosedIdle    atomic.Int64
+	warmStatus                   atomic.Int64
 	dns, connect, tls            phase
 }
 
@@ -130,6 +131,11 @@ type Stats struct {
 	// waited far past its usual time to first byte, unless it answers
 	// sooner; zero when it is not.
 	SlowUntil time.Time `json:"slow_until,omitzero"`
+
+	// WarmStatus is the HTTP status of the last warm-up request (GET
+	// <base>/models); 0 until one was answered. A 404 there usually means
+	// a wrong base path.
+	WarmStatus int `json:"warm_status,omitempty"`
 }
 
 // Stats returns a copy of the upstream's counters.
@@ -159,6 +165,7 @@ func (u *Upstream) Stats() Stats {
 
 		Expired:          c.expired.Load(),
 		ServerClosedIdle: c.serverClosedIdle.Load(),
+		WarmStatus:       int(c.warmStatus.Load()),
 	}
 	s.Circuit = u.circuit()
 	if cu := u.cooldownUntil.Load(); cu > time.Now().UnixNano() {

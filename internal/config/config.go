@@ -243,11 +243,30 @@ type Server struct {
 	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
 	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	// ShutdownDelay is how long serve keeps accepting and serving after
+	// SIGTERM, with /readyz answering 503, before it stops accepting and
+	// drains: load balancers and Kubernetes take a few seconds to stop
+	// sending to an instance that is going away. nil means
+	// DefaultShutdownDelay, 0 none (see PreStop). SIGINT (Ctrl-C) skips it.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// Heartbeat is the interval of ": keep-alive" SSE comments sent to a
 	// streaming client while the upstream has not answered yet. Default 15s.
 	Heartbeat time.Duration `yaml:"heartbeat"`
 	// AllowOpen allows listening beyond loopback without client keys.
 	AllowOpen bool `yaml:"allow_open"`
+}
+
+// DefaultShutdownDelay is Server.ShutdownDelay's default: a few health
+// checks at common intervals, and time for Kubernetes to take a
+// terminating pod out of its endpoints, well within its 30s grace period.
+const DefaultShutdownDelay = 5 * time.Second
+
+// PreStop returns ShutdownDelay, or DefaultShutdownDelay when it is nil.
+func (s Server) PreStop() time.Duration {
+	if s.ShutdownDelay == nil {
+		return DefaultShutdownDelay
+	}
+	return *s.ShutdownDelay
 }
 
 // Tracing configures OpenTelemetry tracing: a span per request and one per

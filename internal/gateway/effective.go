@@ -55,6 +55,8 @@ func Effective(cfg *config.Config) *config.Config {
 	perSecond := cfg.Tracing.PerSecond()
 	out.Tracing.SamplePerSecond = &perSecond
 	out.Tracing.ServiceName = cfg.Tracing.Service()
+	delay := cfg.Server.PreStop()
+	out.Server.ShutdownDelay = &delay
 	return &out
 }
 

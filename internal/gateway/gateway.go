@@ -59,6 +59,9 @@ type Gateway struct {
 	// reload rereads the config file, for POST /admin/reload (NewServer
 	// sets it).
 	reload func() error
+	// life is the Server's warm-up and shutdown, for /readyz (NewServer
+	// sets it).
+	life *lifecycle
 }
 
 // New builds the handler. pool must hold one upstream per cfg.Upstreams

@@ -113,10 +113,10 @@ func TestRateLimitHeadersSharedThroughRedis(t *testing.T) {
 	}
 }
 
-// readyState is /readyz's "state" detail.
+// readyState is /readyz's "state" detail, which needs the admin key.
 func readyState(t *testing.T, g *gw) (int, map[string]any) {
 	t.Helper()
-	a := g.do(t, http.MethodGet, "/readyz", "")
+	a := g.do(t, http.MethodGet, "/readyz", "", adminHdr()...)
 	var body struct {
 		State map[string]any `json:"state"`
 	}

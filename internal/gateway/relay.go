@@ -173,7 +173,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			if errors.As(err, &ue) {
 				rec.upstream = ue.Upstream
 			}
-			writeError(w, statusFor(err))
+			writeError(w, failure(r, err))
 			return
 		}
 		defer resp.Body.Close()
@@ -224,8 +224,8 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		n, err := readSome(resp.Body, *buf)
 		if err != nil && err != io.EOF {
 			rec.err = err
-			if r.Context().Err() == nil {
-				writeError(w, statusFor(err))
+			if !clientGone(r) {
+				writeError(w, failure(r, err))
 			}
 			return
 		}
@@ -275,7 +275,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	}
 	if err != nil {
 		rec.err = err
-		if r.Context().Err() == nil {
+		if !clientGone(r) {
 			// The upstream failed mid-body: the status is already sent, so
 			// abort the connection rather than end the answer as if whole.
 			panic(http.ErrAbortHandler)
@@ -289,10 +289,10 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 // answer. Never a synthetic [DONE].
 func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error, rec *accessLog) {
 	rec.err = err
-	if r.Context().Err() != nil || errors.Is(err, sse.ErrClientGone) {
+	if clientGone(r) || errors.Is(err, sse.ErrClientGone) {
 		return // the client left; nothing to tell it
 	}
-	e := statusFor(err)
+	e := failure(r, err)
 	b, _ := json.Marshal(openai.NewError(e.typ, e.code, "stream interrupted: "+e.message))
 	_ = sse.WriteEvent(w, "error", b)
 	_ = http.NewResponseController(w).Flush()

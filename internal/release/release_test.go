@@ -93,8 +93,10 @@ func TestBuildHost(t *testing.T) {
 	// each module go.mod requires directly, at its version.
 	var doc struct {
 		BOMFormat, SpecVersion string
-		Metadata               struct{ Component struct{ Name, Version string } }
-		Components             []struct{ Name, Version, Purl string }
+		Metadata               struct {
+			Component struct{ Name, Version string }
+		}
+		Components []struct{ Name, Version, Purl string }
 	}
 	b, err := os.ReadFile(a.SBOMs[0])
 	if err != nil {
