@@ -22,6 +22,7 @@ type Upstream struct {
 
 	cb            *gobreaker.TwoStepCircuitBreaker[struct{}] // nil when disabled
 	cooldownUntil atomic.Int64                               // unix nanos; skipped until then (429)
+	openUntil     atomic.Int64                               // unix nanos; when the open circuit lets a probe through
 
 	connsMu sync.Mutex
 	conns   map[*trackedConn]struct{} // open connections, for the keeper
@@ -64,7 +65,7 @@ func newUpstream(c Config) (*Upstream, error) {
 		return nil, err
 	}
 	u := &Upstream{cfg: c, base: base, conns: map[*trackedConn]struct{}{}}
-	u.cb = newBreaker(c.Name, c.Breaker)
+	u.cb = newBreaker(c.Name, c.Breaker, &u.openUntil)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
 	return u, nil
