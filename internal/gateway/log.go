@@ -29,6 +29,12 @@ type accessLog struct {
 	attempt  upstream.AttemptInfo // the attempt that answered, when one did
 	events   int
 	err      error
+	// aborted is, for an answer cut after its status line went out (an
+	// error event, then an aborted response), the status of the error it
+	// was cut with: what the client got, as logs, metrics, traces and the
+	// ledger report it. 0 when the answer was not cut.
+	aborted  int
+	fellBack bool         // a fallback model answered: the gateway tried more than one
 	api      bool         // an API request (relay): recorded in the usage ledger
 	usage    openai.Usage // the answer's, when known
 	cost     float64      // of usage, at the config's prices
@@ -43,6 +49,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	}
 	if r.Context().Err() != nil && sw.bytes == 0 {
 		status = statusClientClosed
+	}
+	if rec.aborted != 0 {
+		status = rec.aborted
 	}
 	level := slog.LevelInfo
 	if rec.err != nil {
@@ -103,8 +112,15 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if rec.err != nil {
 		line.AddAttrs(slog.String("error", rec.err.Error()))
 	}
+	if rec.aborted != 0 {
+		line.AddAttrs(slog.Bool("aborted", true))
+	}
 	_ = g.log.Handler().Handle(r.Context(), line)
 }
+
+// retried reports whether the gateway sent the request more than once:
+// retries, failover or a fallback model.
+func (rec *accessLog) retried() bool { return rec.attempt.Attempt > 1 || rec.fellBack }
 
 // routeLabel bounds the route names used in logs and metrics.
 func routeLabel(p string) string {
