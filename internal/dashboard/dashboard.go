@@ -21,6 +21,8 @@ type Dashboard struct {
 	// from the pool's config, so it stays small.
 	ups atomic.Pointer[map[string]*series]
 	mu  sync.Mutex
+
+	answers answers // what API clients got, by status class (answers.go)
 }
 
 // New returns an empty dashboard whose clock starts now.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/warmgate/warmgate/internal/tracing"
@@ -56,9 +57,14 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	level := slog.LevelInfo
 	if rec.err != nil {
 		level = slog.LevelWarn
+	} else if status < 400 && quietPath(r.URL.Path) {
+		level = slog.LevelDebug // the dashboard's own polling, every second
 	}
 	if g.metrics != nil {
 		g.metrics.Request(rec.route, status, time.Since(rec.start))
+	}
+	if g.dash != nil && rec.api {
+		g.dash.Answered(status)
 	}
 	// The same facts on the request span, when tracing is on.
 	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
@@ -116,6 +122,13 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 		line.AddAttrs(slog.Bool("aborted", true))
 	}
 	_ = g.log.Handler().Handle(r.Context(), line)
+}
+
+// quietPath reports whether a successful request to p is logged at debug
+// rather than info: what an open dashboard page asks for every second or
+// so (its data, its assets), which would otherwise bury the API traffic.
+func quietPath(p string) bool {
+	return p == "/api/pools" || p == "/api/usage" || p == "/dashboard" || strings.HasPrefix(p, "/dashboard/")
 }
 
 // retried reports whether the gateway sent the request more than once:
