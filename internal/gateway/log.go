@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/warmgate/warmgate/internal/tracing"
@@ -29,6 +30,12 @@ type accessLog struct {
 	attempt  upstream.AttemptInfo // the attempt that answered, when one did
 	events   int
 	err      error
+	// aborted is, for an answer cut after its status line went out (an
+	// error event, then an aborted response), the status of the error it
+	// was cut with: what the client got, as logs, metrics, traces and the
+	// ledger report it. 0 when the answer was not cut.
+	aborted  int
+	fellBack bool         // a fallback model answered: the gateway tried more than one
 	api      bool         // an API request (relay): recorded in the usage ledger
 	usage    openai.Usage // the answer's, when known
 	cost     float64      // of usage, at the config's prices
@@ -44,12 +51,20 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if r.Context().Err() != nil && sw.bytes == 0 {
 		status = statusClientClosed
 	}
+	if rec.aborted != 0 {
+		status = rec.aborted
+	}
 	level := slog.LevelInfo
 	if rec.err != nil {
 		level = slog.LevelWarn
+	} else if status < 400 && quietPath(r.URL.Path) {
+		level = slog.LevelDebug // the dashboard's own polling, every second
 	}
 	if g.metrics != nil {
 		g.metrics.Request(rec.route, status, time.Since(rec.start))
+	}
+	if g.dash != nil && rec.api {
+		g.dash.Answered(status)
 	}
 	// The same facts on the request span, when tracing is on.
 	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
@@ -103,8 +118,22 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if rec.err != nil {
 		line.AddAttrs(slog.String("error", rec.err.Error()))
 	}
+	if rec.aborted != 0 {
+		line.AddAttrs(slog.Bool("aborted", true))
+	}
 	_ = g.log.Handler().Handle(r.Context(), line)
 }
+
+// quietPath reports whether a successful request to p is logged at debug
+// rather than info: what an open dashboard page asks for every second or
+// so (its data, its assets), which would otherwise bury the API traffic.
+func quietPath(p string) bool {
+	return p == "/api/pools" || p == "/api/usage" || p == "/dashboard" || strings.HasPrefix(p, "/dashboard/")
+}
+
+// retried reports whether the gateway sent the request more than once:
+// retries, failover or a fallback model.
+func (rec *accessLog) retried() bool { return rec.attempt.Attempt > 1 || rec.fellBack }
 
 // routeLabel bounds the route names used in logs and metrics.
 func routeLabel(p string) string {
