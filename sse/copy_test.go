@@ -750,3 +750,42 @@ func TestCopyEndSeesOnlyWrittenEvents(t *testing.T) {
 		t.Errorf("relayed %q", out.String())
 	}
 }
+
+// FuzzCopyEnd: with End set, Copy reports the end exactly when the stream
+// has it: Done if and only if a [DONE] event went out, ErrIncomplete if and
+// only if the source ended cleanly without one, and never more bytes than
+// the source sent.
+func FuzzCopyEnd(f *testing.F) {
+	for _, s := range []string{
+		"data: a\n\ndata: [DONE]\n\n", "data: a\n\n", "", "data: [DONE]", "data: [DONE]\n\ndata: x",
+		": hb\n\ndata: [DONE]\r\n\r\n", "event: error\ndata: {}\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		res, err := Copy(t.Context(), &out, bytes.NewReader(in), CopyOptions{End: Event.IsDone})
+		if errors.Is(err, ErrEventTooLong) {
+			return
+		}
+		want, partial := refParse(in)
+		sawDone := false
+		for _, ev := range want {
+			sawDone = sawDone || ev.Data == "[DONE]"
+		}
+		if res.Done != sawDone {
+			t.Fatalf("Done = %v, want %v (events %q)", res.Done, sawDone, want)
+		}
+		switch {
+		case partial && !errors.Is(err, io.ErrUnexpectedEOF):
+			t.Fatalf("input ends inside an event: err = %v, want io.ErrUnexpectedEOF", err)
+		case !partial && !sawDone && !errors.Is(err, ErrIncomplete):
+			t.Fatalf("clean end without [DONE]: err = %v, want ErrIncomplete", err)
+		case !partial && sawDone && err != nil:
+			t.Fatalf("clean end after [DONE]: err = %v, want nil", err)
+		}
+		if out.Len() > len(in) {
+			t.Fatalf("relayed %d bytes of %d", out.Len(), len(in))
+		}
+	})
+}
