@@ -105,7 +105,11 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
 	a.lane = a.cls.pickLane()
-	a.slowTimer = time.AfterFunc(a.cls.slowAfter(), a.passedSlow)
+	if sa := a.cls.slowAfter(); sa < u.cfg.Timeouts.FirstByte {
+		// A FirstByte no longer than slowAfter fails slow attempts itself,
+		// and the breaker counts them.
+		a.slowTimer = time.AfterFunc(sa, a.passedSlow)
+	}
 	resp, err := a.lane.rt.RoundTrip(out)
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
@@ -122,7 +126,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.stopWaiting() // a failed attempt may never have got a connection
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
-	a.slowTimer.Stop()
+	stopTimer(a.slowTimer)
 	now := time.Now()
 	a.info.FirstByte = now.Sub(a.start)
 	info, idleFor := a.info, a.idleFor

@@ -22,9 +22,9 @@
 //  1. Pick an upstream that has not been tried yet (lower Priority first,
 //     then fewest requests in flight relative to Weight, of two distinct
 //     weighted random candidates), avoiding one marked slow: one whose
-//     attempt waited four times its usual time to first byte (at least 1s)
-//     without an answer, until it answers again or for 10s (doubled per
-//     mark in a row, up to 5 minutes).
+//     attempt waited four times its usual time to first byte (at least 1s,
+//     and less than FirstByte) without an answer, until it answers again or
+//     for 10s (doubled per mark in a row, up to 5 minutes).
 //  2. Send one attempt on a clone of the request with a fresh body from
 //     GetBody. A timer bounds the wait for a pooled connection (PoolWait)
 //     and another the wait for response headers (FirstByte). httptrace

@@ -12,7 +12,8 @@ import (
 // far past the upstream's usual time to first byte marks the upstream slow:
 // new requests go to the other upstreams while it is slow, as Envoy's
 // outlier detection ejects a host. The attempt itself goes on, bounded by
-// FirstByte as before.
+// FirstByte as before. A FirstByte no longer than that wait fails slow
+// attempts by itself (and the breaker counts them): no mark then.
 //
 // An upstream stays slow until any answer of it arrives (it is alive), or
 // for slowEjectBase, doubled for each new mark without an answer in

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -122,5 +125,64 @@ func TestSlowAfter(t *testing.T) {
 	cl.observeFirstByte(10 * time.Second) // one slow answer moves the average by an eighth
 	if got, want := cl.slowAfter(), 4*(2*time.Second+(8*time.Second)/8); got != want {
 		t.Errorf("after one 10s answer: slowAfter = %v, want %v", got, want)
+	}
+}
+
+// slowStartListener delays the first read of every connection (the TLS
+// handshake) by delay.
+type slowStartListener struct {
+	net.Listener
+	delay time.Duration
+}
+
+func (l slowStartListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &slowStartConn{Conn: c, delay: l.delay}, nil
+}
+
+type slowStartConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *slowStartConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Read(p)
+}
+
+// TestShortFirstByteMarksNothingSlow: with FirstByte at most the slow
+// wait, FirstByte deals with a silent upstream itself (and its breaker
+// counts it), so an attempt that lasts past the slow wait only because its
+// handshake was slow does not mark the upstream slow.
+func TestShortFirstByteMarksNothingSlow(t *testing.T) {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	s.Listener = slowStartListener{Listener: s.Listener, delay: 800 * time.Millisecond}
+	s.StartTLS()
+	defer s.Close()
+	c := Config{Name: "silent", BaseURL: s.URL, TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
+	c.Timeouts.FirstByte = 500 * time.Millisecond // under the 1s floor of the slow wait
+	c.Retry.Attempts = 1
+	p, err := New([]Config{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	_, err = post(t, t.Context(), p, "x")
+	if !errors.Is(err, ErrHeaderTimeout) {
+		t.Fatalf("err = %v, want ErrHeaderTimeout", err)
+	}
+	if took := time.Since(start); took < slowFloor {
+		t.Skipf("the attempt took %v, under the slow wait of %v: nothing to check", took, slowFloor)
+	}
+	if st := p.Stats()[0]; !st.SlowUntil.IsZero() {
+		t.Errorf("marked slow until %v, though FirstByte (%v) is under the slow wait", st.SlowUntil, c.Timeouts.FirstByte)
 	}
 }
