@@ -182,24 +182,32 @@ func (m *Memory) allowAll(takes []Take, each []Decision) (Decision, int, error) 
 	return all, -1, nil
 }
 
-// report reads the bucket of every take's key at now (which applies a
-// new limit to it, also after a refused take, as redislimit does) and
-// fills each, when not nil, with their state; allowed says whether the
-// takes were taken. A key without a bucket has a full one. m.mu is held.
+// report fills each, when not nil, with the state of every take's key at
+// now; allowed says whether the takes were taken. It changes no bucket: a
+// key not reached before a refused take is read as it would be (refilled,
+// then under its current limit) from a copy; a key without a bucket has a
+// full one. m.mu is held.
 func (m *Memory) report(takes []Take, each []Decision, now time.Time, allowed bool) {
+	if each == nil {
+		return
+	}
 	for i, t := range takes {
 		d := Decision{Allowed: allowed}
 		if lim := m.limit(t.Key); lim.rate() > 0 {
-			b := m.bucket(t.Key, lim, now, false)
-			if b == nil {
-				b = &bucket{lim: lim}
+			b := bucket{lim: lim, last: now}
+			if cur := m.buckets[t.Key]; cur != nil {
+				b = *cur
+				b.refill(now)
+				if b.lim != lim {
+					b.lim = lim
+					b.level = min(b.level, b.capacity())
+				}
+			} else {
 				b.level = b.capacity()
 			}
 			d.Limit, d.Remaining, d.Reset = lim.PerMinute, b.remaining(), b.reset()
 		}
-		if each != nil {
-			each[i] = d
-		}
+		each[i] = d
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -674,6 +675,26 @@ func TestKeysGovernPassThroughPaths(t *testing.T) {
 			}
 		})
 	}
+	// An upload is refused before its body is read: the 403 comes while
+	// the client has sent 3 bytes of the megabyte it announced.
+	t.Run("refused before the body", func(t *testing.T) {
+		conn, err := net.Dial("tcp", g.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(requestTimeout))
+		fmt.Fprintf(conn, "POST /v1/files HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n--b", env["K_MINI"])
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("no answer before the body was sent: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403", resp.StatusCode)
+		}
+	})
 }
 
 // providerLimits is an upstream that answers every chat completion with

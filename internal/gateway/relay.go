@@ -38,6 +38,12 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		return
 	}
 
+	// A body that is not JSON names no model: a key whose paths refuse the
+	// request (below) is refused before it is read (an upload, say).
+	if !routed && key != nil && !isJSON(r.Header.Get("Content-Type")) && !key.AllowsPath(r.URL.Path) {
+		writeError(w, pathNotAllowed(key, r))
+		return
+	}
 	body, aerr := g.readBody(w, r)
 	if aerr != nil {
 		writeError(w, aerr)

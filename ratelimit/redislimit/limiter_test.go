@@ -103,13 +103,16 @@ var resetScenarios = []scenario{
 			refused(10, 10, 0), withReset(refused(0, 3, 20*time.Second), time.Minute), withReset(refused(500, 600, 0), 10*time.Second)}},
 		{takes: []ratelimit.Take{}, wantIdx: -1, each: []ratelimit.Decision{}},
 	}},
-	{"AllowEach: a read after a refused take applies a new limit", map[string]ratelimit.Limit{"a": {PerMinute: 1}, "b": {PerMinute: 6}}, []cstep{
+	{"AllowEach: a key read after a refused take is reported under its new limit, and not changed", map[string]ratelimit.Limit{"a": {PerMinute: 1}, "b": {PerMinute: 6}}, []cstep{
 		{key: "a", n: 1, want: withReset(allowed(0, 1), time.Minute)},
 		{key: "b", n: 6, want: withReset(allowed(0, 6), time.Minute)},
 		// b refilled half a token at 6 a minute, then 599.5 to go at 10 a second.
 		{sleep: 5 * time.Second, setLimit: lim(600, 0), key: "b", takes: []ratelimit.Take{{Key: "a", N: 1}, {Key: "b", N: 0}}, wantIdx: 0, each: []ratelimit.Decision{
 			withReset(refused(0, 1, 55*time.Second), 55*time.Second), withReset(refused(0, 600, 0), 59950*time.Millisecond)}},
-		{sleep: 3 * time.Second, key: "b", n: 0, want: withReset(allowed(30, 600), 56950*time.Millisecond)},
+		// Not stored with the new limit: b refills at 6 a minute until it
+		// is next taken from, to 0.8 tokens after 8s.
+		{sleep: 3 * time.Second, key: "b", n: 0, want: withReset(allowed(0, 600), 59920*time.Millisecond)},
+		{sleep: 3 * time.Second, key: "b", n: 0, want: withReset(allowed(30, 600), 56920*time.Millisecond)},
 	}},
 }
 

@@ -124,17 +124,14 @@ end
 // every take, or as before the call when one was refused), for AllowEach.
 var allowScript = redis.NewScript(luaCommon + `
 -- levels appends to out the level of every take's bucket in buckets; a
--- bucket not loaded yet (after a refused take) is read, and stored if its
--- limit changed, as Memory applies a new limit when it reads a bucket; a
--- missing key is full.
-local function levels(out, buckets, now, slack)
+-- bucket not loaded yet (after a refused take) is read, not stored: a
+-- read changes nothing, as in Memory; a missing key is full.
+local function levels(out, buckets, now)
   for j = 1, #KEYS do
     local b = buckets[KEYS[j]]
     if not b then
       local burst = tonumber(ARGV[3 * j + 2])
-      b = load(KEYS[j], now, tonumber(ARGV[3 * j + 1]), burst, false)
-      if b and b.changed then save(KEYS[j], b, now, slack) end
-      b = b or {hi = burst, lo = 0}
+      b = load(KEYS[j], now, tonumber(ARGV[3 * j + 1]), burst, false) or {hi = burst, lo = 0}
       buckets[KEYS[j]] = b
     end
     out[#out + 1] = b.hi
@@ -166,13 +163,13 @@ for i = 1, #KEYS do
       c.hi, c.lo = before[k][1], before[k][2]
       if c.changed then save(k, c, now, slack) end
     end
-    return levels({i, hi, lo}, buckets, now, slack)
+    return levels({i, hi, lo}, buckets, now)
   end
   take(b, n)
   last = b
 end
 for _, k in ipairs(order) do save(k, buckets[k], now, slack) end
-return levels({0, last.hi, last.lo}, buckets, now, slack)
+return levels({0, last.hi, last.lo}, buckets, now)
 `)
 
 // adjustScript takes ARGV[3] tokens from the bucket KEYS[1] (a negative
