@@ -208,15 +208,17 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	stream := isEventStream(resp.Header.Get("Content-Type"))
 	var buf *[]byte
 	var first []byte
+	whole := false
 	if !stream {
-		// Wait for the body's first bytes before committing the status: an
-		// upstream that stalls past stream_idle or resets right after its
-		// headers then gets a proper error answer (504, 502) instead of a
-		// connection closed with no response at all. Most answers arrive
-		// whole in this first read.
+		// Read the body, up to a buffer's worth, before committing the
+		// status: nothing has reached the client yet, so an upstream that
+		// stalls past stream_idle, resets, or trickles past the request's
+		// deadline (X-Warmgate-Timeout) before that gets a proper error
+		// answer (504, 502) instead of a connection closed with no response
+		// at all. Most answers fit whole.
 		buf = copyBufs.Get().(*[]byte)
 		defer copyBufs.Put(buf)
-		n, err := readSome(resp.Body, *buf)
+		n, err := readFull(resp.Body, *buf)
 		if err != nil && err != io.EOF {
 			rec.err = err
 			if r.Context().Err() == nil {
@@ -224,7 +226,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 			}
 			return
 		}
-		first = (*buf)[:n]
+		first, whole = (*buf)[:n], err == io.EOF
 	}
 	h := w.Header()
 	for k, vv := range resp.Header {
@@ -254,7 +256,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, err := w.Write(first)
-	if err == nil {
+	if err == nil && !whole {
 		// The buffer is free again: first has been written.
 		_, err = io.CopyBuffer(writerOnly{w}, resp.Body, *buf)
 	}
@@ -287,15 +289,19 @@ func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error,
 // copyBufs are the buffers non-streamed answers are copied through.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// readSome reads into buf until it holds at least one byte, or r fails
-// (io.EOF included: an empty body).
-func readSome(r io.Reader, buf []byte) (int, error) {
-	for {
-		n, err := r.Read(buf)
-		if n > 0 || err != nil {
+// readFull reads into buf until it is full (nil error), r ends (io.EOF:
+// buf[:n] is the whole body) or r fails. Unlike io.ReadFull, an end after
+// some bytes is io.EOF, told apart from r's own errors.
+func readFull(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
 			return n, err
 		}
 	}
+	return n, nil
 }
 
 // writerOnly hides the ResponseWriter's ReadFrom, which would copy through

@@ -308,7 +308,9 @@ func TestUpstreamBodyFails(t *testing.T) {
 			})
 			t.Run("reset mid-body", func(t *testing.T) {
 				// Half the body reached the gateway: the client gets no
-				// response, or a broken one; never a clean, short answer.
+				// response, a broken one, or (the gateway holds a short
+				// answer until it is whole) the gateway's 502; never a
+				// clean, short answer.
 				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, g.base+"/v1/chat/completions",
 					strings.NewReader(chatBody("gpt-4.1-mini", false)))
 				if err != nil {
@@ -321,8 +323,28 @@ func TestUpstreamBodyFails(t *testing.T) {
 				}
 				defer resp.Body.Close()
 				b, err := io.ReadAll(resp.Body)
-				if err == nil {
+				if err == nil && resp.StatusCode != http.StatusBadGateway {
 					t.Errorf("a truncated body was delivered as complete: %d %q", resp.StatusCode, b)
+				}
+				if err == nil {
+					checkError(t, answer{status: resp.StatusCode, header: resp.Header, body: b}, http.StatusBadGateway, "upstream_error", "cut off")
+				}
+			})
+			t.Run("reset mid-body of a long answer", func(t *testing.T) {
+				// About 190 KB, cut halfway: its first 32 KiB reached the
+				// client, so the answer can only be aborted.
+				opts := mode.opts
+				opts.Tokens = 20000
+				long := startMock(t, opts)
+				gl := startGateway(t, defaultYAML(t, long), nil)
+				resp := gl.send(t, t.Context(), http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), mock.FaultHeader, "reset_after_chunks=1")
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err == nil {
+					t.Errorf("a truncated body was delivered as complete: %d, %d bytes", resp.StatusCode, len(b))
+				}
+				if resp.StatusCode != http.StatusOK || len(b) < 32<<10 {
+					t.Errorf("got %d and %d bytes before the abort, want 200 and at least 32 KiB", resp.StatusCode, len(b))
 				}
 			})
 			t.Run("stall mid-stream", func(t *testing.T) {
