@@ -52,6 +52,7 @@ type charge struct {
 	cfg      *config.Key // the key; nil in open mode
 	tpm      bool        // the key has a tokens-per-minute limit
 	estimate int         // tokens reserved from it
+	local    bool        // taken from this instance's own buckets: Redis could not be asked
 	model    string      // the model the request was routed to
 	w        *usageWriter
 	// strip: the gateway asked for the stream's usage chunk in the
@@ -65,7 +66,8 @@ type charge struct {
 // (one round trip with Redis). It returns the charge to settle once the
 // answer is relayed (nil if there is nothing to settle), or the error to
 // answer: a 429, or a 503 when the state cannot decide and is configured
-// to fail closed (by default it fails open: the request goes through).
+// to fail closed. By default it fails open: this instance's own buckets
+// decide until Redis answers again.
 func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte) (*charge, *apiError) {
 	c := &charge{g: g}
 	if key != nil {
@@ -96,9 +98,16 @@ func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body 
 	}
 	d, refused, err := g.state.lim.AllowAll(ctx, takes[:n])
 	if err != nil {
-		return c, g.stateFailure(key.Name, "limit", err) // fail open: nothing taken, nothing to settle
+		if aerr := g.stateFailure(key.Name, "limit", err); aerr != nil || g.state.local == nil {
+			return c, aerr // nothing taken, nothing to settle
+		}
+		if d, refused, err = g.state.local.AllowAll(ctx, takes[:n]); err != nil {
+			return c, nil
+		}
+		c.local = true
+	} else {
+		g.stateOK()
 	}
-	g.stateOK()
 	if !d.Allowed {
 		if strings.HasPrefix(takes[refused].Key, rpmPrefix) {
 			return nil, g.refuse(key.Name, "rpm", d, 1)
@@ -236,7 +245,10 @@ func (c *charge) settle(ctx context.Context) {
 			c.rec.usage, c.rec.cost = u, cost
 		}
 	}
-	if delta != 0 {
+	switch {
+	case delta != 0 && c.local:
+		_ = c.g.state.local.Adjust(ctx, tpmPrefix+c.key, delta)
+	case delta != 0:
 		c.g.adjust(ctx, c.key, delta)
 	}
 	c.g.addSpend(ctx, c.cfg, cost)

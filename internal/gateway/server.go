@@ -23,6 +23,7 @@ import (
 	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/internal/usage"
+	"github.com/warmgate/warmgate/ratelimit/redislimit"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -190,6 +191,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	d.Watch(pool)
 	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led}
 	if st.backend == "redis" {
+		redislimit.LogTo(log) // not the standard library's log on stderr
 		log.Info("limits, budgets and open circuits shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
 	}
 	s.install(cfg, pool)
