@@ -318,6 +318,9 @@ func startTracing(cfg *config.Config, exp sdktrace.SpanExporter, log *slog.Logge
 	if endpoint == "" && exp == nil {
 		return nil, nil
 	}
+	// The SDK's own errors (a collector that cannot be reached) into our
+	// log, not plain text on stderr.
+	tracing.LogErrorsTo(log)
 	tr, err := tracing.New(context.Background(), tracing.Config{
 		Endpoint:    endpoint,
 		SampleRatio: cfg.Tracing.Ratio(),
