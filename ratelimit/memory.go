@@ -30,6 +30,9 @@ const sweepInterval = time.Minute
 // errNegative is returned by Allow for a negative n.
 var errNegative = errors.New("ratelimit: Allow with a negative n")
 
+// errEachLength is returned by AllowEach when each is not as long as takes.
+var errEachLength = errors.New("ratelimit: AllowEach needs one Decision per Take")
+
 // Limit is the rate of one key.
 type Limit struct {
 	// PerMinute is how many units the key regains per minute, spread evenly
@@ -91,6 +94,7 @@ var (
 	_ Limiter      = (*Memory)(nil)
 	_ Adjuster     = (*Memory)(nil)
 	_ MultiLimiter = (*Memory)(nil)
+	_ EachLimiter  = (*Memory)(nil)
 )
 
 // Allow takes n units from key's bucket if it holds at least n, or, when n
@@ -119,6 +123,22 @@ func (m *Memory) Allow(_ context.Context, key string, n int) (Decision, error) {
 // [MultiLimiter]. It never returns an error except for a negative N; ctx
 // is not used.
 func (m *Memory) AllowAll(_ context.Context, takes []Take) (Decision, int, error) {
+	return m.allowAll(takes, nil)
+}
+
+// AllowEach is AllowAll that also reports every take's key in each: see
+// [EachLimiter]. It never returns an error except for a negative N or an
+// each of another length than takes; ctx is not used.
+func (m *Memory) AllowEach(_ context.Context, takes []Take, each []Decision) (int, error) {
+	if len(each) != len(takes) {
+		return -1, errEachLength
+	}
+	_, i, err := m.allowAll(takes, each)
+	return i, err
+}
+
+// allowAll is AllowAll, filling each when it is not nil.
+func (m *Memory) allowAll(takes []Take, each []Decision) (Decision, int, error) {
 	for _, t := range takes {
 		if t.N < 0 {
 			return Decision{}, -1, errNegative
@@ -150,11 +170,37 @@ func (m *Memory) AllowAll(_ context.Context, takes []Take) (Decision, int, error
 			for _, s := range undo {
 				s.b.level = s.level
 			}
+			m.report(takes, each, now, false)
+			if each != nil {
+				each[i].RetryAfter = d.RetryAfter
+			}
 			return d, i, nil
 		}
-		all.Remaining, all.Limit = d.Remaining, d.Limit
+		all.Remaining, all.Limit, all.Reset = d.Remaining, d.Limit, d.Reset
 	}
+	m.report(takes, each, now, true)
 	return all, -1, nil
+}
+
+// report reads the bucket of every take's key at now (which applies a
+// new limit to it, also after a refused take, as redislimit does) and
+// fills each, when not nil, with their state; allowed says whether the
+// takes were taken. A key without a bucket has a full one. m.mu is held.
+func (m *Memory) report(takes []Take, each []Decision, now time.Time, allowed bool) {
+	for i, t := range takes {
+		d := Decision{Allowed: allowed}
+		if lim := m.limit(t.Key); lim.rate() > 0 {
+			b := m.bucket(t.Key, lim, now, false)
+			if b == nil {
+				b = &bucket{lim: lim}
+				b.level = b.capacity()
+			}
+			d.Limit, d.Remaining, d.Reset = lim.PerMinute, b.remaining(), b.reset()
+		}
+		if each != nil {
+			each[i] = d
+		}
+	}
 }
 
 // Adjust takes delta more units from key's bucket (delta > 0), possibly
@@ -289,8 +335,21 @@ func (b *bucket) allow(n int) Decision {
 		// Exact: after this long, refill has added at least need-level.
 		d.RetryAfter = time.Duration((need-b.level+rate-1)/rate) * time.Microsecond
 	}
-	d.Remaining = int(max(b.level, 0) / unitsPerToken)
+	d.Remaining, d.Reset = b.remaining(), b.reset()
 	return d
+}
+
+// remaining is the whole tokens the bucket holds; 0 in debt.
+func (b *bucket) remaining() int { return int(max(b.level, 0) / unitsPerToken) }
+
+// reset is how long the bucket takes to refill to its capacity, rounded
+// up to the microsecond; 0 when it is full.
+func (b *bucket) reset() time.Duration {
+	missing, rate := b.capacity()-b.level, b.lim.rate()
+	if missing <= 0 || rate <= 0 {
+		return 0
+	}
+	return time.Duration((missing+rate-1)/rate) * time.Microsecond
 }
 
 // take removes n tokens, bounding the debt so that the level stays far from

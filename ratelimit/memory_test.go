@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,6 +121,7 @@ func TestMemoryScenarios(t *testing.T) {
 					if err != nil {
 						t.Fatalf("step %d: Allow: %v", i, err)
 					}
+					got.Reset = 0 // TestMemoryReset
 					if got != s.want {
 						t.Fatalf("step %d: Allow(%d) = %+v, want %+v", i, s.n, got, s.want)
 					}
@@ -228,6 +230,7 @@ func TestMemoryAllowAll(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				got.Reset = 0 // TestMemoryReset
 				if got != tt.want || idx != tt.wantIdx {
 					t.Errorf("AllowAll = %+v, %d; want %+v, %d", got, idx, tt.want, tt.wantIdx)
 				}
@@ -239,6 +242,108 @@ func TestMemoryAllowAll(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestMemoryReset: Reset is how long the bucket takes to be full again,
+// exact to the µs: a minute's worth per token spent at a limit of one a
+// minute, debt included, 0 when full; the burst is the capacity.
+func TestMemoryReset(t *testing.T) {
+	tests := []struct {
+		name  string
+		lim   Limit
+		steps []step // want: Remaining and Reset only
+	}{
+		{"one request a second", Limit{PerMinute: 60}, []step{
+			{n: 0, want: Decision{Remaining: 60}},
+			{n: 1, want: Decision{Remaining: 59, Reset: time.Second}},
+			{n: 2, want: Decision{Remaining: 57, Reset: 3 * time.Second}},
+			{sleep: 1500 * time.Millisecond, n: 0, want: Decision{Remaining: 58, Reset: 1500 * time.Millisecond}},
+			{sleep: time.Hour, n: 0, want: Decision{Remaining: 60}},
+		}},
+		{"a refused request: the state as it is", Limit{PerMinute: 3}, []step{
+			{n: 3, want: Decision{Reset: time.Minute}},
+			{n: 1, want: Decision{Reset: time.Minute}},
+		}},
+		{"debt counts", Limit{PerMinute: 60}, []step{
+			{adjust: 90},
+			{n: 0, want: Decision{Reset: 90 * time.Second}},
+		}},
+		{"an uneven rate rounds up to the µs", Limit{PerMinute: 7}, []step{
+			{n: 1, want: Decision{Remaining: 6, Reset: 8571429 * time.Microsecond}},
+		}},
+		{"the burst is the capacity", Limit{PerMinute: 60, Burst: 2}, []step{
+			{n: 1, want: Decision{Remaining: 1, Reset: time.Second}},
+		}},
+		{"tokens: a tpm of 6000", Limit{PerMinute: 6000}, []step{
+			{n: 1500, want: Decision{Remaining: 4500, Reset: 15 * time.Second}},
+			{adjust: -1080},
+			{n: 0, want: Decision{Remaining: 5580, Reset: 4200 * time.Millisecond}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := NewMemory(func(string) Limit { return tt.lim })
+				for i, s := range tt.steps {
+					time.Sleep(s.sleep)
+					if s.adjust != 0 {
+						_ = m.Adjust(t.Context(), "k", s.adjust)
+						continue
+					}
+					got, _ := m.Allow(t.Context(), "k", s.n)
+					if got.Remaining != s.want.Remaining || got.Reset != s.want.Reset {
+						t.Fatalf("step %d: Allow(%d) = %+v, want Remaining %d, Reset %v", i, s.n, got, s.want.Remaining, s.want.Reset)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestMemoryAllowEach: every take's key is reported, after the takes when
+// all were allowed, as before the call when one was refused (a key whose
+// take came after the refused one included); unlimited takes carry
+// Allowed only.
+func TestMemoryAllowEach(t *testing.T) {
+	limits := map[string]Limit{"rpm": {PerMinute: 3}, "tpm": {PerMinute: 600}}
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(func(k string) Limit { return limits[k] })
+		each := make([]Decision, 3)
+		takes := []Take{{"rpm", 1}, {"free", 5}, {"tpm", 100}}
+		idx, err := m.AllowEach(t.Context(), takes, each)
+		want := []Decision{
+			{Allowed: true, Remaining: 2, Limit: 3, Reset: 20 * time.Second},
+			{Allowed: true},
+			{Allowed: true, Remaining: 500, Limit: 600, Reset: 10 * time.Second},
+		}
+		if err != nil || idx != -1 || !slices.Equal(each, want) {
+			t.Fatalf("AllowEach = %d, %v, %+v; want -1, %+v", idx, err, each, want)
+		}
+		// tpm refuses 600: rpm is reported untouched, and the refused take
+		// with its RetryAfter.
+		idx, err = m.AllowEach(t.Context(), []Take{{"rpm", 1}, {"tpm", 600}, {"rpm", 1}}, each)
+		want = []Decision{
+			{Remaining: 2, Limit: 3, Reset: 20 * time.Second},
+			{Remaining: 500, Limit: 600, Reset: 10 * time.Second, RetryAfter: 10 * time.Second},
+			{Remaining: 2, Limit: 3, Reset: 20 * time.Second},
+		}
+		if err != nil || idx != 1 || !slices.Equal(each, want) {
+			t.Fatalf("refused AllowEach = %d, %v, %+v; want 1, %+v", idx, err, each, want)
+		}
+		// The first take refused: a later key not seen yet is full.
+		idx, _ = m.AllowEach(t.Context(), []Take{{"rpm", 5}, {"fresh", 1}}, each[:2])
+		limits["fresh"] = Limit{PerMinute: 10}
+		if idx != 0 || each[1] != (Decision{}) {
+			t.Fatalf("AllowEach = %d, %+v; want 0, an unlimited second take", idx, each[:2])
+		}
+		idx, _ = m.AllowEach(t.Context(), []Take{{"rpm", 5}, {"fresh", 1}}, each[:2])
+		if idx != 0 || each[1] != (Decision{Remaining: 10, Limit: 10}) {
+			t.Fatalf("AllowEach = %d, %+v; want 0, a full bucket for the second take", idx, each[:2])
+		}
+		if _, err := m.AllowEach(t.Context(), takes, each[:2]); err == nil {
+			t.Error("AllowEach with fewer Decisions than takes: no error")
+		}
+	})
 }
 
 // TestMemoryAllowAllNegative: a negative N is an error, and nothing is

@@ -14,7 +14,8 @@
 //
 // [MultiLimiter] checks several keys at once, all or nothing (a request
 // counts against its API key and its team, say): one round trip for a
-// shared store.
+// shared store. [EachLimiter] does too, and reports every key's state
+// (Remaining, Reset), for rate-limit headers.
 //
 // [Spender] keeps money budgets: what each key spent in the current UTC day
 // and month. [MemorySpend] is its single-instance implementation.
@@ -64,6 +65,21 @@ type MultiLimiter interface {
 	AllowAll(ctx context.Context, takes []Take) (Decision, int, error)
 }
 
+// EachLimiter is a MultiLimiter that also reports the state of every
+// take's key, not only the refused one's, in the same call (one round trip
+// for a shared store): what rate-limit response headers, such as OpenAI's
+// x-ratelimit-remaining-requests and -tokens, need.
+type EachLimiter interface {
+	MultiLimiter
+	// AllowEach is AllowAll that also fills each[i] with the state of
+	// takes[i]'s key as the call left it: its Limit, Remaining and Reset
+	// (after every take when all were allowed; unchanged when one was
+	// refused, as nothing was taken). Allowed is set as for the whole call,
+	// RetryAfter on the refused take only. each must be as long as takes.
+	// It returns the index of the refused take, or -1.
+	AllowEach(ctx context.Context, takes []Take, each []Decision) (int, error)
+}
+
 // Spender keeps the money each key spent in the current UTC day and month:
 // the store behind daily and monthly budgets. The caller checks Spent
 // before a request and adds the request's cost with AddSpend after it, so
@@ -94,4 +110,8 @@ type Decision struct {
 	// Limit is the key's limit per minute; 0 means the key is unlimited
 	// (and Remaining means nothing).
 	Limit int
+	// Reset is how long until the key's bucket is full again (back to
+	// its initial state) if nothing more is spent from it; 0 when it is
+	// full, or the key is unlimited.
+	Reset time.Duration
 }

@@ -27,7 +27,8 @@ type attempt struct {
 	getConn      time.Time
 	gotConn      bool
 	dialing      bool
-	wrote        bool
+	wrote        bool      // the whole request was written
+	wroteAt      time.Time // when
 	gotFirstByte bool
 	headersDone  bool          // RoundTrip returned: no timer may start any more
 	finalWrote   bool          // wrote, as RoundTrip returned; read without the lock
@@ -43,6 +44,25 @@ type attempt struct {
 	tlsStart  time.Time
 	poolTimer *time.Timer
 	byteTimer *time.Timer
+	slowTimer *time.Timer // marks the upstream slow (see markSlow)
+
+	// wantsConn says the attempt waits for a connection (GetConn, not yet
+	// GotConn, not ended): a dial held for it may still be of use.
+	wantsConn atomic.Bool
+	// held is the dial held back for this attempt (see awaitDemand); under
+	// the class's gate.mu.
+	held *heldDial
+}
+
+// attemptKey is the context key of the attempt a request belongs to: the
+// dial net/http starts for it keeps the request's context values, and
+// awaitDemand finds the attempt by it.
+type attemptKey struct{}
+
+// attemptFrom returns the attempt whose request ctx belongs to, or nil.
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	return a
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -58,7 +78,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	// A shallow copy: the transport reads the request and never changes it,
 	// so only the header map (which gets the upstream's credentials) and
 	// the URL are new.
-	out := req.WithContext(httptrace.WithClientTrace(actx, a.trace()))
+	out := req.WithContext(httptrace.WithClientTrace(context.WithValue(actx, attemptKey{}, a), a.trace()))
 	out.Header = make(http.Header, len(req.Header)+len(u.cfg.Header))
 	for k, v := range req.Header {
 		out.Header[k] = v
@@ -85,6 +105,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
 	a.lane = a.cls.pickLane()
+	a.slowTimer = time.AfterFunc(a.cls.slowAfter(), a.passedSlow)
 	resp, err := a.lane.rt.RoundTrip(out)
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
@@ -101,23 +122,30 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.stopWaiting() // a failed attempt may never have got a connection
 	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
-	a.info.FirstByte = time.Since(a.start)
-	info, gotFirstByte, idleFor, waited := a.info, a.gotFirstByte, a.idleFor, a.waited
+	a.slowTimer.Stop()
+	now := time.Now()
+	a.info.FirstByte = now.Sub(a.start)
+	info, idleFor := a.info, a.idleFor
+	f := failure{waited: a.waited, gotFirstByte: a.gotFirstByte, wrote: a.wrote, afterWrite: now.Sub(a.wroteAt), window: minStaleWindow}
+	if a.conn != nil {
+		f.window = a.conn.window
+	}
 	a.finalWrote = a.wrote
 	a.mu.Unlock()
 
 	if err != nil {
-		var cause error
 		if actx.Err() != nil {
-			cause = context.Cause(actx)
+			f.cause = context.Cause(actx)
 		}
-		kind := classify(err, cause, waited, gotFirstByte)
+		kind := classify(err, f)
 		switch kind {
 		case KindPoolExhausted:
 			u.stats.poolExhausted.Add(1)
 			info.Exhausted = true
 		case KindStaleConn:
-			u.observeStale(idleFor)
+			if idleDrop(err, f) {
+				u.observeStale(idleFor)
+			}
 		}
 		cancel(nil)
 		a.end()
@@ -128,6 +156,12 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 		return nil, a, &Error{Kind: kind, Upstream: u.cfg.Name, Attempt: n, Err: err}
 	}
 	info.Status = resp.StatusCode
+	u.answered()
+	a.cls.observeFirstByte(info.FirstByte)
+	if f.waited {
+		u.observeReuse(idleFor)
+	}
+	resp.Request = req // the caller's, as http.Transport does: an http.Client resolves redirects against it
 	if resp.ProtoMajor == 1 {
 		u.observeKeepAlive(resp.Header)
 	}
@@ -140,6 +174,19 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	b.info = info
 	resp.Body = b
 	return resp, a, nil
+}
+
+// passedSlow runs when the attempt has waited slowAfter: still without
+// response headers, it marks the upstream slow. The attempt goes on. An
+// attempt still queued for one of our own connections (MaxConns) says
+// nothing of the upstream.
+func (a *attempt) passedSlow() {
+	a.mu.Lock()
+	waiting := !a.headersDone && !a.gotFirstByte && (a.gotConn || a.dialing)
+	a.mu.Unlock()
+	if waiting {
+		a.u.markSlow()
+	}
 }
 
 // end releases what the attempt holds: its connection and its place in the
@@ -159,11 +206,13 @@ func (a *attempt) end() {
 	}
 }
 
-// stopWaiting ends the attempt's count in cls.waiting; a.mu is held.
+// stopWaiting ends the attempt's count in cls.waiting, and a dial held
+// back for it; a.mu is held.
 func (a *attempt) stopWaiting() {
 	if a.waiting {
 		a.waiting = false
 		a.cls.waiting.Add(-1)
+		a.cls.forget(a)
 	}
 }
 
@@ -183,6 +232,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			defer a.mu.Unlock()
 			if !a.waiting {
 				a.waiting = true
+				a.wantsConn.Store(true)
 				a.cls.waiting.Add(1)
 			}
 			a.getConn = time.Now()
@@ -275,10 +325,12 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 				a.cls.negotiated(h2)
 			}
 		},
-		WroteRequest: func(httptrace.WroteRequestInfo) {
+		WroteRequest: func(wi httptrace.WroteRequestInfo) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.wrote = true
+			// A request whose write failed never reached the upstream
+			// whole: it cannot have been run.
+			a.wrote, a.wroteAt = wi.Err == nil, time.Now()
 			if !a.gotFirstByte && !a.headersDone {
 				a.byteTimer = time.AfterFunc(u.cfg.Timeouts.FirstByte, func() { a.cancel(errFirstByte) })
 			}

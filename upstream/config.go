@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -112,6 +113,15 @@ type RetryPolicy struct {
 	Budget float64
 	// MaxRetryAfter is the longest Retry-After honoured. Default 30s.
 	MaxRetryAfter time.Duration
+	// AssumeIdempotent resends a request whose connection failed after it
+	// was sent and before any answer, as if it carried an Idempotency-Key.
+	// Such an upstream may have run the request: sent again, it runs (and
+	// bills) twice. Default false: only a request with an Idempotency-Key
+	// header or a safe method (GET, HEAD, OPTIONS, TRACE) is resent then. A
+	// request the upstream provably did not run is resent either way (see
+	// KindStaleConn). Set it for an upstream where running a request twice
+	// costs nothing that matters, such as a self-hosted model.
+	AssumeIdempotent bool
 }
 
 func (c *Config) applyDefaults() {
@@ -184,10 +194,15 @@ func parseBase(c *Config) (*url.URL, error) {
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("upstream %q: invalid BaseURL: %w", c.Name, err)
+		// Not %w: url.Error's text holds the URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("upstream %q: invalid BaseURL: %v", c.Name, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("upstream %q: BaseURL %q must be an absolute http:// or https:// URL", c.Name, c.BaseURL)
+		return nil, fmt.Errorf("upstream %q: BaseURL %q must be an absolute http:// or https:// URL", c.Name, redacted(u))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

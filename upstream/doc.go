@@ -20,7 +20,11 @@
 // runs the attempt loop:
 //
 //  1. Pick an upstream that has not been tried yet (lower Priority first,
-//     then fewest requests in flight relative to Weight).
+//     then fewest requests in flight relative to Weight, of two distinct
+//     weighted random candidates), avoiding one marked slow: one whose
+//     attempt waited four times its usual time to first byte (at least 1s)
+//     without an answer, until it answers again or for 10s (doubled per
+//     mark in a row, up to 5 minutes).
 //  2. Send one attempt on a clone of the request with a fresh body from
 //     GetBody. A timer bounds the wait for a pooled connection (PoolWait)
 //     and another the wait for response headers (FirstByte). httptrace
@@ -30,10 +34,16 @@
 //     wrapped: the wrapper enforces StreamIdle between reads and reports the
 //     outcome when the body ends.
 //  4. Otherwise decide from facts whether another attempt is safe (nothing
-//     written, a stale reused connection, or a retryable status) and wait a
+//     written, a request the upstream provably did not run, a replayable
+//     request, or a retryable status) and wait a
 //     jittered backoff, honouring Retry-After within the request's deadline.
 //
 // Once a response has been returned to the caller it is never retried.
+//
+// The pool sends every request to its own upstreams, whatever host the
+// request's URL names, so it does not follow a redirect to another host:
+// Pool.Client returns the 3xx to the caller, and Do refuses such a
+// follow-up with ErrRedirectElsewhere.
 //
 // # Connections
 //
@@ -52,11 +62,20 @@
 //     re-opens them when they expire, expires idle connections before the
 //     server would, and retires connections older than MaxConnAge.
 //   - The server's idle timeout is learned from Keep-Alive: timeout=N
-//     headers, from idle connections the server closes, and from reused
-//     connections that died before answering; idle connections are then
-//     closed at 80% of it. A request that still fails that way on a
-//     connection that waited idle (reused, or dialed earlier and unused) is
-//     retried at once on a fresh one (KindStaleConn).
+//     headers, from idle connections the server closes, and from idle
+//     connections found dropped as a request went out on them; idle
+//     connections are then closed at 80% of it. A learned timeout is
+//     forgotten when a connection idle longer is reused successfully, and
+//     idle connections get the configured IdleTimeout again when it was
+//     not seen for 10 minutes, so a fluke (a server restart) does not
+//     stick. A request that still meets a dropped idle connection (one
+//     reused, or dialed earlier and unused, that fails before the request
+//     was written or soon enough after to prove the upstream never ran
+//     it: twice the connection's dial time, at least 100ms, at most 1s) is
+//     retried at once on a fresh one (KindStaleConn). A connection that
+//     fails later may have carried the request to an upstream that ran it:
+//     the request is then resent only with an Idempotency-Key header, a
+//     safe method, or RetryPolicy.AssumeIdempotent (KindConnReset).
 //   - An HTTP/2 connection carries at most MaxStreamsPerConn requests at
 //     once (80 by default, under the ~100 providers allow): the class keeps
 //     a transport per HTTP/2 connection (a lane) and opens another when

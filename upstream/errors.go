@@ -17,8 +17,8 @@ const (
 	KindDNS                // the host name did not resolve
 	KindTLS                // TLS handshake or certificate verification failed
 	KindPoolExhausted      // no connection became free within PoolWait
-	KindStaleConn          // a connection that waited idle (reused, or dialed earlier and unused) died before any response byte
-	KindConnReset          // the connection failed after the request was written
+	KindStaleConn          // the upstream provably did not run the request: it refused it, or a connection that waited idle died before the request was written or right after it (twice the dial time, 100ms to 1s)
+	KindConnReset          // the connection failed before an answer; once the request was written the upstream may have run it
 	KindHeaderTimeout      // no response headers within FirstByte
 	KindStreamIdle         // the body went silent longer than StreamIdle
 	KindStatus             // the upstream answered with an error status
@@ -102,3 +102,10 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// ErrRedirectElsewhere is returned (wrapped) by Pool.Do for a redirect
+// follow-up aimed at a host that is neither one of the pool's upstreams nor
+// the host of the request that was redirected: the pool would otherwise send
+// it to its own upstream, with the upstream's credentials. Pool.Client does
+// not follow such redirects: the caller gets the 3xx response instead.
+var ErrRedirectElsewhere = errors.New("upstream: a redirect to another host is not followed through the pool")

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,13 @@ const (
 	minObservedIdle = time.Second
 	// minIdleTimeout is the floor of a learned idle timeout.
 	minIdleTimeout = 250 * time.Millisecond
+	// relearnAfter is how long a learned idle timeout holds without being
+	// seen again. Past it idle connections may live the configured
+	// IdleTimeout once more, so that a timeout learned from a fluke (a
+	// server restart closing every connection) does not stay forever; if
+	// it was right, the next idle close teaches it again, at the cost of at
+	// most one stale_conn retry.
+	relearnAfter = 10 * time.Minute
 )
 
 // keeper is the upstream's maintenance state.
@@ -34,9 +42,12 @@ type keeper struct {
 	warmed chan struct{} // closed after the first warm-up round
 	wg     sync.WaitGroup
 
-	learnedM sync.Mutex
-	idleEff  time.Duration // idle timeout in effect
-	learned  time.Duration // the server's, as shown or said; 0 = not yet
+	learnedM  sync.Mutex
+	idleEff   time.Duration // idle timeout in effect
+	learned   time.Duration // the server's, as shown or said; 0 = not yet
+	learnedAt time.Time     // when learned was last learned or seen again
+	// learnedNanos mirrors learned for observeReuse's lock-free check.
+	learnedNanos atomic.Int64
 }
 
 func (u *Upstream) startKeeper() {
@@ -74,7 +85,9 @@ func (u *Upstream) keeperLoop() {
 		case <-k.kick:
 		case <-t.C:
 		}
-		u.sweep(time.Now())
+		now := time.Now()
+		u.relearn(now)
+		u.sweep(now)
 		u.warm(k.ctx)
 		t.Reset(u.keeperInterval())
 	}
@@ -145,6 +158,7 @@ func (u *Upstream) warmOne(ctx context.Context) {
 	if aerr != nil {
 		return
 	}
+	u.stats.warmStatus.Store(int64(resp.StatusCode))
 	drain(resp.Body)
 }
 
@@ -158,14 +172,45 @@ func (u *Upstream) observeServerClose(d time.Duration) {
 	u.learnIdle(d)
 }
 
-// observeStale learns from a reused connection that failed after idling d:
-// the server forgot it sooner. Idle connections as old are suspect too, so
-// they are closed now, before the retry picks one.
+// observeStale learns from a connection that had waited idle d and was
+// found dropped by the server when a request went out on it (an idle drop:
+// see idleDrop): the server forgot it sooner. Idle connections as old are
+// suspect too, so they are closed now, before the retry picks one.
 func (u *Upstream) observeStale(d time.Duration) {
 	if d >= minIdleTimeout {
 		u.learnIdle(d)
 	}
 	u.sweep(time.Now())
+}
+
+// observeReuse learns from a connection that had waited idle d and then
+// carried a request to an answer: the server keeps connections at least
+// that long. A learned timeout no longer than d was wrong (a reset taken
+// for an idle close, a server restart), and is forgotten.
+func (u *Upstream) observeReuse(d time.Duration) {
+	k := &u.keep
+	if l := k.learnedNanos.Load(); l == 0 || int64(d) < l {
+		return // the common case: nothing to learn, and no lock
+	}
+	k.learnedM.Lock()
+	if k.learned != 0 && d >= k.learned {
+		k.learned, k.learnedAt = 0, time.Time{}
+		k.learnedNanos.Store(0)
+		k.idleEff = u.cfg.IdleTimeout
+	}
+	k.learnedM.Unlock()
+}
+
+// relearn lets idle connections live the configured IdleTimeout again
+// once the learned timeout has not been seen for relearnAfter (see
+// relearnAfter). The learned value stays, for Stats and to be confirmed.
+func (u *Upstream) relearn(now time.Time) {
+	k := &u.keep
+	k.learnedM.Lock()
+	if k.learned != 0 && now.Sub(k.learnedAt) >= relearnAfter {
+		k.idleEff = u.cfg.IdleTimeout
+	}
+	k.learnedM.Unlock()
 }
 
 // observeKeepAlive honours a "Keep-Alive: timeout=N" response header.
@@ -185,24 +230,28 @@ func (u *Upstream) observeKeepAlive(h http.Header) {
 	}
 }
 
-// learnIdle lowers the idle timeout in effect below a server timeout of d,
-// with a 20% margin for network delay and timer slop. It never raises it
-// above the configured IdleTimeout.
+// learnIdle learns that the server forgets connections idle d, or
+// sooner, and sets the idle timeout in effect below it, with a 20% margin
+// for network delay and timer slop, never above the configured
+// IdleTimeout. A shorter d replaces what was learned, and so does any d
+// once the learned value went unconfirmed for relearnAfter; a d within a
+// quarter above it confirms it.
 func (u *Upstream) learnIdle(d time.Duration) {
 	k := &u.keep
+	now := time.Now()
 	k.learnedM.Lock()
-	if k.learned != 0 && d >= k.learned {
-		k.learnedM.Unlock()
-		return
+	switch {
+	case k.learned == 0 || d < k.learned || now.Sub(k.learnedAt) >= relearnAfter:
+		k.learned, k.learnedAt = d, now
+		k.learnedNanos.Store(int64(d))
+	case d <= k.learned*5/4:
+		k.learnedAt = now // seen again
 	}
-	k.learned = d
-	eff := max(d*4/5, minIdleTimeout)
-	changed := eff < k.idleEff
-	if changed {
-		k.idleEff = eff
-	}
+	eff := min(max(k.learned*4/5, minIdleTimeout), u.cfg.IdleTimeout)
+	lowered := eff < k.idleEff
+	k.idleEff = eff
 	k.learnedM.Unlock()
-	if changed {
+	if lowered {
 		select {
 		case k.kick <- struct{}{}:
 		default:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/warmgate/warmgate/internal/mock"
@@ -204,4 +205,49 @@ func TestTenThousandSequentialRequestsOneConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLearnedIdleTimeoutCanRise: a learned idle timeout is an estimate from
+// weak evidence (one idle close may be a server restart). It falls at once
+// on a shorter close, rises when a connection idle longer is reused
+// successfully, and after relearnAfter without confirmation idle
+// connections get the configured IdleTimeout again, so that a later, longer
+// close can be learned.
+func TestLearnedIdleTimeoutCanRise(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u, err := newUpstream(Config{Name: "u", BaseURL: "http://127.0.0.1:9", IdleTimeout: 90 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.startKeeper()
+		defer u.close()
+		check := func(step string, learned, eff time.Duration) {
+			t.Helper()
+			synctest.Wait() // the keeper has run whatever the step woke
+			if st := u.Stats(); st.LearnedIdleTimeout != learned || st.IdleTimeout != eff {
+				t.Errorf("%s: learned %v, in effect %v; want %v, %v", step, st.LearnedIdleTimeout, st.IdleTimeout, learned, eff)
+			}
+		}
+		check("start", 0, 90*time.Second)
+		u.observeServerClose(2 * time.Second)
+		check("the server closed a connection idle 2s", 2*time.Second, 1600*time.Millisecond)
+		u.observeReuse(time.Second)
+		check("a connection idle 1s was reused", 2*time.Second, 1600*time.Millisecond)
+		u.observeReuse(2500 * time.Millisecond)
+		check("a connection idle 2.5s was reused", 0, 90*time.Second)
+
+		u.observeStale(3 * time.Second)
+		check("a connection idle 3s was found dropped", 3*time.Second, 2400*time.Millisecond)
+		time.Sleep(relearnAfter / 2)
+		u.observeServerClose(3100 * time.Millisecond)
+		check("the same timeout seen again", 3*time.Second, 2400*time.Millisecond)
+		time.Sleep(relearnAfter/2 + time.Minute)
+		check("confirmed less than relearnAfter ago", 3*time.Second, 2400*time.Millisecond)
+		time.Sleep(relearnAfter / 2)
+		check("unconfirmed for relearnAfter", 3*time.Second, 90*time.Second)
+		u.observeServerClose(20 * time.Second)
+		check("then the server closed a connection idle 20s", 20*time.Second, 16*time.Second)
+		u.observeServerClose(5 * time.Second)
+		check("and one idle 5s", 5*time.Second, 4*time.Second)
+	})
 }

@@ -101,9 +101,58 @@ func (p *Pool) Stats() []Stats {
 // Client returns an *http.Client that sends through the pool. It has no
 // overall Timeout, which would cut long streams: bound requests with a
 // context deadline instead.
-func (p *Pool) Client() *http.Client { return &http.Client{Transport: p} }
+//
+// It follows a redirect (up to 10) only when the target stays with the
+// pool: on the host of the request that was redirected, or under one of the
+// pool's upstreams' base URLs. A redirect to another host is not followed:
+// the caller gets the 3xx response, Location included, and decides. The
+// pool sends every request to its own upstreams with their credentials
+// (Config.Header), so following it would replay the request onto the
+// upstream rather than reach the other host; sending it to the other host
+// would hand that host a request meant for the upstream.
+func (p *Pool) Client() *http.Client {
+	return &http.Client{Transport: p, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("upstream: stopped after 10 redirects")
+		}
+		if !p.redirectStays(req.URL, via[len(via)-1].URL) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+}
 
-// RoundTrip implements http.RoundTripper by calling Do.
+// redirectStays reports whether a redirect to "to", from a request aimed at
+// "from", stays with the pool: on from's host, or under the base URL of one
+// of the view's upstreams.
+func (p *Pool) redirectStays(to, from *url.URL) bool {
+	if to.Host == "" || from != nil && strings.EqualFold(to.Host, from.Host) {
+		return true
+	}
+	for _, u := range p.ups {
+		if strings.EqualFold(u.base.Host, to.Host) && underPath(to.Path, u.base.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestURL is the URL of the request that got resp, nil if unknown.
+func requestURL(resp *http.Response) *url.URL {
+	if resp.Request == nil {
+		return nil
+	}
+	return resp.Request.URL
+}
+
+// underPath reports whether path is base or below it, segment-wise.
+func underPath(path, base string) bool {
+	rest, ok := strings.CutPrefix(path, base)
+	return ok && (rest == "" || rest[0] == '/' || base == "")
+}
+
+// RoundTrip implements http.RoundTripper by calling Do. See Do for
+// redirects to other hosts.
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) { return p.Do(req) }
 
 // Close stops the pool's background work and closes idle connections of
@@ -124,7 +173,16 @@ func (p *Pool) Close() error {
 // ("/chat/completions"). On success the response is the upstream's, any
 // status included, with a body that enforces StreamIdle; read errors from
 // it are *Error values. On failure the error is an *Error.
+//
+// A redirect follow-up made by an http.Client (req.Response set) whose
+// target is neither on the host of the redirected request nor under one of
+// the pool's upstreams fails with ErrRedirectElsewhere, unsent: the pool
+// would send it to its upstream, not to the host named.
 func (p *Pool) Do(req *http.Request) (*http.Response, error) {
+	if req.Response != nil && !p.redirectStays(req.URL, requestURL(req.Response)) {
+		return nil, fmt.Errorf("%w: the upstream redirected to %s://%s; the pool sends only to its upstreams (Pool.Client returns such a redirect to the caller)",
+			ErrRedirectElsewhere, req.URL.Scheme, req.URL.Host)
+	}
 	ctx := req.Context()
 	req, err := p.replayable(req)
 	if err != nil {
@@ -168,7 +226,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 				u.coolDown(retryAfter) // other upstreams take its traffic meanwhile
 			}
 		} else {
-			r, ok := retryable(err.Kind, a.finalWrote, idempotent)
+			r, ok := retryable(err.Kind, a.finalWrote, idempotent || u.cfg.Retry.AssumeIdempotent)
 			if !ok || n >= attempts || ctx.Err() != nil {
 				return nil, err
 			}
@@ -229,17 +287,21 @@ func drain(b io.ReadCloser) {
 }
 
 // pick chooses the next upstream, in order of preference: one not yet
-// tried and available (circuit not open, not cooling down after a 429);
-// one tried already but available (a retry); one cooling down but with its
-// circuit not open, since the retry waits for its Retry-After anyway. Among
-// the candidates it takes the lowest Priority tier, then the better of two
-// weighted random choices by in-flight requests per weight (P2C), which
-// spreads load by weight without herding onto the momentarily least-loaded
-// one. It returns nil
-// when no upstream may be tried. Upstreams in blocked (their breaker said
-// no during this request) are never picked.
+// tried and available (circuit not open, not cooling down after a 429) and
+// not marked slow (see markSlow); one tried already but available and not
+// slow (a retry); the same two with slow ones allowed; one cooling down but
+// with its circuit not open, since the retry waits for its Retry-After
+// anyway. Among the candidates it takes the lowest Priority tier, then the
+// better of two distinct weighted random choices by in-flight requests per
+// weight (P2C), which spreads load by weight without herding onto the
+// momentarily least-loaded one. It returns nil when no upstream may be
+// tried. Upstreams in blocked (their breaker said no during this request)
+// are never picked.
 func (p *Pool) pick(tried, blocked []*Upstream) *Upstream {
+	now := time.Now().UnixNano()
 	rules := [...]func(u *Upstream) bool{
+		func(u *Upstream) bool { return !contains(tried, u) && u.Available() && !u.slow(now) },
+		func(u *Upstream) bool { return u.Available() && !u.slow(now) },
 		func(u *Upstream) bool { return !contains(tried, u) && u.Available() },
 		func(u *Upstream) bool { return u.Available() },
 		func(u *Upstream) bool { return u.circuit() != CircuitOpen },
@@ -262,32 +324,50 @@ func (p *Pool) pick(tried, blocked []*Upstream) *Upstream {
 			break
 		}
 	}
-	switch len(best) {
-	case 0:
+	if len(best) == 0 {
 		return nil
-	case 1:
-		return best[0]
 	}
-	a, b := weighted(best), weighted(best)
+	return p2c(best, rand.IntN)
+}
+
+// p2c is the power of two choices: it draws two distinct candidates, each
+// with probability proportional to its Weight, and returns the one with
+// fewer requests in flight per weight. Two draws with replacement would
+// pick the same upstream half the time with two candidates, sending it
+// traffic however busy it is. intn is rand.IntN, or a test's.
+func p2c(ups []*Upstream, intn func(int) int) *Upstream {
+	if len(ups) == 1 {
+		return ups[0]
+	}
+	a := weighted(ups, nil, intn)
+	b := weighted(ups, a, intn)
 	if b.score() < a.score() {
 		return b
 	}
 	return a // on a tie (e.g. both idle) the weighted draw decides
 }
 
-// weighted draws one upstream with probability proportional to its Weight.
-func weighted(ups []*Upstream) *Upstream {
+// weighted draws one upstream other than skip with probability
+// proportional to its Weight.
+func weighted(ups []*Upstream, skip *Upstream, intn func(int) int) *Upstream {
 	total := 0
 	for _, u := range ups {
-		total += u.cfg.Weight
+		if u != skip {
+			total += u.cfg.Weight
+		}
 	}
-	r := rand.IntN(total)
+	r := intn(total)
+	var last *Upstream
 	for _, u := range ups {
+		if u == skip {
+			continue
+		}
 		if r -= u.cfg.Weight; r < 0 {
 			return u
 		}
+		last = u
 	}
-	return ups[len(ups)-1]
+	return last
 }
 
 func contains(s []*Upstream, u *Upstream) bool {
@@ -334,12 +414,16 @@ func (p *Pool) replayable(req *http.Request) (*http.Request, error) {
 }
 
 // isReplayable reports whether a request may be repeated after the
-// upstream may have processed it: safe methods, or an Idempotency-Key.
+// upstream may have processed it: safe methods, or an Idempotency-Key (or
+// X-Idempotency-Key) header, as net/http judges it.
 func isReplayable(r *http.Request) bool {
 	switch r.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
-	_, ok := r.Header["Idempotency-Key"]
+	if _, ok := r.Header["Idempotency-Key"]; ok {
+		return true
+	}
+	_, ok := r.Header["X-Idempotency-Key"]
 	return ok
 }

@@ -415,3 +415,71 @@ func TestAbsoluteURLFromSDK(t *testing.T) {
 		t.Errorf("body = %q", b)
 	}
 }
+
+// TestPickPrefersTheLessLoadedOfTwo: with two upstreams of equal weight and
+// one busy, power of two choices must always pick the idle one: its two
+// candidates are distinct. Drawn with replacement, both draws land on the
+// busy one a quarter of the time.
+func TestPickPrefersTheLessLoadedOfTwo(t *testing.T) {
+	p, err := New([]Config{{Name: "busy", BaseURL: "http://127.0.0.1:9"}, {Name: "idle", BaseURL: "http://127.0.0.1:9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	busy, idle := p.ups[0], p.ups[1]
+	busy.inflight.Store(3)
+	picked := map[string]int{}
+	for range 2000 {
+		picked[p.pick(nil, nil).Name()]++
+	}
+	if picked[idle.Name()] != 2000 {
+		t.Errorf("picks %v: want every pick on the idle upstream", picked)
+	}
+}
+
+// TestP2CDrawsTwoDistinctWeighted drives p2c with scripted random numbers:
+// the second draw never repeats the first, and both are weighted.
+func TestP2CDrawsTwoDistinctWeighted(t *testing.T) {
+	mk := func(name string, weight int, inflight int64) *Upstream {
+		u := &Upstream{cfg: Config{Name: name, Weight: weight}}
+		u.inflight.Store(inflight)
+		return u
+	}
+	tests := []struct {
+		name  string
+		ups   []*Upstream
+		draws []int // what intn returns, in order
+		want  string
+		// totals are the n each intn call must get: the total weight of
+		// the candidates left.
+		totals []int
+	}{
+		{"always 0: the second draw is the other one", []*Upstream{mk("a", 1, 2), mk("b", 1, 0)}, []int{0, 0}, "b", []int{2, 1}},
+		{"the first is busier", []*Upstream{mk("a", 1, 0), mk("b", 1, 5)}, []int{1, 0}, "a", []int{2, 1}},
+		{"weights: the heavy one drawn first, then the light", []*Upstream{mk("a", 1, 1), mk("b", 3, 1), mk("c", 1, 9)}, []int{2, 0}, "b", []int{5, 2}},
+		{"weights: score is per weight", []*Upstream{mk("a", 1, 2), mk("b", 4, 4)}, []int{0, 0}, "b", []int{5, 4}},
+		{"last candidate by the second draw", []*Upstream{mk("a", 1, 3), mk("b", 1, 3), mk("c", 1, 0)}, []int{0, 1}, "c", []int{3, 2}},
+		{"a tie keeps the first draw", []*Upstream{mk("a", 1, 0), mk("b", 1, 0)}, []int{1, 0}, "b", []int{2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			i := 0
+			intn := func(n int) int {
+				if i >= len(tt.draws) {
+					t.Fatalf("more than %d draws", len(tt.draws))
+				}
+				if n != tt.totals[i] {
+					t.Errorf("draw %d over %d, want over %d", i, n, tt.totals[i])
+				}
+				i++
+				return tt.draws[i-1]
+			}
+			if got := p2c(tt.ups, intn).Name(); got != tt.want {
+				t.Errorf("p2c = %s, want %s", got, tt.want)
+			}
+			if i != 2 {
+				t.Errorf("%d draws, want 2", i)
+			}
+		})
+	}
+}

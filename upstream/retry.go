@@ -20,7 +20,7 @@ type RetryReason int
 
 // Retry reasons.
 const (
-	ReasonStaleConn RetryReason = iota // a connection that waited idle (reused, or dialed earlier) died before answering
+	ReasonStaleConn RetryReason = iota // the connection died before the upstream could run the request (KindStaleConn), or after with a replayable request
 	ReasonConnect                      // dial, DNS, TLS or pool wait failed: nothing was sent
 	ReasonStatus429                    // the upstream rate-limited us
 	ReasonStatus5xx                    // the upstream answered 500/502/503/504
@@ -30,6 +30,16 @@ const (
 
 func (r RetryReason) String() string {
 	return [...]string{"stale_conn", "connect", "status_429", "status_5xx", "timeout"}[r]
+}
+
+// RetryReasons lists every RetryReason, for declaring a series per reason
+// before the first retry.
+func RetryReasons() []RetryReason {
+	r := make([]RetryReason, numRetryReasons)
+	for i := range r {
+		r[i] = RetryReason(i)
+	}
+	return r
 }
 
 // Causes set on an attempt's context by its timers, so that classify can
@@ -42,20 +52,63 @@ var (
 	errNoDemand   = errors.New("upstream: dial not needed: no request waits for a connection")
 )
 
+// failure is what an attempt knew when its transport failed: the facts
+// classify needs to tell a connection that was dead before the request
+// reached the upstream from one that failed while the upstream may have
+// been running it.
+type failure struct {
+	// cause is what cut the attempt's context (a timer's error, or the
+	// caller's cancel); nil when nothing did.
+	cause error
+	// waited says the connection was open before the attempt asked for one
+	// (reused, or dialed earlier and left idle), so the server may have
+	// closed it while it was idle.
+	waited       bool
+	gotFirstByte bool
+	// wrote says the whole request was written; afterWrite is the time from
+	// the end of that write to the failure.
+	wrote      bool
+	afterWrite time.Duration
+	// window is the connection's staleWindow.
+	window time.Duration
+}
+
+// Bounds of staleWindow.
+const (
+	minStaleWindow = 100 * time.Millisecond
+	maxStaleWindow = time.Second
+)
+
+// staleWindow is how soon after a request was written a failure still
+// proves that the server dropped the connection without running the
+// request: a server that closed an idle connection as the request went out
+// has its FIN or RST reach us about one round trip after the write. It is
+// twice the time the connection took to dial (about one round trip), at
+// least minStaleWindow (for timer and scheduling slop) and at most
+// maxStaleWindow. A failure later than that may come from an upstream that
+// worked on the request: it is KindConnReset.
+func staleWindow(dial time.Duration) time.Duration {
+	return min(max(2*dial, minStaleWindow), maxStaleWindow)
+}
+
 // classify turns a transport error into a Kind. It is the only place where
 // an error's text is looked at, and only for errors the stdlib does not type.
-// waited says the connection was open before the attempt asked for one
-// (reused, or dialed earlier and left idle): a failure on it before any
-// response byte is a connection the server dropped while it was idle.
-func classify(err error, cause error, waited, gotFirstByte bool) Kind {
+//
+// KindStaleConn means the upstream provably did not run the request, so it
+// may be sent again whatever its method: the server refused it unprocessed
+// (refusedUnprocessed), or the connection had waited idle (f.waited) and
+// failed before the request was fully written or within f.window after.
+// A connection that fails later, or that was dialed for this attempt, may
+// have carried the request to an upstream that ran it: KindConnReset.
+func classify(err error, f failure) Kind {
 	switch {
-	case errors.Is(cause, errPoolWait):
+	case errors.Is(f.cause, errPoolWait):
 		return KindPoolExhausted
-	case errors.Is(cause, errFirstByte):
+	case errors.Is(f.cause, errFirstByte):
 		return KindHeaderTimeout
-	case errors.Is(cause, errStreamIdle):
+	case errors.Is(f.cause, errStreamIdle):
 		return KindStreamIdle
-	case cause != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case f.cause != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return KindCanceled
 	}
 	var dnsErr *net.DNSError
@@ -70,24 +123,55 @@ func classify(err error, cause error, waited, gotFirstByte bool) Kind {
 		authErr   x509.UnknownAuthorityError
 		invalidEr x509.CertificateInvalidError
 	)
-	if errors.As(err, &certErr) || errors.As(err, &recErr) || errors.As(err, &alertErr) ||
+	// A TLS failure once the request was written is a broken connection,
+	// not a failed handshake: the upstream may have run the request.
+	if !f.wrote && (errors.As(err, &certErr) || errors.As(err, &recErr) || errors.As(err, &alertErr) ||
 		errors.As(err, &hostErr) || errors.As(err, &authErr) || errors.As(err, &invalidEr) ||
-		strings.Contains(err.Error(), "TLS handshake timeout") { // untyped in net/http
+		strings.Contains(err.Error(), "TLS handshake timeout")) { // untyped in net/http
 		return KindTLS
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		return KindDial
 	}
-	if waited && !gotFirstByte {
+	switch {
+	case f.gotFirstByte:
+		return KindConnReset
+	case refusedUnprocessed(err):
+		return KindStaleConn
+	case f.waited && (!f.wrote || f.afterWrite <= f.window):
 		return KindStaleConn
 	}
 	return KindConnReset
 }
 
+// idleDrop reports whether a KindStaleConn failure shows the server
+// dropping a connection that had waited idle: the evidence the upstream's
+// idle timeout is learned from. A refused stream says nothing of idleness.
+func idleDrop(err error, f failure) bool {
+	return f.waited && !strings.Contains(err.Error(), "REFUSED_STREAM")
+}
+
+// refusedUnprocessed reports whether err says the server did not process
+// the request. net/http's errors for these are untyped:
+//   - "http: server closed idle connection": an HTTP/1.1 connection closed
+//     by the server before the request was handed to it;
+//   - REFUSED_STREAM: an HTTP/2 server refused the stream (RFC 9113 8.7);
+//   - net/http's "graceful shutdown GOAWAY" error: an HTTP/2 GOAWAY whose
+//     last stream id is below ours.
+//
+// net/http retries the last two itself, a few times, before they reach us.
+func refusedUnprocessed(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "server closed idle connection") ||
+		strings.Contains(msg, "REFUSED_STREAM") ||
+		strings.Contains(msg, "received Server's graceful shutdown GOAWAY")
+}
+
 // retryable reports whether an attempt that failed with kind may be sent
-// again, and why. wrote says whether request bytes reached the wire;
-// replayable whether the method is safe to repeat after being processed.
+// again, and why. wrote says whether the request was written; replayable
+// whether it may be run twice (a safe method, an Idempotency-Key, or
+// RetryPolicy.AssumeIdempotent).
 func retryable(kind Kind, wrote, replayable bool) (RetryReason, bool) {
 	switch kind {
 	case KindDial, KindDNS, KindTLS, KindPoolExhausted:

@@ -2,10 +2,13 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -177,5 +180,50 @@ func TestDeadlineBoundsTheWholeLoop(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("took %v with a 300ms deadline", took)
+	}
+}
+
+// TestClassifyStaleMeansNotRun: KindStaleConn (resent whatever the method)
+// only when the upstream provably did not run the request.
+func TestClassifyStaleMeansNotRun(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	const w = minStaleWindow
+	tests := []struct {
+		name string
+		err  error
+		f    failure
+		want Kind
+	}{
+		{"idle connection, reset at once after the write", reset, failure{waited: true, wrote: true, afterWrite: 5 * time.Millisecond, window: w}, KindStaleConn},
+		{"idle connection, EOF at once after the write", io.EOF, failure{waited: true, wrote: true, afterWrite: w, window: w}, KindStaleConn},
+		{"idle connection, reset after the upstream worked 2s", reset, failure{waited: true, wrote: true, afterWrite: 2 * time.Second, window: w}, KindConnReset},
+		{"idle connection, reset just past the window", reset, failure{waited: true, wrote: true, afterWrite: w + time.Millisecond, window: w}, KindConnReset},
+		{"slow path: a wider window", reset, failure{waited: true, wrote: true, afterWrite: 400 * time.Millisecond, window: staleWindow(300 * time.Millisecond)}, KindStaleConn},
+		{"idle connection, failed before the write ended", reset, failure{waited: true, wrote: false, window: w}, KindStaleConn},
+		{"new connection, reset at once after the write", reset, failure{wrote: true, afterWrite: time.Millisecond, window: w}, KindConnReset},
+		{"new connection, not written", reset, failure{window: w}, KindConnReset},
+		{"after the first response byte", reset, failure{waited: true, wrote: true, gotFirstByte: true, afterWrite: time.Millisecond, window: w}, KindConnReset},
+		{"server closed idle connection (before the write)", errors.New("http: server closed idle connection"), failure{waited: true, wrote: true, afterWrite: 3 * time.Second, window: w}, KindStaleConn},
+		{"HTTP/2 REFUSED_STREAM", errors.New("stream error: stream ID 5; REFUSED_STREAM; received from peer"), failure{wrote: true, afterWrite: 3 * time.Second, window: w}, KindStaleConn},
+		{"HTTP/2 GOAWAY below our stream", errors.New("http2: Transport received Server's graceful shutdown GOAWAY"), failure{wrote: true, afterWrite: 3 * time.Second, window: w}, KindStaleConn},
+		{"HTTP/2 GOAWAY at or above our stream", errors.New("http2: server sent GOAWAY and closed the connection; LastStreamID=5, ErrCode=NO_ERROR, debug=\"\""), failure{waited: true, wrote: true, afterWrite: 3 * time.Second, window: w}, KindConnReset},
+		{"TLS handshake failure", tls.AlertError(40), failure{window: w}, KindTLS},
+		{"TLS alert after the request was written", tls.AlertError(80), failure{waited: true, wrote: true, afterWrite: 2 * time.Second, window: w}, KindConnReset},
+		{"first byte timer", context.Canceled, failure{cause: errFirstByte, waited: true, wrote: true, window: w}, KindHeaderTimeout},
+		{"caller canceled", context.Canceled, failure{cause: context.Canceled, waited: true, wrote: true, window: w}, KindCanceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classify(tt.err, tt.f); got != tt.want {
+				t.Errorf("classify = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		dial, want time.Duration
+	}{{0, minStaleWindow}, {10 * time.Millisecond, minStaleWindow}, {80 * time.Millisecond, 160 * time.Millisecond}, {2 * time.Second, maxStaleWindow}} {
+		if got := staleWindow(tt.dial); got != tt.want {
+			t.Errorf("staleWindow(%v) = %v, want %v", tt.dial, got, tt.want)
+		}
 	}
 }

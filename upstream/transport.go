@@ -38,6 +38,9 @@ type class struct {
 	open       atomic.Int64 // connections open in this class
 	inflight   atomic.Int64 // attempts in flight in this class
 	waiting    atomic.Int64 // attempts asking for a connection (GetConn, not yet GotConn)
+	// firstByteAvg is the usual time to response headers, in nanoseconds
+	// (see observeFirstByte); 0 until an attempt was answered.
+	firstByteAvg atomic.Int64
 	// proto is what the class's connections speak, learned from the first
 	// TLS handshake: protoUnknown, protoH1 or protoH2.
 	proto atomic.Int32
@@ -138,7 +141,6 @@ func newClass(u *Upstream, maxConns int) *class {
 	if !cl.mayH2 {
 		cl.proto.Store(protoH1)
 	}
-	cl.gate.cond.L = &cl.gate.mu
 	cl.lane0 = &lane{rt: newTransport(&u.cfg, cl, maxConns)}
 	cl.lanes = []*lane{cl.lane0}
 	cl.useLanes = cl.mayH2 && maxConns <= 0
@@ -175,10 +177,11 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 			if err := cl.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
 				return nil, err
 			}
+			start := time.Now()
 			conn, err := d.DialContext(ctx, network, addr)
 			var tc *trackedConn
 			if err == nil {
-				tc = cl.track(conn) // counted open before no longer dialing: no gap
+				tc = cl.track(conn, time.Since(start)) // counted open before no longer dialing: no gap
 			}
 			cl.dialDone()
 			if err != nil {
@@ -215,6 +218,9 @@ type trackedConn struct {
 	cls      *class
 	opened   time.Time
 	retireAt time.Time // zero: no MaxConnAge
+	// window is staleWindow of the time the dial took (about one round
+	// trip to the server).
+	window time.Duration
 
 	mu        sync.Mutex
 	inUse     int       // requests using the connection now (several on HTTP/2)
@@ -224,10 +230,10 @@ type trackedConn struct {
 	expiring  bool // closed by the keeper, not by the server
 }
 
-func (cl *class) track(c net.Conn) *trackedConn {
+func (cl *class) track(c net.Conn, dial time.Duration) *trackedConn {
 	u := cl.u
 	now := time.Now()
-	tc := &trackedConn{Conn: c, u: u, cls: cl, opened: now, idleSince: now}
+	tc := &trackedConn{Conn: c, u: u, cls: cl, opened: now, idleSince: now, window: staleWindow(dial)}
 	cl.open.Add(1)
 	if u.base.Scheme == "http" {
 		u.stats.openedH1.Add(1) // over TLS, counted by protocol at the handshake
@@ -324,56 +330,82 @@ func trackedFrom(c net.Conn) *trackedConn {
 }
 
 // awaitDemand holds back a dial while the connections open or being dialed
-// already cover every request in flight (on HTTP/2, MaxStreamsPerConn each). net/http dials for a request that
-// finds no idle connection, and if another request's connection frees up
-// first, the new one ends up idle: under steady concurrency C that ramps the
-// pool past C. Holding the dial until a request really lacks a connection
-// keeps new connections equal to the concurrency. After maxWait (h2HoldMax
-// on HTTP/2) it lets the dial go if a request still waits for a connection,
-// and fails it otherwise: net/http drops a failed dial nobody waits for.
+// already cover every request in flight (on HTTP/2, MaxStreamsPerConn
+// each). net/http dials for a request that finds no idle connection, and if
+// another request's connection frees up first, the new one ends up idle:
+// under steady concurrency C that ramps the pool past C. Holding the dial
+// until a request really lacks a connection keeps new connections equal to
+// the concurrency.
+//
+// A held dial goes ahead when demand outgrows supply (admitLocked, oldest
+// first), or after maxWait (h2HoldMax on HTTP/2) if its request still waits
+// for a connection. It ends with errNoDemand as soon as the request it was
+// started for no longer waits (it got a connection, or it was canceled:
+// net/http detaches dials from their request's cancellation), so an abort
+// leaves no dial parked; net/http drops a failed dial nobody waits for.
 func (cl *class) awaitDemand(ctx context.Context, maxWait time.Duration) error {
+	a := attemptFrom(ctx)
 	g := &cl.gate
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if cl.covered() && !g.closed {
-		expired := false
-		t := time.AfterFunc(maxWait, func() {
-			g.mu.Lock()
-			expired = true
-			g.cond.Broadcast()
-			g.mu.Unlock()
-		})
-		stop := context.AfterFunc(ctx, func() {
-			g.mu.Lock()
-			expired = true
-			g.cond.Broadcast()
-			g.mu.Unlock()
-		})
-		if cl.proto.Load() == protoH2 {
-			// Over HTTP/2 a hold is short: a server allowing fewer streams
-			// than MaxStreamsPerConn makes net/http ask for another
-			// connection for requests the full one turned away.
-			t.Reset(h2HoldMax)
-		}
-		g.waiters.Add(1)
-		for cl.covered() && !expired && !g.closed {
-			g.cond.Wait()
-		}
-		g.waiters.Add(-1)
-		t.Stop()
-		stop()
-		if expired && ctx.Err() == nil && cl.waiting.Load() == 0 {
-			return errNoDemand // every request got a connection meanwhile
-		}
+	switch {
+	case g.closed:
+		g.mu.Unlock()
+		return errPoolClosed
+	case ctx.Err() != nil:
+		g.mu.Unlock()
+		return ctx.Err()
+	case !cl.covered():
+		g.dialing.Add(1)
+		g.mu.Unlock()
+		return nil
 	}
-	if g.closed {
+	// Counted before the requester is checked, and forget reads the count
+	// after it marks the requester gone: one of the two sees the other.
+	g.waiters.Add(1)
+	if a != nil && !a.wantsConn.Load() {
+		g.waiters.Add(-1)
+		g.mu.Unlock()
+		return errNoDemand
+	}
+	h := &heldDial{ch: make(chan struct{}), a: a}
+	g.push(h)
+	if a != nil {
+		a.held = h
+	}
+	g.mu.Unlock()
+
+	if cl.proto.Load() == protoH2 {
+		// Over HTTP/2 a hold is short: a server allowing fewer streams
+		// than MaxStreamsPerConn makes net/http ask for another
+		// connection for requests the full one turned away.
+		maxWait = h2HoldMax
+	}
+	t := time.NewTimer(maxWait)
+	defer t.Stop()
+	select {
+	case <-h.ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch h.state {
+	case heldAdmitted:
+		return nil // counted in dialing by admitLocked
+	case heldDropped:
+		return errNoDemand
+	case heldClosed:
 		return errPoolClosed
 	}
+	g.remove(h)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	g.dialing.Add(1)
-	return nil
+	if a != nil && a.wantsConn.Load() || a == nil && cl.waiting.Load() > 0 {
+		g.dialing.Add(1) // held long enough, and still wanted
+		return nil
+	}
+	return errNoDemand
 }
 
 // covered reports whether open and pending connections cover the requests
@@ -399,23 +431,60 @@ func (cl *class) dialDone() {
 	cl.wakeDialers()
 }
 
-// wakeDialers re-checks held dials after demand grew or supply shrank. It
+// wakeDialers lets held dials go after demand grew or supply shrank. It
 // costs one atomic load when no dial is held.
 func (cl *class) wakeDialers() {
 	if cl.gate.waiters.Load() == 0 {
 		return
 	}
 	cl.gate.mu.Lock()
-	cl.gate.cond.Broadcast()
+	cl.admitLocked()
 	cl.gate.mu.Unlock()
+}
+
+// admitLocked lets held dials go, oldest first, while open and pending
+// connections do not cover the requests in flight: only the dials needed
+// wake up. gate.mu is held.
+func (cl *class) admitLocked() {
+	g := &cl.gate
+	for g.head != nil && !cl.covered() {
+		h := g.head
+		g.remove(h)
+		h.state = heldAdmitted
+		g.dialing.Add(1)
+		close(h.ch)
+	}
+}
+
+// forget ends the held dial of an attempt that no longer waits for a
+// connection: it got one, or it ended. Called with a.mu held.
+func (cl *class) forget(a *attempt) {
+	a.wantsConn.Store(false)
+	g := &cl.gate
+	if g.waiters.Load() == 0 {
+		return
+	}
+	g.mu.Lock()
+	if h := a.held; h != nil && h.state == heldWaiting {
+		g.remove(h)
+		h.state = heldDropped
+		close(h.ch)
+	}
+	g.mu.Unlock()
 }
 
 // close stops the class: held dials fail, idle connections close.
 func (cl *class) close() {
-	cl.gate.mu.Lock()
-	cl.gate.closed = true
-	cl.gate.cond.Broadcast()
-	cl.gate.mu.Unlock()
+	g := &cl.gate
+	g.mu.Lock()
+	g.closed = true
+	for g.head != nil {
+		h := g.head
+		g.remove(h)
+		h.state = heldClosed
+		close(h.ch)
+	}
+	g.mu.Unlock()
 	cl.lanesMu.Lock()
 	lanes := cl.lanes
 	cl.lanesMu.Unlock()
@@ -430,11 +499,63 @@ func (g *dialGate) isClosed() bool {
 	return g.closed
 }
 
-// dialGate is the state of awaitDemand.
+// dialGate is the state of awaitDemand: the dials it holds, oldest first,
+// in a list that a dial can leave from anywhere (its request went away).
 type dialGate struct {
-	mu      sync.Mutex
-	cond    sync.Cond
-	closed  bool
-	waiters atomic.Int64
-	dialing atomic.Int64
+	mu         sync.Mutex
+	closed     bool
+	head, tail *heldDial
+	waiters    atomic.Int64 // held dials; read without the lock
+	dialing    atomic.Int64
+}
+
+// heldDial is one dial held back by awaitDemand.
+type heldDial struct {
+	ch    chan struct{} // closed when state leaves heldWaiting
+	state int
+	// a is the attempt the dial was started for (nil if unknown); its held
+	// field points back here while the dial is held. Both under gate.mu.
+	a          *attempt
+	prev, next *heldDial
+}
+
+// States of a heldDial.
+const (
+	heldWaiting  = iota
+	heldAdmitted // demand outgrew supply: dial
+	heldDropped  // its request no longer waits: do not dial
+	heldClosed   // the pool closed
+)
+
+// push appends h to the held dials; waiters was counted by the caller.
+func (g *dialGate) push(h *heldDial) {
+	h.prev = g.tail
+	if g.tail != nil {
+		g.tail.next = h
+	} else {
+		g.head = h
+	}
+	g.tail = h
+}
+
+// remove takes h off the list, if it is on it, and ends its count.
+func (g *dialGate) remove(h *heldDial) {
+	if h.prev == nil && g.head != h {
+		return // not on the list
+	}
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		g.head = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		g.tail = h.prev
+	}
+	h.prev, h.next = nil, nil
+	if h.a != nil && h.a.held == h {
+		h.a.held = nil
+	}
+	g.waiters.Add(-1)
 }

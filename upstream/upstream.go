@@ -14,6 +14,7 @@ import (
 type Upstream struct {
 	cfg     Config
 	base    *url.URL
+	shown   string // base without its credentials, for Stats
 	classes [numClasses]*class
 
 	inflight atomic.Int64
@@ -22,6 +23,8 @@ type Upstream struct {
 
 	cb            *gobreaker.TwoStepCircuitBreaker[struct{}] // nil when disabled
 	cooldownUntil atomic.Int64                               // unix nanos; skipped until then (429)
+	slowUntil     atomic.Int64                               // unix nanos; avoided until then (see markSlow)
+	slowMarks     atomic.Int64                               // slow marks since the last answer
 
 	connsMu sync.Mutex
 	conns   map[*trackedConn]struct{} // open connections, for the keeper
@@ -38,6 +41,7 @@ type counters struct {
 	poolWaits, poolExhausted     atomic.Int64
 	poolWaitNanos                atomic.Int64
 	expired, serverClosedIdle    atomic.Int64
+	warmStatus                   atomic.Int64
 	dns, connect, tls            phase
 }
 
@@ -63,7 +67,7 @@ func newUpstream(c Config) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstream{cfg: c, base: base, conns: map[*trackedConn]struct{}{}}
+	u := &Upstream{cfg: c, base: base, shown: redacted(base), conns: map[*trackedConn]struct{}{}}
 	u.cb = newBreaker(c.Name, c.Breaker)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
@@ -77,7 +81,10 @@ func (u *Upstream) Name() string { return u.cfg.Name }
 // counters. Counters are totals since start; Open, Active, Idle and InFlight
 // are current values.
 type Stats struct {
-	Name    string `json:"name"`
+	Name string `json:"name"`
+	// BaseURL is the upstream's base URL with its userinfo, if any,
+	// redacted: a password, or a user name alone (some APIs take the key
+	// as the user name), reads "xxxxx".
 	BaseURL string `json:"base_url"`
 
 	Opened   int64 `json:"connections_opened"`    // new TCP connections dialed
@@ -120,6 +127,15 @@ type Stats struct {
 	Circuit CircuitState `json:"circuit_state"`
 	// CooldownUntil is when a 429 cooldown ends; zero when none.
 	CooldownUntil time.Time `json:"cooldown_until,omitzero"`
+	// SlowUntil is when the upstream stops being avoided after an attempt
+	// waited far past its usual time to first byte, unless it answers
+	// sooner; zero when it is not.
+	SlowUntil time.Time `json:"slow_until,omitzero"`
+
+	// WarmStatus is the HTTP status of the last warm-up request (GET
+	// <base>/models); 0 until one was answered. A 404 there usually means
+	// a wrong base path.
+	WarmStatus int `json:"warm_status,omitempty"`
 }
 
 // Stats returns a copy of the upstream's counters.
@@ -127,7 +143,7 @@ func (u *Upstream) Stats() Stats {
 	c := &u.stats
 	s := Stats{
 		Name:          u.cfg.Name,
-		BaseURL:       u.base.String(),
+		BaseURL:       u.shown,
 		Opened:        c.opened.Load(),
 		OpenedH1:      c.openedH1.Load(),
 		OpenedH2:      c.openedH2.Load(),
@@ -149,10 +165,14 @@ func (u *Upstream) Stats() Stats {
 
 		Expired:          c.expired.Load(),
 		ServerClosedIdle: c.serverClosedIdle.Load(),
+		WarmStatus:       int(c.warmStatus.Load()),
 	}
 	s.Circuit = u.circuit()
 	if cu := u.cooldownUntil.Load(); cu > time.Now().UnixNano() {
 		s.CooldownUntil = time.Unix(0, cu)
+	}
+	if su := u.slowUntil.Load(); su > time.Now().UnixNano() {
+		s.SlowUntil = time.Unix(0, su)
 	}
 	u.keep.learnedM.Lock()
 	s.LearnedIdleTimeout = u.keep.learned
@@ -165,6 +185,21 @@ func (u *Upstream) Stats() Stats {
 		s.Retries[r.String()] = c.retries[r].Load()
 	}
 	return s
+}
+
+// redacted is u as shown in stats and errors: credentials in its userinfo
+// replaced by "xxxxx".
+func redacted(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	if _, ok := u.User.Password(); ok {
+		c.User = url.UserPassword(u.User.Username(), "xxxxx")
+	} else {
+		c.User = url.User("xxxxx")
+	}
+	return c.String()
 }
 
 // score is the load-aware selection key: requests in flight per unit of

@@ -185,9 +185,19 @@ Every flag can also be set by its environment twin, WARMGATE_BENCH_<FLAG>
 		}
 		out := cmd.OutOrStdout()
 		if jsonOut {
-			return writeJSON(out, r)
+			err = writeJSON(out, r)
+		} else {
+			err = r.WriteTable(out)
 		}
-		return r.WriteTable(out)
+		if err != nil {
+			return err
+		}
+		// A run in which nothing succeeded measured nothing: say why, and
+		// exit non-zero so that scripts notice.
+		if err := r.Failed(); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		return nil
 	}
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,4 +124,59 @@ func TestBenchCmdErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBenchCmdNothingSucceeded: a run in which no request succeeded exits
+// non-zero with its dominant failure and what to check, after printing
+// its report; one success is enough for a zero exit.
+func TestBenchCmdNothingSucceeded(t *testing.T) {
+	m := benchMock(t, mock.Options{})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // in the error; none: no error
+	}{
+		{"all 401", []string{"--target", m.URL() + "/v1", "-H", "X-Mock-Fault: status=401"},
+			[]string{"no request succeeded", "20 of 20 answered 401 Unauthorized", `"Mock fault: 401 Unauthorized."`, "--key-env"}},
+		{"all 404", []string{"--target", m.URL(), "--stats-url", "none"},
+			[]string{"20 of 20 answered 404 Not Found", "Invalid URL", "usually ends in /v1"}},
+		{"refused", []string{"--target", "http://" + closedAddr(t) + "/v1", "--stats-url", "none"},
+			[]string{"20 of 20 failed with connect_refused", "is the target running"}},
+		{"one success", []string{"--target", m.URL() + "/v1", "-H", "X-Mock-Fault: status=401,times=19", "--concurrency", "1"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := runBench(t, append([]string{"--requests", "20", "--concurrency", "2"}, tc.args...)...)
+			if !strings.Contains(out, "20 in ") {
+				t.Errorf("the report is missing:\n%s", out)
+			}
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("bench with a success: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("bench exited 0 although no request succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -74,7 +72,7 @@ Ctrl-C, or until --duration has passed since start.`,
 			if o.requests < 1 || o.concurrency < 1 {
 				return errors.New("--requests and --concurrency must be at least 1")
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd) // a second Ctrl-C ends the process
 			defer stop()
 			if o.duration > 0 {
 				var cancel context.CancelFunc
@@ -195,6 +193,12 @@ upstreams:
 		fmt.Fprintf(out, "  curl http://%s/readyz\n", gw.Addr())
 		fmt.Fprintf(out, "Watch the pool (connections reused, opened, latencies) at http://%s/dashboard\nPress Ctrl-C to stop.\n", gw.Addr())
 		<-ctx.Done()
+		_ = gw.Shutdown(context.Background())
+		why := "Interrupted"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = fmt.Sprintf("--duration %v is up", o.duration)
+		}
+		fmt.Fprintf(out, "\n%s: the demo's gateway has stopped.\n", why)
 	}
 	return results, nil
 }

@@ -40,7 +40,7 @@ Start with "warmgate demo" to see the difference keep-alive makes, then
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMockCmd(), newDemoCmd(), newVersionCmd(), newProbeCmd(), newBenchCmd(), newKeysCmd(), newUsageCmd())
+	root.AddCommand(newServeCmd(), newMockCmd(), newDemoCmd(), newVersionCmd(), newProbeCmd(), newBenchCmd(), newKeysCmd(), newUsageCmd(), newHealthCmd())
 	return root
 }
 

@@ -225,3 +225,17 @@ func TestDemoTooShort(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestDemoDurationClosingLine: a demo stopped by --duration says so as its
+// last line, instead of ending silently after "Press Ctrl-C to stop."
+func TestDemoDurationClosingLine(t *testing.T) {
+	out, err := execute(t, t.Context(), "demo", "--listen", "127.0.0.1:0", "--duration", "5s", "--requests", "4",
+		"--concurrency", "2", "--handshake-delay", "1ms", "--latency", "1ms", "--ttft", "1ms", "--tokens", "2", "--token-interval", "1ms")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; last != "--duration 5s is up: the demo's gateway has stopped." {
+		t.Errorf("last line %q, want the closing line:\n%s", last, out)
+	}
+}

@@ -35,11 +35,22 @@ https://api.openai.com/v1) with the key in OPENAI_API_KEY, on 127.0.0.1:8080.
 With --config it reads the YAML file described in docs/config.md.
 
 It refuses to listen beyond loopback unless client keys are configured
-(keys: in the config file) or --allow-open is given.
+(keys: in the config file) or --allow-open is given. Without client keys it
+answers only requests addressed to localhost, 127.0.0.1, [::1] or the listen
+address (allowed_hosts: in the config adds names), and refuses requests from
+web pages of other sites.
 
 SIGHUP (or POST /admin/reload) rereads the config file: upstreams whose
 settings did not change keep their warm connections; a bad file is refused
 and the running configuration stays.
+
+SIGTERM stops it as load balancers expect: /readyz answers 503 at once while
+requests are still accepted for server.shutdown_delay (default 5s), then it
+stops accepting and requests in flight get server.drain_timeout (default
+30s) to finish; those still running then get an error (a stream, an error
+event) and are cut. SIGINT (Ctrl-C) skips the delay. A second SIGINT or
+SIGTERM cuts everything and exits at once. The last log line says how many
+requests were cut.
 
 --print-config shows the configuration it would run, defaults filled in
 and secrets redacted, then exits: check a file before deploying it.
@@ -71,15 +82,19 @@ Every flag has an environment twin: WARMGATE_CONFIG, WARMGATE_LISTEN, ...`,
 			if allowOpen {
 				cfg.Server.AllowOpen = true
 			}
+			if err := cfg.Validate(); err != nil { // the flags' values, and how they combine with the file
+				return fmt.Errorf("invalid settings:\n%w", err)
+			}
 			if printConfig {
 				return gateway.PrintConfig(cmd.OutOrStdout(), cfg)
 			}
 			if err := checkOpen(cfg); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runServer(ctx, cfg, cfgFile, log, cmd.OutOrStdout())
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer signal.Stop(sigs)
+			return runServer(cmd.Context(), cfg, cfgFile, log, cmd.OutOrStdout(), sigs)
 		},
 	}
 	f := cmd.Flags()
@@ -122,9 +137,14 @@ func checkOpen(cfg *config.Config) error {
 		"add keys: to the config, listen on 127.0.0.1, or pass --allow-open", cfg.Listen)
 }
 
-// runServer serves until ctx ends, then shuts down gracefully. SIGHUP
-// reloads the config file.
-func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.Logger, out io.Writer) error {
+// warmUpLimit bounds the warm-up at start: /readyz answers 503 until every
+// upstream answered or failed, or this long, whichever comes first.
+const warmUpLimit = 15 * time.Second
+
+// runServer serves until SIGINT or SIGTERM arrives on sigs (or ctx ends,
+// which counts as SIGINT), then shuts down as the serve command's help
+// says. SIGHUP reloads the config file.
+func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.Logger, out io.Writer, sigs <-chan os.Signal) error {
 	s, err := gateway.NewServer(cfg, log, gateway.WithConfigFile(file))
 	if err != nil {
 		return err
@@ -135,32 +155,70 @@ func runServer(ctx context.Context, cfg *config.Config, file string, log *slog.L
 	}
 	s.Start()
 	fmt.Fprintf(out, "warmgate listening on %s (base_url for clients: %s)\n", s.Addr(), s.URL())
-	for _, u := range cfg.Upstreams {
+	for _, u := range gateway.Effective(cfg).Upstreams { // base_url passwords redacted
 		log.Info("upstream", "name", u.Name, "base_url", u.BaseURL, "models", u.Models)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	go func() { defer cancel(); s.Warm(wctx) }()
+	if host, _, _ := net.SplitHostPort(cfg.Listen); !cfg.HasKeys() && len(cfg.AllowedHosts) == 0 && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		log.Warn("no client keys: the gateway answers only requests addressed to loopback (Host localhost, 127.0.0.1 or [::1]); "+
+			"list the names clients use to reach it in allowed_hosts", "listen", cfg.Listen)
+	}
+	s.StartWarm(warmUpLimit)
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-hup:
-			if err := s.ReloadFile(); err != nil {
-				log.Error("SIGHUP: reload refused", "error", err.Error())
+	// next waits for the next SIGINT or SIGTERM, reloading on SIGHUP; nil
+	// when ctx ended or, if until is not nil, when it fired.
+	next := func(until <-chan time.Time) os.Signal {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-until:
+				return nil
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					return sig
+				}
+				if until != nil {
+					log.Warn("SIGHUP ignored: the gateway is shutting down")
+				} else if err := s.ReloadFile(); err != nil {
+					log.Error("SIGHUP: reload refused", "error", err.Error())
+				}
 			}
 		}
 	}
-	log.Info("shutting down: draining requests in flight", "drain_timeout", cfg.Server.DrainTimeout)
-	err = s.Shutdown(context.Background())
-	if errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("drain timeout reached: cut the requests still in flight")
-		return nil
+	sig := next(nil)
+	hurry := false // a second signal came during the delay
+	if delay := cfg.Server.PreStop(); sig == syscall.SIGTERM && delay > 0 {
+		s.BeginShutdown()
+		log.Info("SIGTERM: /readyz answers 503; still serving until load balancers stop sending", "shutdown_delay", delay)
+		t := time.NewTimer(delay)
+		hurry = next(t.C) != nil
+		t.Stop()
 	}
-	return err
+	log.Info("shutting down: no new connections; draining requests in flight", "drain_timeout", cfg.Server.DrainTimeout)
+	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	second := errors.New("a second SIGINT or SIGTERM")
+	if hurry {
+		cancel(second)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(sctx) }()
+	for {
+		select {
+		case err := <-done:
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return nil // requests were cut; the server's last log line says how many
+			}
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				log.Warn("SIGHUP ignored: the gateway is shutting down")
+				continue
+			}
+			log.Warn("second signal: cutting the requests in flight and exiting now", "signal", sig.String())
+			cancel(second)
+		}
+	}
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

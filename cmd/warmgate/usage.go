@@ -36,10 +36,10 @@ mean latency, grouped by model, client key, day (UTC) or upstream.
 It reads the file while the gateway runs. Records reach the file in batches
 at most 200ms after their request ends. See docs/usage.md.
 
-The data directory is --data-dir, or data_dir from the --config file (the
-file must load as it does for serve, including the environment variables
-its secrets name), else ./warmgate-data. A relative data_dir is relative to
-the current directory, as it is for serve.
+The data directory is --data-dir, or data_dir from the --config file (only
+data_dir is read: the secrets the file names need not be in the
+environment), else ./warmgate-data. A relative data_dir is relative to the
+current directory, as it is for serve.
 
 --since and --until take a duration ago (90m, 24h, 7d, 1d12h), a date
 (2026-11-01, midnight UTC) or an RFC 3339 time (2026-11-01T15:04:05Z).
@@ -122,11 +122,12 @@ func usageDataDir(dataDir, cfgFile string) (string, error) {
 	case dataDir != "":
 		return dataDir, nil
 	case cfgFile != "":
-		cfg, err := config.Load(cfgFile)
+		// Only data_dir: the secrets the file names need not be set here.
+		dir, err := config.LoadDataDir(cfgFile)
 		if err != nil {
 			return "", fmt.Errorf("reading data_dir from --config %s (or pass --data-dir instead):\n%w", cfgFile, err)
 		}
-		return cfg.DataDir, nil
+		return dir, nil
 	default:
 		return config.DefaultDataDir, nil
 	}

@@ -157,6 +157,31 @@ func TestUsageCmdReadsDataDirFromConfig(t *testing.T) {
 	}
 }
 
+// TestUsageCmdConfigWithoutSecrets: --config needs only data_dir (with
+// its ${VAR}): the secrets and settings the file takes from the
+// environment need not be set where usage runs.
+func TestUsageCmdConfigWithoutSecrets(t *testing.T) {
+	dir := usageDir(t)
+	t.Setenv("WARMGATE_USAGE_TEST_DIR", dir)
+	const rest = "upstreams:\n  - name: a\n    base_url: ${WARMGATE_UNSET_URL}\n    api_key_env: WARMGATE_UNSET_KEY\n" +
+		"keys: [{name: k, key_env: WARMGATE_UNSET_CLIENT_KEY}]\nadmin: {key_env: WARMGATE_UNSET_ADMIN_KEY}\nredis: {url: \"${WARMGATE_UNSET_REDIS}\"}\n"
+	cfg := writeFile(t, "warmgate.yaml", rest+"data_dir: ${WARMGATE_USAGE_TEST_DIR}\n")
+	out, err := executeUsage(t, "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "TOTAL               3") {
+		t.Errorf("output:\n%s", out)
+	}
+	// data_dir itself must resolve.
+	cfg = writeFile(t, "warmgate.yaml", rest+"data_dir: ${WARMGATE_UNSET_DIR}\n")
+	_, err = executeUsage(t, "--config", cfg)
+	if err == nil || !strings.Contains(err.Error(), "data_dir: environment variable WARMGATE_UNSET_DIR is not set") ||
+		strings.Contains(err.Error(), "WARMGATE_UNSET_KEY") {
+		t.Errorf("data_dir from an unset variable: %v; want an error about it alone", err)
+	}
+}
+
 func TestUsageCmdErrors(t *testing.T) {
 	dir := usageDir(t)
 	empty := filepath.Join(t.TempDir(), "nothing")

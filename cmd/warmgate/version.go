@@ -3,29 +3,33 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/warmgate/warmgate/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
-
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print warmgate's version, commit and Go version",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			commit := "unknown"
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
-					}
-				}
+		Long: `Print warmgate's version, the commit it was built from and the Go version.
+
+The version is the release's (stamped by the release build), the module version
+of a "go install github.com/warmgate/warmgate/cmd/warmgate@vX.Y.Z", or "dev" for
+a build from a source checkout. The commit is the VCS revision of a source
+build, with "-dirty" when the tree had uncommitted changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in := buildinfo.Get()
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), in)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "warmgate %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(cmd.OutOrStdout(), "warmgate %s %s/%s\n", in, runtime.GOOS, runtime.GOARCH)
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the build information as JSON")
+	return cmd
 }

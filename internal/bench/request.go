@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"time"
 )
 
@@ -68,7 +70,16 @@ func (s *sender) send(ctx context.Context, start time.Time) outcome {
 	defer resp.Body.Close()
 
 	body := io.Reader(resp.Body)
-	if ok := resp.StatusCode >= 200 && resp.StatusCode < 300; ok && isSSE(resp.Header) {
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if !ok {
+		// Keep what the answer says went wrong, for Result.Failed.
+		var b bytes.Buffer
+		if _, err := io.Copy(&b, io.LimitReader(resp.Body, maxErrorBody)); err != nil {
+			return fail(err)
+		}
+		o.detail = errorMessage(b.Bytes())
+	}
+	if ok && isSSE(resp.Header) {
 		br := bufio.NewReader(resp.Body)
 		body = br
 		found, err := firstData(br)
@@ -126,4 +137,26 @@ func firstData(br *bufio.Reader) (bool, error) {
 			lineStart = true
 		}
 	}
+}
+
+// maxErrorBody bounds how much of a non-2xx answer is read for its error
+// message; the rest is read and discarded as usual.
+const maxErrorBody = 64 << 10
+
+// errorMessage is the error.message of an OpenAI- or Anthropic-shaped error
+// body, shortened; "" for any other body.
+func errorMessage(b []byte) string {
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &e) != nil {
+		return ""
+	}
+	m := strings.TrimSpace(e.Error.Message)
+	if len(m) > 200 {
+		m = strings.ToValidUTF8(m[:200], "") + "…"
+	}
+	return m
 }

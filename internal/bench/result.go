@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"errors"
+	"fmt"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 
@@ -80,6 +83,9 @@ type Result struct {
 	Server *ServerStats `json:"server"`
 
 	lat, first *hdrhistogram.Histogram
+	// details holds, per non-2xx status, the error message of the first
+	// such answer (OpenAI's error.message), for Failed.
+	details map[int]string
 }
 
 // Summary describes a latency distribution in milliseconds.
@@ -128,6 +134,7 @@ func (r *Result) FirstChunkHistogram() *hdrhistogram.Histogram { return r.first.
 // outcome is what one request came to.
 type outcome struct {
 	status   int           // 0 when err != nil
+	detail   string        // a non-2xx answer's error message, if it had one
 	proto    string        // "HTTP/1.1", "HTTP/2.0"
 	latency  time.Duration // from the (scheduled) start to the end of the body
 	first    time.Duration // to the first SSE data event; < 0 if none
@@ -148,6 +155,7 @@ func newRecorder(progress func(done int)) *recorder {
 			Status:        map[int]int{},
 			ErrorsByClass: map[string]ErrorClass{},
 			Protocols:     map[string]int{},
+			details:       map[int]string{},
 			lat:           newHistogram(),
 			first:         newHistogram(),
 		},
@@ -180,6 +188,9 @@ func (rc *recorder) record(o outcome) {
 	default:
 		r.Status[o.status]++
 		r.Protocols[o.proto]++
+		if _, ok := r.details[o.status]; !ok && o.detail != "" {
+			r.details[o.status] = o.detail
+		}
 		if o.status >= 200 && o.status < 300 {
 			r.OK++
 			recordDuration(r.lat, o.latency)
@@ -234,4 +245,63 @@ func example(err error) string {
 		s = s[:maxExample] + "…"
 	}
 	return s
+}
+
+// Failed returns an error when no request succeeded (no 2xx answer), naming
+// the most common failure and what to check: the commonest error class
+// with its example, or the commonest status with the error message its
+// first answer carried. It returns nil when a request succeeded.
+func (r *Result) Failed() error {
+	if r.OK > 0 {
+		return nil
+	}
+	if r.Requests == 0 {
+		if r.Interrupted {
+			return errors.New("interrupted before any request finished")
+		}
+		return errors.New("no request finished")
+	}
+	code, codeN := 0, 0
+	for c, n := range r.Status {
+		if n > codeN || n == codeN && c < code {
+			code, codeN = c, n
+		}
+	}
+	class, classN := "", 0
+	for c, ec := range r.ErrorsByClass {
+		if ec.Count > classN || ec.Count == classN && c < class {
+			class, classN = c, ec.Count
+		}
+	}
+	if classN > codeN {
+		return fmt.Errorf("no request succeeded: %d of %d failed with %s (%s)%s",
+			classN, r.Requests, class, r.ErrorsByClass[class].Example, classHint[class])
+	}
+	msg := fmt.Sprintf("no request succeeded: %d of %d answered %d %s", codeN, r.Requests, code, http.StatusText(code))
+	if d := r.details[code]; d != "" {
+		msg += fmt.Sprintf(" (%q)", d)
+	}
+	return errors.New(msg + statusHint(code))
+}
+
+// classHint says what to check after an error class.
+var classHint = map[string]string{
+	ClassConnectRefused: ": is the target running, and is --target right?",
+	ClassTimeout:        ": the target did not answer within --timeout",
+	ClassTLS:            ": for a private CA pass --ca FILE",
+}
+
+// statusHint says what to check after an error status.
+func statusHint(code int) string {
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return ": check the key (--key-env VAR sends $VAR as a Bearer token)"
+	case http.StatusNotFound:
+		return ": check --target and --path (an OpenAI-compatible base URL usually ends in /v1) and --model"
+	case http.StatusTooManyRequests:
+		return ": the target is limiting the rate: lower --concurrency or --rate"
+	case http.StatusBadRequest:
+		return ": the target refused the request body (--body, --model)"
+	}
+	return ""
 }

@@ -432,7 +432,8 @@ func (f *faultyMock) stop() {
 // tried), two client keys with generous limits and an admin key.
 func soakConfig(dataDir, healthy, faulty string, keys []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: 127.0.0.1:0\ndata_dir: %q\nadmin: {key_env: %s}\nupstreams:\n", dataDir, soakAdminEnv)
+	// shutdown_delay 0: no load balancer is in front to wait for.
+	fmt.Fprintf(&b, "listen: 127.0.0.1:0\ndata_dir: %q\nadmin: {key_env: %s}\nserver: {shutdown_delay: 0s}\nupstreams:\n", dataDir, soakAdminEnv)
 	for _, u := range []struct{ name, origin string }{{"healthy", healthy}, {"faulty", faulty}} {
 		fmt.Fprintf(&b, "  - name: %s\n    base_url: %q\n    models: [\"*\"]\n", u.name, u.origin+"/v1")
 		fmt.Fprintf(&b, "    timeouts: {first_byte: %s}\n", soakFirstByte)

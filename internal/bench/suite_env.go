@@ -188,8 +188,9 @@ type gatewaySetup struct {
 
 // startGateway writes a config with the given upstreams, starts "warmgate
 // serve" on a free loopback port with request logs off (nginx's are off
-// too), and waits until /readyz says every upstream has a warm
-// connection. It returns the process and its origin.
+// too), and waits until /readyz says the warm-up is done (every upstream
+// has a warm connection: the suite's upstreams are up). It returns the
+// process and its origin.
 func (e *suiteEnv) startGateway(ctx context.Context, name string, ups ...gatewayUpstream) (*proc, string, error) {
 	return e.startGatewayWith(ctx, name, gatewaySetup{}, ups...)
 }
@@ -198,7 +199,9 @@ func (e *suiteEnv) startGateway(ctx context.Context, name string, ups ...gateway
 // as set says.
 func (e *suiteEnv) startGatewayWith(ctx context.Context, name string, set gatewaySetup, ups ...gatewayUpstream) (*proc, string, error) {
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "listen: 127.0.0.1:0\ndata_dir: %q\nupstreams:\n", filepath.Join(e.tmp, name+"-data"))
+	// No load balancer is in front: SIGTERM (proc.stop) need not wait
+	// for one to stop sending.
+	fmt.Fprintf(&cfg, "listen: 127.0.0.1:0\ndata_dir: %q\nserver: {shutdown_delay: 0s}\nupstreams:\n", filepath.Join(e.tmp, name+"-data"))
 	for _, u := range ups {
 		fmt.Fprintf(&cfg, "  - name: %q\n    base_url: %q\n    models: [%q]\n", u.name, u.baseURL, u.model)
 		if u.caFile != "" {

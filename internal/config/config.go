@@ -30,11 +30,17 @@ type Config struct {
 	Fallbacks map[string][]string `yaml:"fallbacks"`
 	// Server tunes the inbound HTTP server.
 	Server Server `yaml:"server"`
+	// AllowedHosts are, when the gateway is open (no Keys), the host names
+	// besides loopback and the listen address's host that clients may use
+	// to reach it (the Host header) and whose web pages may call it (the
+	// Origin header); "*" accepts any Host. Ignored when Keys are set.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// Tracing exports OpenTelemetry traces; off unless an endpoint is set.
 	Tracing Tracing `yaml:"tracing"`
 	// Prices are what models cost, for the usage ledger's cost column and
-	// the keys' spend budgets. Keyed by model name or glob (path.Match
-	// syntax): an exact name wins, then the longest matching glob.
+	// the keys' spend budgets. Keyed by model name or glob (the model globs
+	// of Upstream.Models): an exact name wins, then the longest matching
+	// glob.
 	Prices map[string]Price `yaml:"prices"`
 	// Usage configures the durable usage ledger in DataDir.
 	Usage Usage `yaml:"usage"`
@@ -74,6 +80,29 @@ type Upstream struct {
 	Retry    Retry    `yaml:"retry"`
 	Circuit  Circuit  `yaml:"circuit"`
 	TLS      TLS      `yaml:"tls"`
+	// ForwardHeaders names client headers that the gateway drops by
+	// default (ForwardableHeaders: billing selectors and client-address
+	// claims) and passes to this upstream as the client sent them. Default
+	// none. (An upstream without a key, on a gateway without Keys, gets the
+	// client's own Authorization, and the billing selectors go with it.)
+	ForwardHeaders []string `yaml:"forward_headers"`
+	// Headers are set on every request to this upstream, replacing the
+	// client's (e.g. OpenAI-Organization). Not for secrets: --print-config
+	// shows them; credentials go in APIKeyEnv or APIKeyFile.
+	Headers map[string]string `yaml:"headers"`
+}
+
+// ForwardableHeaders returns the client request headers the gateway drops
+// unless an upstream lists them in forward_headers, in canonical form.
+// The first three choose which organization, project or Google Cloud
+// project an upstream bills: the gateway's key must not bill an account
+// the client picks. The others claim the client's address, which nothing
+// checks: the gateway neither trusts nor adds them.
+func ForwardableHeaders() []string {
+	return []string{
+		"Openai-Organization", "Openai-Project", "X-Goog-User-Project",
+		"X-Forwarded-For", "X-Real-Ip", "True-Client-Ip", "X-Client-Ip", "Cf-Connecting-Ip",
+	}
 }
 
 // Pool tunes the upstream connection pool. Zero values take the upstream
@@ -111,6 +140,10 @@ type Retry struct {
 	Max      time.Duration `yaml:"max"`
 	// Budget is the ratio of retries to requests allowed over a window (0..1).
 	Budget float64 `yaml:"budget"`
+	// AssumeIdempotent resends a request whose connection failed after it
+	// was sent, before any answer, though the upstream may have run it
+	// (upstream.RetryPolicy.AssumeIdempotent).
+	AssumeIdempotent bool `yaml:"assume_idempotent"`
 }
 
 // Circuit configures the upstream's circuit breaker: after enough failures
@@ -146,10 +179,19 @@ type Key struct {
 	// KeySHA256 is the hex SHA-256 of the key.
 	KeySHA256 string `yaml:"key_sha256"`
 	// KeyEnv names an environment variable holding the key itself.
-	KeyEnv string   `yaml:"key_env"`
+	KeyEnv string `yaml:"key_env"`
+	// Models are globs (the syntax of Upstream.Models) of the models the
+	// key may use. Empty means every model.
 	Models []string `yaml:"models"`
-	RPM    int      `yaml:"rpm"`
-	TPM    int      `yaml:"tpm"`
+	// Paths are globs, in the same syntax (* also matches "/"), of the
+	// request paths the key may use with requests that name no model: the
+	// /v1/ endpoints the gateway passes through (/v1/files, /v1/batches,
+	// ...). Empty means every path for a key without Models, and none for
+	// a key with Models: a key limited to some models reaches only them
+	// unless Paths lets it through, e.g. ["/v1/files*", "/v1/batches*"].
+	Paths []string `yaml:"paths"`
+	RPM   int      `yaml:"rpm"`
+	TPM   int      `yaml:"tpm"`
 	// BudgetDaily and BudgetMonthly cap what the key may spend, in US
 	// dollars, per UTC day and calendar month, at the prices in Prices. 0
 	// means no cap. A request is refused (429, insufficient_quota) once
@@ -201,11 +243,30 @@ type Server struct {
 	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
 	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	// ShutdownDelay is how long serve keeps accepting and serving after
+	// SIGTERM, with /readyz answering 503, before it stops accepting and
+	// drains: load balancers and Kubernetes take a few seconds to stop
+	// sending to an instance that is going away. nil means
+	// DefaultShutdownDelay, 0 none (see PreStop). SIGINT (Ctrl-C) skips it.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// Heartbeat is the interval of ": keep-alive" SSE comments sent to a
 	// streaming client while the upstream has not answered yet. Default 15s.
 	Heartbeat time.Duration `yaml:"heartbeat"`
 	// AllowOpen allows listening beyond loopback without client keys.
 	AllowOpen bool `yaml:"allow_open"`
+}
+
+// DefaultShutdownDelay is Server.ShutdownDelay's default: a few health
+// checks at common intervals, and time for Kubernetes to take a
+// terminating pod out of its endpoints, well within its 30s grace period.
+const DefaultShutdownDelay = 5 * time.Second
+
+// PreStop returns ShutdownDelay, or DefaultShutdownDelay when it is nil.
+func (s Server) PreStop() time.Duration {
+	if s.ShutdownDelay == nil {
+		return DefaultShutdownDelay
+	}
+	return *s.ShutdownDelay
 }
 
 // Tracing configures OpenTelemetry tracing: a span per request and one per

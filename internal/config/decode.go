@@ -55,6 +55,10 @@ type problems struct {
 	file string
 	info map[string]valueInfo // key path -> origin; nil outside Parse
 	errs []error
+	// unset holds the keys whose ${VAR} could not be expanded. Such a
+	// problem does not stop the checks of the rest of the file, and later
+	// problems of the same key (its value left empty) are not reported.
+	unset map[string]bool
 }
 
 // maxProblems bounds the report; past it a typo cascade only adds noise.
@@ -63,6 +67,9 @@ const maxProblems = 20
 // at records a problem on the value at key, taking its line from info: the
 // value's own line, or for a missing key the line of its nearest parent.
 func (p *problems) at(key, format string, args ...any) {
+	if p.unset[key] {
+		return // already reported: the variable it needs is not set
+	}
 	line := 0
 	for k := key; k != "" && line == 0; k = parentKey(k) {
 		line = p.info[k].line
@@ -165,6 +172,10 @@ func (d *decoder) text(n *yaml.Node, key, want string) (string, bool) {
 	d.info[key] = valueInfo{line: n.Line, raw: n.Value, expanded: expanded}
 	if err != nil {
 		d.add(n.Line, key, fmt.Sprintf("%s: %v", keyName(key), err))
+		if d.unset == nil {
+			d.unset = map[string]bool{}
+		}
+		d.unset[key] = true
 		return "", false
 	}
 	return s, true

@@ -27,6 +27,44 @@ func Load(path string) (*Config, error) {
 	return parse(data, getenvOr(os.Getenv), path)
 }
 
+// LoadDataDir reads only data_dir from the config file at path, with
+// ${VAR} in it expanded from the process environment; DefaultDataDir when
+// the file sets none. The rest of the file is not checked, and the secrets
+// it names need not be in the environment: a tool that reads what the
+// gateway stored (warmgate usage) needs nothing else.
+func LoadDataDir(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	root, yerr := parseYAML(data)
+	if yerr != nil {
+		yerr.File = path
+		return "", yerr
+	}
+	var c Config
+	p := &problems{file: path, info: map[string]valueInfo{}}
+	if root != nil {
+		d := &decoder{problems: p, getenv: os.Getenv}
+		d.decode(root, reflect.ValueOf(&c).Elem(), "")
+	}
+	var errs []error
+	for _, e := range p.errs {
+		// Problems elsewhere in the file are serve's to report; the
+		// file's own shape (not a mapping) or data_dir's are ours.
+		if e, ok := e.(*Error); ok && (e.Key == "data_dir" || e.Key == "" && e.Line > 0) {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return "", errors.Join(errs...)
+	}
+	if c.DataDir == "" {
+		return DefaultDataDir, nil
+	}
+	return c.DataDir, nil
+}
+
 // Parse decodes a YAML config, expands ${VAR} and ${VAR:-default} in values
 // (never in keys) with getenv, resolves secrets (api_key_env, api_key_file,
 // keys[].key_env, admin.key_env), applies defaults and validates.
@@ -59,7 +97,10 @@ func parse(data []byte, getenv func(string) string, file string) (*Config, error
 		d := &decoder{problems: p, getenv: getenv}
 		d.decode(root, reflect.ValueOf(&c).Elem(), "")
 	}
-	if len(p.errs) > 0 { // later checks would mostly repeat these
+	// Problems of the file's shape stop here: later checks would mostly
+	// repeat them. A ${VAR} that is not set does not: the other problems
+	// of the file are worth knowing before the next try.
+	if len(p.errs) > len(p.unset) {
 		return nil, errors.Join(p.errs...)
 	}
 	c.resolveSecrets(getenv, p)
@@ -242,14 +283,15 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 }
 
 // Price returns the price of model: the entry named exactly so, else the
-// longest glob that matches it; ok is false when none does.
+// longest glob that matches it (the globs of matchModel, so "*" prices
+// "meta-llama/Llama-3.1-8B" too); ok is false when none does.
 func (c *Config) Price(model string) (p Price, ok bool) {
 	if p, ok := c.Prices[model]; ok {
 		return p, true
 	}
 	best := ""
 	for glob, gp := range c.Prices {
-		if m, _ := path.Match(glob, model); m && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
+		if matchModel([]string{glob}, model) && (len(glob) > len(best) || len(glob) == len(best) && glob < best) {
 			best, p, ok = glob, gp, true
 		}
 	}
@@ -267,6 +309,16 @@ func (u Upstream) MatchModel(model string) bool { return matchModel(u.Models, mo
 // MatchModel reports whether the key may use model: Models is empty, or one
 // of its globs matches. See matchModel for the glob syntax.
 func (k Key) MatchModel(model string) bool { return matchModel(k.Models, model) }
+
+// AllowsPath reports whether the key may send a request that names no
+// model (a pass-through endpoint such as /v1/files) to path p: by Paths
+// when set, else only when the key is not limited to some Models.
+func (k Key) AllowsPath(p string) bool {
+	if len(k.Paths) == 0 {
+		return len(k.Models) == 0
+	}
+	return matchModel(k.Paths, p)
+}
 
 // slash stands in for "/" while matching, so that path.Match's * and ?
 // cross it: model names like "meta-llama/Llama-3.1-8B" are not paths, and

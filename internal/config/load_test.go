@@ -120,6 +120,15 @@ func TestDefaults(t *testing.T) {
 			return c.Listen == "127.0.0.1:8080" && c.Redis == nil && c.Server == defaultServer()
 		}},
 		{"no keys", "upstreams: [{name: a, base_url: http://x}]", func(c *Config) bool { return !c.HasKeys() }},
+		{"shutdown_delay default", "upstreams: [{name: a, base_url: http://x}]", func(c *Config) bool {
+			return c.Server.ShutdownDelay == nil && c.Server.PreStop() == DefaultShutdownDelay
+		}},
+		{"shutdown_delay 0 is none", "upstreams: [{name: a, base_url: http://x}]\nserver: {shutdown_delay: 0s}", func(c *Config) bool {
+			return c.Server.PreStop() == 0
+		}},
+		{"shutdown_delay kept", "upstreams: [{name: a, base_url: http://x}]\nserver: {shutdown_delay: 12s}", func(c *Config) bool {
+			return c.Server.PreStop() == 12*time.Second
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,6 +169,8 @@ func TestParseErrors(t *testing.T) {
 		{"negative count", up + "    pool: {max_conns: -1}\n", nil, 4, `upstreams[0].pool.max_conns: must not be negative`},
 		{"negative weight", up + "    weight: -2\n", nil, 4, `upstreams[0].weight: must not be negative`},
 		{"negative rpm", up + "keys: [{name: k, key_sha256: " + teamAHash + ", rpm: -1}]\n", nil, 4, `keys[0].rpm: must not be negative`},
+		{"path glob without a slash", up + "keys: [{name: k, key_sha256: " + teamAHash + ", paths: [\"v1/files*\"]}]\n", nil, 4, `keys[0].paths[0]: invalid path glob "v1/files*" (use a request path`},
+		{"invalid path glob", up + "keys: [{name: k, key_sha256: " + teamAHash + ", paths: [\"/v1/files[\"]}]\n", nil, 4, `keys[0].paths[0]: invalid path glob "/v1/files["`},
 		{"budget without prices", up + "keys: [{name: k, key_sha256: " + teamAHash + ", budget_daily: 5}]\n", nil, 4, `keys[0].budget_daily: a budget needs prices`},
 		{"negative budget", up + "prices: {\"*\": {prompt: 1, completion: 2}}\nkeys: [{name: k, key_sha256: " + teamAHash + ", budget_monthly: -1}]\n", nil, 5, `keys[0].budget_monthly: -1 is not a budget`},
 		{"negative price", up + "prices:\n  gpt-4.1:\n    prompt: -2\n", nil, 6, `prices["gpt-4.1"].prompt: -2 is not a price`},
@@ -248,6 +259,35 @@ func TestParseReportsAllProblems(t *testing.T) {
 	}
 	if !reflect.DeepEqual(lines, want) {
 		t.Errorf("errors\n got %q\nwant %q", lines, want)
+	}
+}
+
+// TestParseUnsetVariableHidesNothing: a ${VAR} that is not set is
+// reported with every other problem of the file, not instead of them; the
+// value it left empty is not reported a second time.
+func TestParseUnsetVariableHidesNothing(t *testing.T) {
+	in := "upstreams:\n  - name: a\n    base_url: ${UNSET_URL}\n  - name: a\n    base_url: http://y\n    retry: {budget: 2}\n" +
+		"keys: [{name: k, key_env: UNSET_KEY}]\n"
+	_, err := Parse([]byte(in), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var lines []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		lines = append(lines, e.Error())
+	}
+	want := []string{ // the start of each problem, in order
+		`line 3: upstreams[0].base_url: environment variable UNSET_URL is not set`,
+		`line 7: keys[0].key_env: environment variable UNSET_KEY (client key "k") is not set`,
+		`line 6: upstreams[1].retry.budget: budget 2 is outside 0..1`,
+		`line 4: upstreams[1].name: duplicate upstream name "a"`,
+	}
+	ok := len(lines) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = strings.HasPrefix(lines[i], want[i])
+	}
+	if !ok {
+		t.Errorf("errors\n got %q\nwant %q...", lines, want)
 	}
 }
 
@@ -545,6 +585,33 @@ func TestMatchModel(t *testing.T) {
 	}
 }
 
+// TestKeyAllowsPath: a key's paths decide which requests without a model
+// it may send; without paths, only a key not limited to some models may.
+func TestKeyAllowsPath(t *testing.T) {
+	tests := []struct {
+		name   string
+		models []string
+		paths  []string
+		path   string
+		want   bool
+	}{
+		{"no models, no paths: every path", nil, nil, "/v1/files", true},
+		{"models, no paths: none", []string{"gpt-*"}, nil, "/v1/files", false},
+		{"star crosses slash", []string{"gpt-*"}, []string{"/v1/files*"}, "/v1/files/file-abc/content", true},
+		{"prefix of another name", []string{"gpt-*"}, []string{"/v1/files*"}, "/v1/filesystem", true},
+		{"exact segment", []string{"gpt-*"}, []string{"/v1/files", "/v1/files/*"}, "/v1/filesystem", false},
+		{"other path", []string{"gpt-*"}, []string{"/v1/files*"}, "/v1/batches", false},
+		{"paths limit a key without models", nil, []string{"/v1/batches*"}, "/v1/files", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Key{Models: tt.models, Paths: tt.paths}).AllowsPath(tt.path); got != tt.want {
+				t.Errorf("Key{Models: %q, Paths: %q}.AllowsPath(%q) = %v, want %v", tt.models, tt.paths, tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestValidate(t *testing.T) {
 	ok := func() *Config {
 		return &Config{Upstreams: []Upstream{{Name: "a", BaseURL: "https://x/v1"}}}
@@ -683,6 +750,8 @@ redis: {url: "redis://127.0.0.1:6390/0", fail_closed: true}
 	}
 	for model, want := range map[string]Price{
 		"gpt-4.1": {2, 8}, "gpt-4.1-mini": {0.4, 1.6}, "llama": {Prompt: 1},
+		// The model globs' * crosses "/": "*" prices every model.
+		"meta-llama/Llama-3.1-8B": {Prompt: 1},
 	} {
 		if got, ok := cfg.Price(model); !ok || got != want {
 			t.Errorf("Price(%q) = %v, %v; want %v", model, got, ok, want)
@@ -696,5 +765,39 @@ redis: {url: "redis://127.0.0.1:6390/0", fail_closed: true}
 	}
 	if _, ok := (&Config{}).Price("x"); ok {
 		t.Error("a price without a table")
+	}
+}
+
+// TestLoadDataDir: only data_dir is read, with its ${VAR}; what the rest of
+// the file needs from the environment does not matter.
+func TestLoadDataDir(t *testing.T) {
+	t.Setenv("WARMGATE_TEST_DATA_DIR", "/var/lib/wg")
+	secrets := "upstreams: [{name: a, base_url: \"${WARMGATE_TEST_UNSET}\", api_key_env: WARMGATE_TEST_UNSET_KEY}]\n"
+	for _, tt := range []struct {
+		name, in, want, err string
+	}{
+		{"absent", secrets, DefaultDataDir, ""},
+		{"set", secrets + "data_dir: /srv/wg\n", "/srv/wg", ""},
+		{"from the environment", secrets + "data_dir: ${WARMGATE_TEST_DATA_DIR}/x\n", "/var/lib/wg/x", ""},
+		{"unset variable", secrets + "data_dir: ${WARMGATE_TEST_UNSET_DIR}\n", "", "data_dir: environment variable WARMGATE_TEST_UNSET_DIR is not set"},
+		{"not a mapping", "- a\n", "", "must be a mapping"},
+		{"bad YAML", "data_dir: [\n", "", "invalid YAML"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "warmgate.yaml")
+			if err := os.WriteFile(path, []byte(tt.in), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadDataDir(path)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "UNSET_KEY") {
+					t.Errorf("LoadDataDir = %q, %v; want an error saying %q alone", got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("LoadDataDir = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

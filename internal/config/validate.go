@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/textproto"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Validate checks c as Parse does, but without line numbers: call it after
@@ -74,6 +77,7 @@ func (c *Config) validate(p *problems) {
 		}
 	}
 	c.Tracing.validate(p)
+	c.validateOpen(p)
 	s := c.Server
 	nonNegative(p, "server.max_header_bytes", int64(s.MaxHeaderBytes))
 	nonNegative(p, "server.max_body_bytes", s.MaxBodyBytes)
@@ -110,12 +114,73 @@ func (u *Upstream) validate(p *problems, key string) {
 	if !(r.Budget >= 0 && r.Budget <= 1) { // also rejects NaN
 		p.at(key+".retry.budget", "budget %v is outside 0..1 (it is the ratio of retries to requests, e.g. 0.2)", r.Budget)
 	}
+	u.validateHeaders(p, key)
 	c := u.Circuit
 	nonNegative(p, key+".circuit.failures", int64(c.Failures))
 	nonNegative(p, key+".circuit.min_requests", int64(c.MinRequests))
 	durations(p, key+".circuit", map[string]time.Duration{"window": c.Window, "cooldown": c.Cooldown})
 	if !(c.Ratio >= 0 && c.Ratio <= 1) {
 		p.at(key+".circuit.ratio", "ratio %v is outside 0..1 (the share of failed requests that opens the circuit, e.g. 0.5)", c.Ratio)
+	}
+}
+
+// validateHeaders checks forward_headers against the headers the gateway
+// drops, and headers for names and values HTTP allows and that are not the
+// gateway's own business (framing, credentials).
+func (u *Upstream) validateHeaders(p *problems, key string) {
+	fwd := ForwardableHeaders()
+	for i, h := range u.ForwardHeaders {
+		if !slices.Contains(fwd, textproto.CanonicalMIMEHeaderKey(h)) {
+			p.at(fmt.Sprintf("%s.forward_headers[%d]", key, i), "%q is not one of the client headers the gateway drops (%s); other headers are forwarded anyway",
+				h, strings.Join(fwd, ", "))
+		}
+	}
+	for _, name := range sortedKeys(u.Headers) {
+		k := fmt.Sprintf("%s.headers[%q]", key, name)
+		switch cn := textproto.CanonicalMIMEHeaderKey(name); {
+		case !httpguts.ValidHeaderFieldName(name):
+			p.at(k, "%q is not a valid header name (letters, digits and -, e.g. OpenAI-Organization)", name)
+		case ownHeaders[cn]:
+			p.at(k, "the gateway sets %s itself; remove it", cn)
+		case credentialHeaders[cn]:
+			p.at(k, "credentials do not go in headers (--print-config shows them): use api_key_env or api_key_file")
+		case !httpguts.ValidHeaderFieldValue(u.Headers[name]):
+			p.at(k, "the value has a line break or control character, which a header cannot hold")
+		}
+	}
+}
+
+// ownHeaders are the request headers that frame or route a request; the
+// gateway and the transport set them.
+var ownHeaders = map[string]bool{
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Keep-Alive": true,
+	"Te": true, "Trailer": true, "Upgrade": true, "Proxy-Connection": true, "X-Request-Id": true,
+}
+
+// credentialHeaders carry secrets: they belong in api_key_env/api_key_file.
+var credentialHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Api-Key": true, "X-Api-Key": true,
+	"X-Goog-Api-Key": true, "Cookie": true,
+}
+
+// validateOpen refuses the profiler on a gateway open to the network with
+// no admin key: anyone could read the program's memory profile and spend
+// its CPU. (serve's --allow-open sets server.allow_open, then validates
+// again.) It also checks allowed_hosts.
+func (c *Config) validateOpen(p *problems) {
+	if c.Server.AllowOpen && !c.HasKeys() && c.PprofOn() && c.Admin.KeyEnv == "" && c.Admin.Key == "" {
+		p.at("admin.pprof", "the profiler on a gateway open to the network (server.allow_open or --allow-open, no keys) needs an admin key: "+
+			"set admin.key_env, or turn admin.pprof off")
+	}
+	for i, h := range c.AllowedHosts {
+		k := fmt.Sprintf("allowed_hosts[%d]", i)
+		if h == "*" {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		if name == "" || strings.ContainsAny(name, "/@ ") || strings.Contains(name, ":") && net.ParseIP(name) == nil {
+			p.at(k, "%s is not a host name or IP address (write it without scheme or port, e.g. gateway.internal or 10.0.0.5; \"*\" accepts any)", p.show(k, h))
+		}
 	}
 }
 
@@ -146,6 +211,7 @@ func (c *Config) validateKeys(p *problems) {
 			hashes[k.KeySHA256] = key
 		}
 		checkGlobs(p, key+".models", k.Models)
+		checkPathGlobs(p, key+".paths", k.Paths)
 		nonNegative(p, key+".rpm", int64(k.RPM))
 		nonNegative(p, key+".tpm", int64(k.TPM))
 		for field, v := range map[string]float64{"budget_daily": k.BudgetDaily, "budget_monthly": k.BudgetMonthly} {
@@ -216,6 +282,9 @@ func checkRedisURL(p *problems, key, raw string) {
 // showURL quotes a URL for a message without its password, if any.
 func showURL(p *problems, key, raw string) string {
 	if u, err := url.Parse(raw); err == nil {
+		if _, ok := u.User.Password(); u.User != nil && !ok {
+			u.User = url.User("xxxxx") // a user name alone may be the key
+		}
 		return p.show(key, u.Redacted())
 	}
 	if strings.Contains(raw, "@") {
@@ -231,6 +300,17 @@ func checkGlobs(p *problems, key string, globs []string) {
 			p.at(k, "empty model glob (use * for every model)")
 		} else if _, err := path.Match(g, ""); err != nil {
 			p.at(k, "invalid glob %s (use * for any run of characters, ? for one, [a-z] for a class, \\ to escape)", p.show(k, g))
+		}
+	}
+}
+
+// checkPathGlobs checks a key's paths: globs of request paths, so each
+// starts with "/".
+func checkPathGlobs(p *problems, key string, globs []string) {
+	for i, g := range globs {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if _, err := path.Match(g, ""); err != nil || !strings.HasPrefix(g, "/") {
+			p.at(k, "invalid path glob %s (use a request path with * for any run of characters, e.g. \"/v1/files*\")", p.show(k, g))
 		}
 	}
 }

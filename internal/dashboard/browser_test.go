@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/warmgate/warmgate/internal/buildinfo"
 	"github.com/warmgate/warmgate/internal/mock"
 )
 
@@ -233,6 +234,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.Contains(cls, "good") {
 		t.Errorf("alpha's reuse %s is drawn as %q, want green (good)", after, cls)
 	}
+	// The header names the build, as `warmgate version` does.
+	if v := eval[string](t, b, `document.getElementById('version').textContent`); v != buildinfo.Get().String() {
+		t.Errorf("the header's version = %q, want %q", v, buildinfo.Get().String())
+	}
 	// The gateway totals and the sparklines are drawn.
 	b.waitFor(t, "the totals count every request", `document.getElementById('g-requests').textContent === '45'`)
 	if n := eval[int](t, b, `document.querySelectorAll('[data-upstream="alpha"] .spark svg path.line').length`); n == 0 {
@@ -304,6 +309,65 @@ func TestDashboardAsksForTheAdminKey(t *testing.T) {
 	}
 	// The only console entries allowed are the browser's own notes on the
 	// two 401 answers (before the key, and for the wrong key).
+	if msgs := b.messages(func(m consoleMsg) bool {
+		return m.source == "network" && strings.Contains(m.text, "401") && strings.Contains(m.text, "/api/pools")
+	}); len(msgs) > 0 {
+		t.Errorf("the page wrote %d console message(s), want none:\n%v", len(msgs), msgs)
+	}
+}
+
+// TestDashboardShowsKeyLimits: with keys that have an rpm or tpm, the page
+// shows each one's use of its limits, as the gateway's data says (a key
+// without limits has no row), in a meter and in words.
+func TestDashboardShowsKeyLimits(t *testing.T) {
+	const adminKey = "sk-admin-dashboard-test"
+	chrome := chromium(t)
+	m := startMock(t, mock.Options{})
+	// rpm 1: the one request stays "used" for a minute, longer than the
+	// test takes to look.
+	g := startGateway(t, "upstreams:\n"+upstreamYAML(t, "solo", m, `["gpt-*"]`)+`keys:
+  - {name: team, key_env: CLIENT_KEY, rpm: 1, tpm: 6000}
+  - {name: batch, key_env: BATCH_KEY, rpm: 100}
+  - {name: free, key_env: FREE_KEY}
+admin: {key_env: ADMIN_KEY}
+`, map[string]string{"CLIENT_KEY": clientKey, "BATCH_KEY": "sk-batch-dashboard-test", "FREE_KEY": "sk-free-dashboard-test", "ADMIN_KEY": adminKey})
+	g.chat(t, 1)
+
+	b := startBrowser(t, chrome)
+	b.do(t, "opening the dashboard", chromedp.Navigate(g.base+"/dashboard"))
+	b.do(t, "giving the admin key",
+		chromedp.WaitVisible(chromedp.CSS("#auth-key")),
+		chromedp.SendKeys(chromedp.CSS("#auth-key"), adminKey),
+		chromedp.Click(chromedp.CSS("#auth button")))
+	b.do(t, "showing the rate limits", chromedp.WaitVisible(chromedp.CSS(`#limits-rows tr[data-key="team"]`)))
+	limit := func(key string, col int) string {
+		return fmt.Sprintf(`(document.querySelector('#limits-rows tr[data-key=%q] td:nth-child(%d)') || {}).innerText || ''`, key, col)
+	}
+	data := func(key string, col int, field string) string {
+		return eval[string](t, b, fmt.Sprintf(`((document.querySelector('#limits-rows tr[data-key=%q] td:nth-child(%d) .limit') || {}).dataset || {})[%q] || ''`, key, col, field))
+	}
+	if used, lim := data("team", 2, "used"), data("team", 2, "limit"); used != "1" || lim != "1" {
+		t.Errorf("team's rpm shows %q used of %q, want 1 of 1", used, lim)
+	}
+	if txt := eval[string](t, b, limit("team", 2)); !strings.Contains(txt, "1 of 1 used") || !strings.Contains(txt, "all back in") {
+		t.Errorf("team's rpm cell = %q, want \"1 of 1 used\" and when it is all back", txt)
+	}
+	if lim := data("team", 3, "limit"); lim != "6000" {
+		t.Errorf("team's tpm limit shows %q, want 6000", lim)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#limits-rows tr[data-key="team"] meter').length`); n != 2 {
+		t.Errorf("team's row has %d meters, want 2 (rpm, tpm)", n)
+	}
+	if txt := eval[string](t, b, limit("batch", 2)); !strings.Contains(txt, "0 of 100 used") || !strings.Contains(txt, "all available") {
+		t.Errorf("batch's rpm cell = %q, want 0 of 100 used, all available", txt)
+	}
+	if txt := eval[string](t, b, limit("batch", 3)); txt != "—" {
+		t.Errorf("batch's tpm cell = %q, want — (no tpm)", txt)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#limits-rows tr').length`); n != 2 {
+		t.Errorf("%d rows of limits, want 2 (team, batch; free has none)", n)
+	}
+	checkScreenshot(t, b, "dashboard-limits.png")
 	if msgs := b.messages(func(m consoleMsg) bool {
 		return m.source == "network" && strings.Contains(m.text, "401") && strings.Contains(m.text, "/api/pools")
 	}); len(msgs) > 0 {

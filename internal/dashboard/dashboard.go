@@ -1,10 +1,12 @@
 package dashboard
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/warmgate/warmgate/internal/buildinfo"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -13,19 +15,31 @@ import (
 // upstream.WithObserver, then call Watch with the pool. It is safe for
 // concurrent use.
 type Dashboard struct {
-	start time.Time
-	pool  atomic.Pointer[upstream.Pool]
+	start   time.Time
+	version string // the build, for the page's header
+	pool    atomic.Pointer[upstream.Pool]
 
 	// ups maps an upstream name to its series. It is copied on write
 	// (under mu), so that the hot path reads it without a lock; names come
 	// from the pool's config, so it stays small.
 	ups atomic.Pointer[map[string]*series]
 	mu  sync.Mutex
+
+	keyLimits atomic.Pointer[func(context.Context) ([]KeyLimit, error)]
 }
+
+// SetKeyLimits sets how /api/pools reads the client keys' limits and their
+// use (KeyUsage.Limits): f is called on every request for the snapshot,
+// with that request's context bounded by keyLimitsTimeout.
+func (d *Dashboard) SetKeyLimits(f func(context.Context) ([]KeyLimit, error)) { d.keyLimits.Store(&f) }
+
+// keyLimitsTimeout bounds the reading of the keys' limits for one
+// snapshot: with Redis down the page still shows the pools, at once.
+const keyLimitsTimeout = time.Second
 
 // New returns an empty dashboard whose clock starts now.
 func New() *Dashboard {
-	d := &Dashboard{start: time.Now()}
+	d := &Dashboard{start: time.Now(), version: buildinfo.Get().String()}
 	d.ups.Store(&map[string]*series{})
 	return d
 }

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -82,8 +83,19 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) servePools(w http.ResponseWriter, r *http.Request) {
+	snap := d.Snapshot()
+	if f := d.keyLimits.Load(); f != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), keyLimitsTimeout)
+		lims, err := (*f)(ctx)
+		cancel()
+		if err != nil {
+			snap.Keys.LimitsError = "cannot read the keys' limits: " + err.Error()
+		} else if lims != nil {
+			snap.Keys.Limits = lims
+		}
+	}
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(d.Snapshot()); err != nil {
+	if err := json.NewEncoder(&buf).Encode(snap); err != nil {
 		openai.WriteError(w, http.StatusInternalServerError, openai.TypeServer, "snapshot_failed", "encoding the snapshot: "+err.Error(), 0)
 		return
 	}

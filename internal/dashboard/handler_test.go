@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -114,5 +116,46 @@ func TestPoolsJSON(t *testing.T) {
 	}
 	if len(got.Upstreams) != 2 || got.Upstreams[0].Name != "a" || got.Upstreams[1].Name != "b" {
 		t.Errorf("upstreams = %+v, want a and b", got.Upstreams)
+	}
+}
+
+// TestPoolsKeyLimits: /api/pools carries the keys' limits SetKeyLimits
+// reads, under keys.limits (an empty list without them), and a failure
+// to read them as keys.limits_error, the pools still shown.
+func TestPoolsKeyLimits(t *testing.T) {
+	d := New()
+	d.Watch(newPool(t, "a"))
+	type doc struct {
+		Upstreams []struct{ Name string } `json:"upstreams"`
+		Keys      map[string]json.RawMessage
+	}
+	get := func() doc {
+		t.Helper()
+		w := serve(d, http.MethodGet, "/api/pools")
+		var got doc
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK || len(got.Upstreams) != 1 {
+			t.Fatalf("GET /api/pools: %d %v\n%s", w.Code, err, w.Body)
+		}
+		return got
+	}
+	if got := string(get().Keys["limits"]); got != "[]" {
+		t.Errorf("keys.limits without SetKeyLimits = %s, want []", got)
+	}
+	var ctxDeadline bool
+	d.SetKeyLimits(func(ctx context.Context) ([]KeyLimit, error) {
+		_, ctxDeadline = ctx.Deadline()
+		return []KeyLimit{{Name: "team", RPM: &LimitUse{Limit: 10, Remaining: 7, Used: 3, ResetSeconds: 18}}}, nil
+	})
+	want := `[{"name":"team","rpm":{"limit":10,"remaining":7,"used":3,"reset_seconds":18},"tpm":null}]`
+	if got := string(get().Keys["limits"]); got != want {
+		t.Errorf("keys.limits = %s, want %s", got, want)
+	}
+	if !ctxDeadline {
+		t.Error("the key limits are read without a deadline")
+	}
+	d.SetKeyLimits(func(context.Context) ([]KeyLimit, error) { return nil, errors.New("redis: connection refused") })
+	got := get()
+	if string(got.Keys["limits"]) != "[]" || !strings.Contains(string(got.Keys["limits_error"]), "connection refused") {
+		t.Errorf("keys with a failing read = %s / %s, want [] and the error", got.Keys["limits"], got.Keys["limits_error"])
 	}
 }

@@ -21,6 +21,9 @@ type Snapshot struct {
 
 // Gateway are the totals over every upstream since the gateway started.
 type Gateway struct {
+	// Version is the gateway's build: version, commit and Go version, as
+	// `warmgate version` prints them.
+	Version       string    `json:"version"`
 	Started       time.Time `json:"started"`
 	UptimeSeconds float64   `json:"uptime_seconds"`
 	// Requests counts requests relayed to an upstream (first attempts);
@@ -104,11 +107,33 @@ type Total struct {
 	Retries        map[string]uint64 `json:"retries"`
 }
 
-// KeyUsage is per-key usage. Nothing records it yet (the usage ledger is
-// still to come), so Recorded is false and the page says so rather than
-// show numbers it does not have.
+// KeyUsage is per-key data. Recorded is false: the dashboard itself
+// records no per-key usage (the page reads it from the usage ledger,
+// /api/usage). Limits are the client keys that have an rpm or tpm, with
+// what they use of them now; LimitsError says why they could not be read
+// (Redis down), and Limits is then empty.
 type KeyUsage struct {
-	Recorded bool `json:"recorded"`
+	Recorded    bool       `json:"recorded"`
+	Limits      []KeyLimit `json:"limits"`
+	LimitsError string     `json:"limits_error,omitempty"`
+}
+
+// KeyLimit is one client key's rate limits, as its x-ratelimit-* headers
+// would tell them now; RPM or TPM is null when the key has no such limit.
+type KeyLimit struct {
+	Name string    `json:"name"`
+	RPM  *LimitUse `json:"rpm"`
+	TPM  *LimitUse `json:"tpm"`
+}
+
+// LimitUse is one limit: Limit per minute, Remaining now, Used the rest
+// (spent and not refilled yet, so at most Limit), and ResetSeconds until
+// the key has all of it again (more than 60 while the key is in debt).
+type LimitUse struct {
+	Limit        int     `json:"limit"`
+	Remaining    int     `json:"remaining"`
+	Used         int     `json:"used"`
+	ResetSeconds float64 `json:"reset_seconds"`
 }
 
 // ratios marshal as a JSON array with null for NaN.
@@ -139,12 +164,13 @@ func (d *Dashboard) Snapshot() Snapshot {
 	first, last := span(cur-1, windowSeconds)
 	n := int(max(last-first+1, 0))
 	g := Gateway{
+		Version:        d.version,
 		Started:        d.start.UTC(),
 		UptimeSeconds:  now.Sub(d.start).Seconds(),
 		RequestsSeries: make([]uint32, n),
 		ErrorsSeries:   make([]uint32, n),
 	}
-	snap := Snapshot{Time: now.UTC(), WindowSeconds: windowSeconds, Upstreams: []Upstream{}}
+	snap := Snapshot{Time: now.UTC(), WindowSeconds: windowSeconds, Upstreams: []Upstream{}, Keys: KeyUsage{Limits: []KeyLimit{}}}
 	var stats []upstream.Stats
 	if p := d.pool.Load(); p != nil {
 		stats = p.Stats()

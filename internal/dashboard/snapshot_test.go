@@ -139,6 +139,7 @@ func TestSnapshotJSONShape(t *testing.T) {
 		{"gateway.requests_series", "array"},
 		{"gateway.errors_series", "array"},
 		{"keys.recorded", "bool"},
+		{"keys.limits", "array"},
 		{"u.name", "string"},
 		{"u.base_url", "string"},
 		{"u.connections_opened", "number"},

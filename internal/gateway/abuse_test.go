@@ -71,7 +71,7 @@ func dialGateway(t *testing.T, g *gw) net.Conn {
 // rawChat is an HTTP/1.1 chat completion request for model, as bytes.
 func rawChat(model string, stream bool) string {
 	body := chatBody(model, stream)
-	return fmt.Sprintf("POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	return fmt.Sprintf("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 }
 
 // TestSlowlorisHeaders: clients that send their headers a byte at a time
@@ -87,7 +87,7 @@ func TestSlowlorisHeaders(t *testing.T) {
 		c := dialGateway(t, g)
 		wg.Go(func() {
 			start := time.Now()
-			_, _ = io.WriteString(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nX-Slow: ")
+			_, _ = io.WriteString(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
 			buf := make([]byte, 512)
 			for time.Since(start) < 5*time.Second {
 				_, _ = c.Write([]byte("a")) // one more byte of a header that never ends
@@ -451,7 +451,7 @@ func TestOversizedHeadersAndBodies(t *testing.T) {
 	t.Run("announced huge body, never sent", func(t *testing.T) {
 		c := dialGateway(t, g)
 		_ = c.SetDeadline(time.Now().Add(requestTimeout))
-		_, _ = io.WriteString(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n{")
+		_, _ = io.WriteString(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n{")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
 			t.Fatalf("no answer before the body: %v", err)
@@ -509,7 +509,7 @@ func TestRequestSmuggling(t *testing.T) {
 	body := chatBody("gpt-4.1-mini", false)
 	chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
 	smuggled := rawChat("gpt-4.1-mini", false)
-	head := "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+	head := "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
 	tests := []struct {
 		name      string
 		req       string

@@ -55,6 +55,8 @@ func Effective(cfg *config.Config) *config.Config {
 	perSecond := cfg.Tracing.PerSecond()
 	out.Tracing.SamplePerSecond = &perSecond
 	out.Tracing.ServiceName = cfg.Tracing.Service()
+	delay := cfg.Server.PreStop()
+	out.Server.ShutdownDelay = &delay
 	return &out
 }
 
@@ -73,8 +75,10 @@ func redactURL(raw string) string {
 	}
 	if u.User != nil {
 		if _, ok := u.User.Password(); !ok {
-			// redis://secret@host puts the password in the user part.
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			// A user name alone may be the secret: redis://secret@host
+			// puts the password there, and some HTTP APIs take the key
+			// as the user name.
+			u.User = url.User("xxxxx")
 			if u.Scheme == "redis" || u.Scheme == "rediss" {
 				u.User = url.UserPassword("", "xxxxx")
 			}

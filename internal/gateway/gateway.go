@@ -38,13 +38,16 @@ type Gateway struct {
 	// no key of their own, when the gateway has no client keys: the client
 	// then brings its own provider key.
 	passAuth map[string]bool
+	// hosts are the names an open gateway answers to (edge.go).
+	hosts edgeHosts
+	// forward lists, per upstream, the client headers of
+	// config.ForwardableHeaders that it gets (relay.go).
+	forward map[string]map[string]bool
 
 	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
 	nviews atomic.Int64 // entries in views, bounded by maxViews
 
-	modelsMu  sync.Mutex
-	modelsAt  time.Time
-	modelsRaw []byte
+	modelTab modelTable // GET /v1/models (models.go)
 
 	// metrics records requests when set (NewServer sets it).
 	metrics *metrics.Metrics
@@ -56,6 +59,9 @@ type Gateway struct {
 	// reload rereads the config file, for POST /admin/reload (NewServer
 	// sets it).
 	reload func() error
+	// life is the Server's warm-up and shutdown, for /readyz (NewServer
+	// sets it).
+	life *lifecycle
 }
 
 // New builds the handler. pool must hold one upstream per cfg.Upstreams
@@ -70,9 +76,13 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 		k := &cfg.Keys[i]
 		g.keys[strings.ToLower(k.KeySHA256)] = k
 	}
+	g.hosts = newEdgeHosts(cfg.Listen, cfg.AllowedHosts)
 	for _, u := range cfg.Upstreams {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
+	g.forward = forwardHeaders(cfg, g.passAuth)
+
+	g.modelTab = modelTable{ttl: modelsTTL, lists: make([][]modelEntry, len(cfg.Upstreams))}
 	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own
 	if g.maxBody <= 0 {
 		g.maxBody = 32 << 20
@@ -117,6 +127,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// upstream (or a proxy in front of it) resolves them.
 		writeError(sw, errBadRequest("invalid_path", "the request path "+quote(p)+
 			" is not clean: it must not contain \".\" or \"..\" segments, empty segments (\"//\") or backslashes"))
+		return
+	}
+	if aerr := g.edge(r, p); aerr != nil {
+		writeError(sw, aerr)
 		return
 	}
 	switch {
@@ -196,6 +210,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.models(sw, r, rec)
+	case strings.HasPrefix(p, "/v1/models/") && r.Method == http.MethodGet:
+		g.model(sw, r, rec, strings.TrimPrefix(p, "/v1/models/"))
 	case strings.HasPrefix(p, "/v1/"):
 		g.relay(sw, r, rec, false)
 	default:
@@ -219,19 +235,24 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 		message: "method not allowed: use " + allow})
 }
 
-// admin lets a request reach the operational endpoints (/metrics,
-// /api/*): always when the gateway is open (no client keys, loopback only),
-// else only with the admin key. It writes the refusal itself.
+// admin lets a request reach the operational endpoints (/metrics, /api/*,
+// /admin/*, /debug/pprof/): with the admin key whenever one is configured;
+// without one, only on an open gateway (no client keys), whose edge checks
+// keep out other hosts and sites. It writes the refusal itself.
 func (g *Gateway) admin(w http.ResponseWriter, r *http.Request) bool {
-	if len(g.keys) == 0 {
-		return true
+	var key string
+	if g.cfg.Admin != nil {
+		key = g.cfg.Admin.Key
 	}
-	if g.cfg.Admin == nil || g.cfg.Admin.Key == "" {
+	if key == "" {
+		if len(g.keys) == 0 {
+			return true
+		}
 		writeError(w, &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "admin_disabled",
 			message: "admin endpoints are off: with client keys configured they need an admin key (admin.key_env in the config)"})
 		return false
 	}
-	if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(g.cfg.Admin.Key)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(key)) != 1 {
 		writeError(w, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "invalid_admin_key",
 			message: "this endpoint needs the admin key: send \"Authorization: Bearer <admin key>\""})
 		return false
@@ -309,17 +330,28 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
-// keyAllows reports whether client key k may use model.
+// keyAllows reports whether client key k may use model (always in open
+// mode). Key.MatchModel is the config's one model matcher: its * and ?
+// also match "/", so a key allowed "*" may use "meta-llama/Llama-3.1-8B".
 func keyAllows(k *config.Key, model string) bool {
-	if k == nil || len(k.Models) == 0 {
-		return true
+	return k == nil || k.MatchModel(model)
+}
+
+// pathNotAllowed is the 403 for a request that names no model (a
+// pass-through endpoint such as /v1/files) from a key whose paths do not
+// allow it (config.Key.AllowsPath); the message says which config key
+// lets it through.
+func pathNotAllowed(k *config.Key, r *http.Request) *apiError {
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/"), "/")
+	glob := quote("/v1/" + first + "*")
+	msg := "this API key may not use " + r.Method + " " + quote(r.URL.Path) + ": "
+	if len(k.Paths) == 0 {
+		msg += "key " + quote(k.Name) + " is limited to its models (keys[].models), and a request that names no model " +
+			"needs the key's paths to allow it: add paths: [" + glob + "] to the key in the config"
+	} else {
+		msg += "the path is not in the paths of key " + quote(k.Name) + " (keys[].paths): add " + glob + " to them in the config"
 	}
-	for _, m := range k.Models {
-		if ok, _ := path.Match(m, model); ok {
-			return true
-		}
-	}
-	return false
+	return &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "path_not_allowed", message: msg}
 }
 
 // view returns the pool view of the upstreams serving model, in config

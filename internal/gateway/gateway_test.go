@@ -24,8 +24,9 @@ func TestRequestID(t *testing.T) {
 		{"chat", "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", false), true},
 		{"stream", "POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", true), true},
 		{"embeddings", "POST", "/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`, true},
-		{"pass-through", "GET", "/v1/models/gpt-4.1", "", true},
+		{"pass-through", "GET", "/v1/files", "", true},
 		{"models", "GET", "/v1/models", "", false},
+		{"model", "GET", "/v1/models/gpt-4.1", "", false}, // from the gateway's model table
 		{"healthz", "GET", "/healthz", "", false},
 		{"readyz", "GET", "/readyz", "", false},
 		{"gateway error", "POST", "/v1/chat/completions", `{}`, false},

@@ -102,7 +102,7 @@ func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *h
 	var payload []byte
 	if err != nil {
 		rec.err = err
-		e := statusFor(err)
+		e := failure(r, err)
 		if e.status == statusClientClosed {
 			return
 		}
@@ -123,9 +123,11 @@ func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *h
 	panic(http.ErrAbortHandler)
 }
 
-// requestTimeout reads X-Warmgate-Timeout: a Go duration ("90s") or whole
-// seconds ("90"), between 1ms and 1h. It bounds the whole request, stream
-// included; past it the client gets 504 (or an error event mid-stream).
+// requestTimeout reads X-Warmgate-Timeout: a Go duration ("90s"), between
+// 1ms and 1h. A bare number is refused rather than guessed at: "90" may
+// mean seconds or milliseconds, and a wrong guess is a thousand times off.
+// It bounds the whole request, stream included; past it the client gets
+// 504 (or an error event mid-stream).
 func requestTimeout(r *http.Request) (time.Duration, *apiError) {
 	v := r.Header.Get("X-Warmgate-Timeout")
 	if v == "" {
@@ -133,11 +135,10 @@ func requestTimeout(r *http.Request) (time.Duration, *apiError) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		n, nerr := strconv.Atoi(v)
-		if nerr != nil {
-			return 0, errBadRequest("invalid_timeout", "X-Warmgate-Timeout "+quote(v)+" is not a duration: use e.g. 90s, 2m or 90 (seconds)")
+		if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
+			return 0, errBadRequest("invalid_timeout", "X-Warmgate-Timeout "+quote(v)+" has no unit: write e.g. 90s, 2m or 500ms")
 		}
-		d = time.Duration(n) * time.Second
+		return 0, errBadRequest("invalid_timeout", "X-Warmgate-Timeout "+quote(v)+" is not a duration: use e.g. 90s, 2m or 500ms")
 	}
 	if d < time.Millisecond || d > time.Hour {
 		return 0, errBadRequest("invalid_timeout", "X-Warmgate-Timeout "+quote(v)+" is out of range: use 1ms to 1h")

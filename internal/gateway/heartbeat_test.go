@@ -75,11 +75,17 @@ func TestRequestTimeoutHeader(t *testing.T) {
 	a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false),
 		"X-Warmgate-Timeout", "200ms", mock.FaultHeader, "ttft=2s")
 	checkError(t, a, http.StatusGatewayTimeout, "request_timeout", "X-Warmgate-Timeout")
-	for _, bad := range []string{"soon", "0", "3h"} {
-		a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Warmgate-Timeout", bad)
-		checkError(t, a, http.StatusBadRequest, "invalid_timeout", "X-Warmgate-Timeout")
+	for _, bad := range []struct{ in, says string }{
+		{"soon", "is not a duration"},
+		{"0", "out of range"},
+		{"3h", "out of range"},
+		{"30", `"30" has no unit`}, // seconds? milliseconds? refused, not guessed
+		{"1.5", "has no unit"},
+	} {
+		a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Warmgate-Timeout", bad.in)
+		checkError(t, a, http.StatusBadRequest, "invalid_timeout", "X-Warmgate-Timeout", bad.says)
 	}
-	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Warmgate-Timeout", "30"); a.status != 200 {
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Warmgate-Timeout", "30s"); a.status != 200 {
 		t.Errorf("with a generous timeout: status %d: %s", a.status, a.body)
 	}
 }

@@ -19,8 +19,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/ratelimit"
 	"github.com/warmgate/warmgate/sse"
@@ -67,8 +69,9 @@ type charge struct {
 // answer is relayed (nil if there is nothing to settle), or the error to
 // answer: a 429, or a 503 when the state cannot decide and is configured
 // to fail closed. By default it fails open: this instance's own buckets
-// decide until Redis answers again.
-func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte) (*charge, *apiError) {
+// decide until Redis answers again. The answer's header h gets the key's
+// rpm and tpm state, allowed or refused (setRateHeaders).
+func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte, h http.Header) (*charge, *apiError) {
 	c := &charge{g: g}
 	if key != nil {
 		c.key, c.cfg, c.tpm = key.Name, key, key.TPM > 0
@@ -96,29 +99,103 @@ func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body 
 	if n == 0 {
 		return c, nil
 	}
-	d, refused, err := g.state.lim.AllowAll(ctx, takes[:n])
+	var each [2]ratelimit.Decision
+	refused, err := g.state.lim.AllowEach(ctx, takes[:n], each[:n])
 	if err != nil {
 		if aerr := g.stateFailure(key.Name, "limit", err); aerr != nil || g.state.local == nil {
 			return c, aerr // nothing taken, nothing to settle
 		}
-		if d, refused, err = g.state.local.AllowAll(ctx, takes[:n]); err != nil {
+		if refused, err = g.state.local.AllowEach(ctx, takes[:n], each[:n]); err != nil {
 			return c, nil
 		}
 		c.local = true
 	} else {
 		g.stateOK()
 	}
-	if !d.Allowed {
+	for i, t := range takes[:n] {
+		setRateHeaders(h, strings.HasPrefix(t.Key, rpmPrefix), each[i])
+	}
+	if refused >= 0 {
 		if strings.HasPrefix(takes[refused].Key, rpmPrefix) {
-			return nil, g.refuse(key.Name, "rpm", d, 1)
+			return nil, g.refuse(key.Name, "rpm", each[refused], 1)
 		}
-		return nil, g.refuse(key.Name, "tpm", d, est)
+		return nil, g.refuse(key.Name, "tpm", each[refused], est)
 	}
 	if c.tpm {
 		c.estimate = est
 	}
 	return c, nil
 }
+
+// setRateHeaders sets OpenAI's rate-limit headers of a key's rpm
+// (requests) or tpm bucket from its state d: x-ratelimit-limit-requests
+// (the rpm), x-ratelimit-remaining-requests (what the bucket holds now)
+// and x-ratelimit-reset-requests (how long until it is full again, as
+// OpenAI writes it: "1s", "6m0s", "20ms"; rounded up to the millisecond),
+// or the same three with -tokens.
+func setRateHeaders(h http.Header, requests bool, d ratelimit.Decision) {
+	kind := "Tokens"
+	if requests {
+		kind = "Requests"
+	}
+	reset := (d.Reset + time.Millisecond - 1).Truncate(time.Millisecond)
+	h.Set("X-Ratelimit-Limit-"+kind, strconv.Itoa(d.Limit))
+	h.Set("X-Ratelimit-Remaining-"+kind, strconv.Itoa(d.Remaining))
+	h.Set("X-Ratelimit-Reset-"+kind, reset.String())
+}
+
+// keyLimits is the dashboard's view of the keys' limits: every key with
+// an rpm or tpm, and what its buckets hold now, read in one call to the
+// state (takes of nothing: AllowEach then only reports).
+func (g *Gateway) keyLimits(ctx context.Context) ([]dashboard.KeyLimit, error) {
+	var limited []config.Key
+	var takes []ratelimit.Take
+	for _, k := range g.cfg.Keys {
+		if k.RPM > 0 {
+			takes = append(takes, ratelimit.Take{Key: rpmPrefix + k.Name})
+		}
+		if k.TPM > 0 {
+			takes = append(takes, ratelimit.Take{Key: tpmPrefix + k.Name})
+		}
+		if k.RPM > 0 || k.TPM > 0 {
+			limited = append(limited, k)
+		}
+	}
+	each := make([]ratelimit.Decision, len(takes))
+	if len(takes) > 0 {
+		if _, err := g.state.lim.AllowEach(ctx, takes, each); err != nil {
+			return nil, err
+		}
+	}
+	use := func(d ratelimit.Decision) *dashboard.LimitUse {
+		return &dashboard.LimitUse{Limit: d.Limit, Remaining: d.Remaining, Used: max(d.Limit-d.Remaining, 0), ResetSeconds: d.Reset.Seconds()}
+	}
+	out := make([]dashboard.KeyLimit, len(limited))
+	i := 0 // the next take's index, in the order of the loop above
+	for j, k := range limited {
+		out[j].Name = k.Name
+		if k.RPM > 0 {
+			out[j].RPM, i = use(each[i]), i+1
+		}
+		if k.TPM > 0 {
+			out[j].TPM, i = use(each[i]), i+1
+		}
+	}
+	return out, nil
+}
+
+// ownRateHeaders reports whether the answer relayed through w is to a key
+// with limits of its own (rpm or tpm): the upstream's x-ratelimit-*
+// headers, which describe the gateway's provider key, are then not
+// relayed; the gateway's, set by limit, say what the client has left.
+func ownRateHeaders(w http.ResponseWriter) bool {
+	u, ok := w.(*usageWriter)
+	return ok && u.ownLimits
+}
+
+// isRateHeader reports whether the canonical header name k is one of the
+// x-ratelimit-* family.
+func isRateHeader(k string) bool { return strings.HasPrefix(k, "X-Ratelimit-") }
 
 // refuse is the 429 for a request that limit (rpm or tpm) refused; n is
 // what it asked for.
@@ -211,7 +288,7 @@ func (c *charge) watch(w http.ResponseWriter, model string) http.ResponseWriter 
 		return w
 	}
 	c.model = model
-	c.w = &usageWriter{ResponseWriter: w, strip: c.strip}
+	c.w = &usageWriter{ResponseWriter: w, strip: c.strip, ownLimits: c.cfg != nil && (c.cfg.RPM > 0 || c.cfg.TPM > 0)}
 	return c.w
 }
 
@@ -270,6 +347,8 @@ type usageWriter struct {
 	// strip drops the usage chunk (see charge.strip); usageChunk says the
 	// event onEvent last saw is one.
 	strip, usageChunk bool
+	// ownLimits: the key has an rpm or tpm (see ownRateHeaders).
+	ownLimits bool
 }
 
 func (u *usageWriter) ok() bool { return u.status >= 200 && u.status < 300 }

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/warmgate/warmgate/internal/mock"
 )
@@ -560,5 +564,265 @@ func TestUsageInAnswers(t *testing.T) {
 		if p != float64(c.prompt) || cm != float64(c.completion) {
 			t.Errorf("%s: tokens counted %v prompt, %v completion; want %d, %d", c.name, p, cm, c.prompt, c.completion)
 		}
+	}
+}
+
+// TestKeyModelGlobsCrossSlash: a key's model globs are the config's model
+// globs, whose * matches "/" too: a key allowed "*" (or "*llama*") may use
+// "meta-llama/Llama-3.1-8B" and sees it in GET /v1/models; a key allowed
+// only "gpt-*" may not.
+func TestKeyModelGlobsCrossSlash(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	env := map[string]string{"K_ALL": "sk-all-0123456789", "K_LLAMA": "sk-llama-0123456789", "K_GPT": "sk-gpt-0123456789"}
+	yaml := "upstreams:\n" + upstreamYAML(t, "mock", m, `models: ["*"]`, fastRetry, noCircuit) +
+		"aliases: {\"org/fast\": \"meta-llama/Llama-3.1-8B\"}\n" +
+		`keys:
+  - {name: all, key_env: K_ALL, models: ["*"]}
+  - {name: llama, key_env: K_LLAMA, models: ["*llama*"]}
+  - {name: gpt, key_env: K_GPT, models: ["gpt-*"]}
+`
+	g := startGateway(t, yaml, env)
+	const model = "meta-llama/Llama-3.1-8B"
+	for _, tt := range []struct {
+		key    string
+		model  string
+		status int
+	}{
+		{"K_ALL", model, 200},
+		{"K_LLAMA", model, 200},
+		{"K_ALL", "org/fast", 200}, // an alias with a slash
+		{"K_GPT", model, 403},
+		{"K_GPT", "gpt-4.1-mini", 200},
+	} {
+		a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody(tt.model, false), "Authorization", "Bearer "+env[tt.key])
+		if tt.status == 403 {
+			checkError(t, a, 403, "model_not_allowed", model)
+			continue
+		}
+		if a.status != tt.status {
+			t.Errorf("%s with %s: status %d, want %d: %s", tt.key, tt.model, a.status, tt.status, a.body)
+		}
+	}
+	// GET /v1/models shows a key what it may use: the alias "org/fast" for
+	// the key allowed "*", not for the one allowed "gpt-*".
+	for key, want := range map[string]bool{"K_ALL": true, "K_GPT": false} {
+		a := g.do(t, http.MethodGet, "/v1/models", "", "Authorization", "Bearer "+env[key])
+		if got := strings.Contains(string(a.body), `"id":"org/fast"`); a.status != 200 || got != want {
+			t.Errorf("GET /v1/models for %s: %d, lists org/fast: %v, want %v: %s", key, a.status, got, want, a.body)
+		}
+	}
+}
+
+// TestKeysGovernPassThroughPaths: a request that names no model goes to a
+// pass-through endpoint (/v1/files, /v1/batches, ...). A key limited to
+// some models may not send one unless its paths allow it (403
+// path_not_allowed, saying which config key lets it through, and nothing
+// reaches the upstream); a key without models keeps every path, and a
+// request that names a model is governed by the models alone.
+func TestKeysGovernPassThroughPaths(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	env := map[string]string{"K_PLAIN": "sk-plain-0123456789", "K_MINI": "sk-mini-0123456789", "K_FILES": "sk-files-0123456789"}
+	yaml := defaultYAML(t, m) + `keys:
+  - {name: plain, key_env: K_PLAIN}
+  - {name: mini-only, key_env: K_MINI, models: ["gpt-4.1-mini"]}
+  - {name: files, key_env: K_FILES, models: ["gpt-4.1-mini"], paths: ["/v1/files*"]}
+`
+	g := startGateway(t, yaml, env)
+	tests := []struct {
+		name         string
+		key          string
+		method, path string
+		body, ctype  string
+		refused      []string // parts of the 403's message; nil: it passes through
+	}{
+		{name: "no models: files", key: "K_PLAIN", method: "GET", path: "/v1/files"},
+		{name: "no models: batches", key: "K_PLAIN", method: "POST", path: "/v1/batches", body: `{"input_file_id":"file-1"}`},
+		{name: "models: files", key: "K_MINI", method: "GET", path: "/v1/files",
+			refused: []string{`"mini-only"`, "keys[].models", `paths: ["/v1/files*"]`}},
+		{name: "models: batches", key: "K_MINI", method: "POST", path: "/v1/batches", body: `{"input_file_id":"file-1"}`,
+			refused: []string{`paths: ["/v1/batches*"]`}},
+		{name: "models: multipart upload", key: "K_MINI", method: "POST", path: "/v1/audio/transcriptions",
+			body: "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--b--\r\n", ctype: "multipart/form-data; boundary=b",
+			refused: []string{`paths: ["/v1/audio*"]`}},
+		{name: "models: a body that names an allowed model", key: "K_MINI", method: "POST", path: "/v1/images/generations",
+			body: `{"model":"gpt-4.1-mini","prompt":"x"}`},
+		{name: "paths: files", key: "K_FILES", method: "GET", path: "/v1/files/file-abc/content"},
+		{name: "paths: batches", key: "K_FILES", method: "GET", path: "/v1/batches",
+			refused: []string{`"files"`, "keys[].paths", `"/v1/batches*"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := []string{"Authorization", "Bearer " + env[tt.key]}
+			if tt.ctype != "" {
+				hdr = append(hdr, "Content-Type", tt.ctype)
+			}
+			a := g.do(t, tt.method, tt.path, tt.body, hdr...)
+			reached := a.header.Get("X-Upstream-Request-Id") != ""
+			if tt.refused != nil {
+				checkError(t, a, http.StatusForbidden, "path_not_allowed", tt.refused...)
+				if reached {
+					t.Error("a refused request reached the upstream")
+				}
+				return
+			}
+			if !reached {
+				t.Errorf("%s %s: did not reach the upstream: %d %s", tt.method, tt.path, a.status, a.body)
+			}
+		})
+	}
+}
+
+// providerLimits is an upstream that answers every chat completion with
+// rate-limit headers of its own, as OpenAI does: they describe the
+// gateway's provider key, not the client's.
+func providerLimits(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Ratelimit-Limit-Requests", "5000")
+		h.Set("X-Ratelimit-Remaining-Requests", "4999")
+		h.Set("X-Ratelimit-Reset-Requests", "12ms")
+		h.Set("X-Ratelimit-Limit-Tokens", "2000000")
+		h.Set("X-Ratelimit-Remaining-Tokens", "1999000")
+		h.Set("X-Ratelimit-Reset-Tokens", "30ms")
+		_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"gpt-4.1-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestRateLimitHeaders: answers to a key with an rpm or tpm carry OpenAI's
+// x-ratelimit-{limit,remaining,reset}-{requests,tokens} for the key's own
+// buckets, in place of the upstream's (which describe the provider key);
+// a refused request carries them too. A key without limits gets the
+// upstream's unchanged.
+func TestRateLimitHeaders(t *testing.T) {
+	up := providerLimits(t)
+	env := map[string]string{"K_BOTH": "sk-both-0123456789", "K_RPM": "sk-rpm-0123456789", "K_FREE": "sk-free-0123456789"}
+	yaml := "upstreams:\n  - {name: up, base_url: " + up.URL + "/v1}\n" + `keys:
+  - {name: both, key_env: K_BOTH, rpm: 3, tpm: 10000}
+  - {name: rpm-only, key_env: K_RPM, rpm: 60}
+  - {name: free, key_env: K_FREE}
+`
+	g := startGateway(t, yaml, env)
+	body := chatBody("gpt-4.1-mini", false)
+	est := len(body)/4 + 1024 // the tpm estimate: body/4 + the default completion
+	get := func(a answer, name string) string { return a.header.Get(name) }
+
+	// The first request of "both": its buckets were full. The tpm charge
+	// is settled to the real usage (2 tokens) once the answer ends.
+	a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_BOTH"])
+	if a.status != 200 {
+		t.Fatalf("status %d: %s", a.status, a.body)
+	}
+	for name, want := range map[string]string{
+		"x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "2", "x-ratelimit-reset-requests": "20s",
+		"x-ratelimit-limit-tokens": "10000", "x-ratelimit-remaining-tokens": strconv.Itoa(10000 - est),
+		"x-ratelimit-reset-tokens": (time.Duration(est) * time.Minute / 10000).Round(time.Millisecond).String(),
+	} {
+		if got := get(a, name); got != want {
+			t.Errorf("%s = %q, want %q (the key's own, not the upstream's)", name, got, want)
+		}
+	}
+	// Through the official SDK: it sees the headers too.
+	c := sdkClient(t, g, env["K_BOTH"])
+	var resp *http.Response
+	_, err := c.Chat.Completions.New(t.Context(), chatParams("gpt-4.1-mini"), option.WithResponseInto(&resp))
+	if err != nil {
+		t.Fatalf("SDK: %v", err)
+	}
+	if got := resp.Header.Get("x-ratelimit-remaining-requests"); got != "1" {
+		t.Errorf("SDK: x-ratelimit-remaining-requests = %q, want 1", got)
+	}
+	if d, err := time.ParseDuration(resp.Header.Get("x-ratelimit-reset-requests")); err != nil || d <= 20*time.Second || d > 40*time.Second {
+		t.Errorf("SDK: x-ratelimit-reset-requests = %q, want a duration in (20s, 40s]", resp.Header.Get("x-ratelimit-reset-requests"))
+	}
+	// The third is allowed, the fourth refused: the 429 has them too.
+	g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_BOTH"])
+	_, err = c.Chat.Completions.New(t.Context(), chatParams("gpt-4.1-mini"), option.WithResponseInto(&resp))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("fourth request: %v, want a 429", err)
+	}
+	if got := resp.Header.Get("x-ratelimit-remaining-requests"); got != "0" || resp.Header.Get("x-ratelimit-limit-tokens") != "10000" {
+		t.Errorf("429: x-ratelimit-remaining-requests = %q, limit-tokens %q; want 0 and 10000", got, resp.Header.Get("x-ratelimit-limit-tokens"))
+	}
+
+	// A key with an rpm only: its requests trio; none of the upstream's.
+	a = g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_RPM"])
+	if get(a, "x-ratelimit-limit-requests") != "60" || get(a, "x-ratelimit-remaining-requests") != "59" || get(a, "x-ratelimit-reset-requests") != "1s" {
+		t.Errorf("rpm-only: requests headers %q %q %q, want 60 59 1s", get(a, "x-ratelimit-limit-requests"),
+			get(a, "x-ratelimit-remaining-requests"), get(a, "x-ratelimit-reset-requests"))
+	}
+	for _, name := range []string{"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"} {
+		if v := get(a, name); v != "" {
+			t.Errorf("rpm-only: %s = %q relayed from the upstream, want none", name, v)
+		}
+	}
+	// A key without limits: the upstream's, unchanged.
+	a = g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+env["K_FREE"])
+	if get(a, "x-ratelimit-limit-requests") != "5000" || get(a, "x-ratelimit-reset-tokens") != "30ms" {
+		t.Errorf("free: %q %q, want the upstream's 5000 and 30ms", get(a, "x-ratelimit-limit-requests"), get(a, "x-ratelimit-reset-tokens"))
+	}
+}
+
+// keyLimitsOf reads keys.limits of GET /api/pools (the dashboard's data).
+func keyLimitsOf(t *testing.T, g *gw) map[string]map[string]*struct{ Limit, Remaining, Used int } {
+	t.Helper()
+	a := g.do(t, http.MethodGet, "/api/pools", "", adminHdr()...)
+	var doc struct {
+		Keys struct {
+			Limits []struct {
+				Name     string
+				RPM, TPM *struct{ Limit, Remaining, Used int }
+			}
+		}
+	}
+	if err := json.Unmarshal(a.body, &doc); a.status != http.StatusOK || err != nil {
+		t.Fatalf("GET /api/pools: %d %v %s", a.status, err, a.body)
+	}
+	out := map[string]map[string]*struct{ Limit, Remaining, Used int }{}
+	for _, k := range doc.Keys.Limits {
+		out[k.Name] = map[string]*struct{ Limit, Remaining, Used int }{"rpm": k.RPM, "tpm": k.TPM}
+	}
+	return out
+}
+
+// TestDashboardKeyLimits: the dashboard's data lists every key with an rpm
+// or tpm and what it has used of them, as its x-ratelimit-* headers say.
+func TestDashboardKeyLimits(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	env := map[string]string{"K_BOTH": "sk-both-0123456789", "K_RPM": "sk-rpm-0123456789", "K_FREE": "sk-free-0123456789",
+		"ADMIN_KEY": limitEnv["ADMIN_KEY"]}
+	yaml := defaultYAML(t, m) + `keys:
+  - {name: both, key_env: K_BOTH, rpm: 3, tpm: 120}
+  - {name: rpm-only, key_env: K_RPM, rpm: 1}
+  - {name: free, key_env: K_FREE}
+admin: {key_env: ADMIN_KEY}
+`
+	g := startGateway(t, yaml, env)
+	// tpm 120 refills two tokens a second: the two answers' 48 tokens (the
+	// mock's usage) stay visible for long enough.
+	for range 2 {
+		a := g.do(t, http.MethodPost, "/v1/chat/completions", `{"model":"gpt-4.1-mini","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`,
+			"Authorization", "Bearer "+env["K_BOTH"])
+		if a.status != http.StatusOK {
+			t.Fatalf("status %d: %s", a.status, a.body)
+		}
+	}
+	lims := keyLimitsOf(t, g)
+	if len(lims) != 2 || lims["free"] != nil {
+		t.Fatalf("keys.limits = %v, want both and rpm-only (not free)", lims)
+	}
+	if r := lims["both"]["rpm"]; r == nil || r.Limit != 3 || r.Used != 2 || r.Remaining != 1 {
+		t.Errorf("both's rpm = %+v, want limit 3, used 2, remaining 1", r)
+	}
+	if tp := lims["both"]["tpm"]; tp == nil || tp.Limit != 120 || tp.Used < 30 || tp.Used > 48 || tp.Used+tp.Remaining != 120 {
+		t.Errorf("both's tpm = %+v, want limit 120 and the 48 tokens of two answers used (less what refilled since)", tp)
+	}
+	if r := lims["rpm-only"]; r["rpm"] == nil || r["rpm"].Used != 0 || r["tpm"] != nil {
+		t.Errorf("rpm-only = rpm %+v, tpm %+v; want rpm used 0, no tpm", r["rpm"], r["tpm"])
 	}
 }

@@ -3,17 +3,36 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
 )
 
-// modelsTTL is how long the merged model list is reused: upstream model
-// lists change rarely and /v1/models is called at every client start.
-const modelsTTL = 30 * time.Second
+// Model list timings.
+const (
+	// modelsTTL is how long the upstreams' model lists are used before
+	// they are asked again: lists change rarely, and /v1/models is called
+	// at every client start.
+	modelsTTL = 30 * time.Second
+	// modelsFetchTimeout bounds one upstream's GET /models. A list is
+	// small; an upstream that has not sent it by then is represented by
+	// its last list, or its configured model names, until the next
+	// refresh.
+	modelsFetchTimeout = 5 * time.Second
+	// modelsColdWait is how long a caller waits for the first lists when
+	// the gateway has none yet. Past it, it is answered with the lists in
+	// hand and the configured names of the upstreams still silent; no
+	// caller waits after that.
+	modelsColdWait = 2 * time.Second
+)
 
 type modelEntry struct {
 	ID      string `json:"id"`
@@ -27,9 +46,34 @@ type modelList struct {
 	Data   []modelEntry `json:"data"`
 }
 
+// modelTable is the gateway's table of models: every upstream's own list
+// (GET /models, filtered by its model globs), refreshed in the background
+// once it is older than ttl, by one refresh at a time that asks every
+// upstream at once. Callers are answered from the table as it is: a slow
+// or black-holed upstream holds no caller (except, once, the first ones:
+// modelsColdWait).
+type modelTable struct {
+	ttl time.Duration // modelsTTL; tests shorten it
+
+	mu        sync.Mutex
+	lists     [][]modelEntry // by index in cfg.Upstreams; nil: no answer yet
+	startedAt time.Time      // start of the last refresh; zero: none yet
+	running   chan struct{}  // closed when the refresh in flight ends; nil: none
+	ready     bool           // a refresh ended, or a first caller stopped waiting
+	snap      *modelSnap     // the merged table; nil: to build from lists
+}
+
+// modelSnap is the merged table at one time; never changed once built.
+type modelSnap struct {
+	list modelList
+	raw  []byte         // list as JSON
+	byID map[string]int // index in list.Data
+}
+
 // models answers GET /v1/models with what clients can call here: each
 // upstream's own list filtered by its model globs (or, when the upstream
-// cannot be asked, its literal model names), plus the aliases.
+// has not answered, its literal model names), plus the aliases; a key
+// limited to some models sees only those.
 func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *accessLog) {
 	key, aerr := g.authenticate(r)
 	if aerr != nil {
@@ -39,75 +83,181 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *accessLog)
 	if key != nil {
 		rec.key = key.Name
 	}
-	g.modelsMu.Lock()
-	raw := g.modelsRaw
-	if raw == nil || time.Since(g.modelsAt) > modelsTTL {
-		raw = g.fetchModels(r)
-		g.modelsRaw, g.modelsAt = raw, time.Now()
-	}
-	g.modelsMu.Unlock()
-	var list modelList
-	_ = json.Unmarshal(raw, &list)
+	snap := g.modelSnapshot(r)
+	raw := snap.raw
 	if key != nil && len(key.Models) > 0 { // show a key only what it may use
-		kept := list.Data[:0:0]
-		for _, m := range list.Data {
+		list := modelList{Object: "list", Data: []modelEntry{}}
+		for _, m := range snap.list.Data {
 			if keyAllows(key, m.ID) {
-				kept = append(kept, m)
+				list.Data = append(list.Data, m)
 			}
 		}
-		list.Data = kept
 		raw, _ = json.Marshal(list)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(raw)
 }
 
-func (g *Gateway) fetchModels(r *http.Request) []byte {
-	list := modelList{Object: "list", Data: []modelEntry{}}
-	seen := map[string]bool{}
-	add := func(m modelEntry) {
-		if !seen[m.ID] {
-			seen[m.ID] = true
-			list.Data = append(list.Data, m)
-		}
+// model answers GET /v1/models/{id} from the model table. A model the
+// table lacks but some upstream's globs serve is asked of those upstreams
+// only; one no upstream serves, or the key may not use, is a 404.
+func (g *Gateway) model(w http.ResponseWriter, r *http.Request, rec *accessLog, id string) {
+	if id == "" { // "/v1/models/"
+		g.models(w, r, rec)
+		return
 	}
-	for _, u := range g.cfg.Upstreams {
-		fetched, err := g.fetchUpstreamModels(r, u.Name)
-		if err != nil {
-			g.log.Warn("listing upstream models failed; using the configured names", "upstream", u.Name, "error", err.Error())
-		}
-		for _, m := range fetched {
-			if u.MatchModel(m.ID) {
-				m.Object = "model"
-				add(m)
-			}
-		}
-		if err != nil {
-			for _, pat := range u.Models {
-				if !strings.ContainsAny(pat, "*?[\\") {
-					add(modelEntry{ID: pat, Object: "model", OwnedBy: u.Name})
-				}
-			}
-		}
+	key, aerr := g.authenticate(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
 	}
-	for alias := range g.cfg.Aliases {
-		add(modelEntry{ID: alias, Object: "model", OwnedBy: "warmgate-alias"})
+	if key != nil {
+		rec.key = key.Name
 	}
-	b, _ := json.Marshal(list)
-	return b
+	rec.model = id
+	if !keyAllows(key, id) {
+		// As if it did not exist: GET /v1/models does not list it either.
+		writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
+			message: "this API key may not use model " + quote(id) + " (GET /v1/models lists the models it may use)"})
+		return
+	}
+	snap := g.modelSnapshot(r)
+	if i, ok := snap.byID[id]; ok {
+		b, _ := json.Marshal(snap.list.Data[i])
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+		return
+	}
+	view := g.view(id)
+	if view == nil {
+		writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
+			message: "the model " + quote(id) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
+		return
+	}
+	resp, err := view.Do(g.outbound(r, nil, view, rec.id))
+	if err != nil {
+		rec.err = err
+		var ue *upstream.Error
+		if errors.As(err, &ue) {
+			rec.upstream = ue.Upstream
+		}
+		writeError(w, statusFor(err))
+		return
+	}
+	defer resp.Body.Close()
+	rec.attempt, _ = upstream.AttemptOf(resp)
+	rec.upstream = rec.attempt.Upstream
+	g.respond(w, r, resp, rec)
 }
 
-func (g *Gateway) fetchUpstreamModels(r *http.Request, name string) ([]modelEntry, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+// modelSnapshot returns the model table, starting a refresh when it is
+// older than its ttl. Only when no list has come in yet does the caller
+// wait, for the refresh or modelsColdWait, whichever ends first.
+func (g *Gateway) modelSnapshot(r *http.Request) *modelSnap {
+	t := &g.modelTab
+	t.mu.Lock()
+	if t.running == nil && (t.startedAt.IsZero() || time.Since(t.startedAt) > t.ttl) {
+		t.startedAt, t.running = time.Now(), make(chan struct{})
+		go g.refreshModels(context.WithoutCancel(r.Context()), r.Header.Get("Authorization"), t.running)
+	}
+	wait := t.running
+	if t.ready {
+		wait = nil
+	}
+	t.mu.Unlock()
+	if wait != nil {
+		timer := time.NewTimer(modelsColdWait)
+		select {
+		case <-wait:
+		case <-timer.C:
+		case <-r.Context().Done():
+		}
+		timer.Stop()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ready = true
+	if t.snap == nil {
+		t.snap = g.buildModels()
+	}
+	return t.snap
+}
+
+// refreshModels asks every upstream for its list at once, each bounded by
+// modelsFetchTimeout, and puts each list in the table as it comes; an
+// upstream that fails keeps its last list. auth is the Authorization of
+// the caller that started it, sent to upstreams that take the client's
+// (passAuth). It closes done when every upstream has answered or failed.
+func (g *Gateway) refreshModels(ctx context.Context, auth string, done chan struct{}) {
+	t := &g.modelTab
+	var wg sync.WaitGroup
+	for i, u := range g.cfg.Upstreams {
+		wg.Go(func() {
+			fetched, err := g.fetchUpstreamModels(ctx, auth, u.Name)
+			if err != nil {
+				g.log.Warn("listing upstream models failed; GET /v1/models shows its last list, or its configured names",
+					"upstream", u.Name, "error", err.Error())
+				return
+			}
+			list := []modelEntry{}
+			for _, m := range fetched {
+				if u.MatchModel(m.ID) {
+					m.Object = "model"
+					list = append(list, m)
+				}
+			}
+			t.mu.Lock()
+			t.lists[i], t.snap = list, nil
+			t.mu.Unlock()
+		})
+	}
+	wg.Wait()
+	t.mu.Lock()
+	t.running, t.ready = nil, true
+	t.mu.Unlock()
+	close(done)
+}
+
+// buildModels merges the table: each upstream's list in config order (its
+// literal model names while it has none), then the aliases, each id once.
+// t.mu is held.
+func (g *Gateway) buildModels() *modelSnap {
+	s := &modelSnap{list: modelList{Object: "list", Data: []modelEntry{}}, byID: map[string]int{}}
+	add := func(m modelEntry) {
+		if _, seen := s.byID[m.ID]; !seen {
+			s.byID[m.ID] = len(s.list.Data)
+			s.list.Data = append(s.list.Data, m)
+		}
+	}
+	for i, u := range g.cfg.Upstreams {
+		if list := g.modelTab.lists[i]; list != nil {
+			for _, m := range list {
+				add(m)
+			}
+			continue
+		}
+		for _, pat := range u.Models {
+			if !strings.ContainsAny(pat, "*?[\\") {
+				add(modelEntry{ID: pat, Object: "model", OwnedBy: u.Name})
+			}
+		}
+	}
+	for _, alias := range slices.Sorted(maps.Keys(g.cfg.Aliases)) {
+		add(modelEntry{ID: alias, Object: "model", OwnedBy: "warmgate-alias"})
+	}
+	s.raw, _ = json.Marshal(s.list)
+	return s
+}
+
+func (g *Gateway) fetchUpstreamModels(ctx context.Context, auth, name string) ([]modelEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, modelsFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/models", nil)
 	if err != nil {
 		return nil, err
 	}
-	if g.passAuth[name] {
-		if a := r.Header.Get("Authorization"); a != "" {
-			req.Header.Set("Authorization", a)
-		}
+	if g.passAuth[name] && auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := g.pool.Only(name).Do(req)
 	if err != nil {
@@ -122,46 +272,4 @@ func (g *Gateway) fetchUpstreamModels(r *http.Request, name string) ([]modelEntr
 		return nil, err
 	}
 	return list.Data, nil
-}
-
-type upstreamReady struct {
-	Name            string `json:"name"`
-	Ready           bool   `json:"ready"`
-	ConnectionsOpen int64  `json:"connections_open"`
-	Requests        int64  `json:"requests"`
-	Failures        int64  `json:"failures"`
-	Circuit         string `json:"circuit"`
-}
-
-// readyz answers 200 once every upstream has a warm connection or has
-// answered a request and its circuit is not open, else 503; the body says
-// which upstream is not ready and why.
-func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
-	all := true
-	var ups []upstreamReady
-	for _, s := range g.pool.Stats() {
-		// Answered at least once (the warm-up counts): an open connection
-		// alone may still be in its TLS handshake.
-		ok := s.Requests > s.Failures && s.Circuit != upstream.CircuitOpen
-		all = all && ok
-		ups = append(ups, upstreamReady{Name: s.Name, Ready: ok, ConnectionsOpen: s.Open, Requests: s.Requests,
-			Failures: s.Failures, Circuit: s.Circuit.String()})
-	}
-	// The limits' state: with Redis down the gateway still serves (fail
-	// open), so it stays ready; failing closed, limited keys are refused,
-	// so it is not.
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	st := g.state.ready(ctx)
-	cancel()
-	if st.OK {
-		g.stateOK() // warmgate_state_up follows a PING that went through, too
-	}
-	if !st.OK && st.FailClosed {
-		all = false
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if !all {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": all, "upstreams": ups, "state": st})
 }

@@ -88,10 +88,37 @@ func TestSharedRPMAcrossInstances(t *testing.T) {
 	}
 }
 
-// readyState is /readyz's "state" detail.
+// TestRateLimitHeadersSharedThroughRedis: with Redis, the x-ratelimit-*
+// headers tell a key's shared state: what the other instance took counts.
+func TestRateLimitHeadersSharedThroughRedis(t *testing.T) {
+	r := redistest.Start(t)
+	m := startMock(t, mock.Options{})
+	yaml := sharedYAML(t, m, r, "", ", rpm: 10, tpm: 100000")
+	gws := []*gw{startGateway(t, yaml, sharedEnv), startGateway(t, yaml, sharedEnv)}
+	for i, want := range []string{"9", "8", "7"} {
+		a := gws[i%2].do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", i == 1), "Authorization", "Bearer "+sharedEnv["K"])
+		if a.status != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i+1, a.status, a.body)
+		}
+		if got := a.header.Get("x-ratelimit-remaining-requests"); got != want {
+			t.Errorf("request %d (instance %d): x-ratelimit-remaining-requests = %q, want %s", i+1, i%2, got, want)
+		}
+		if a.header.Get("x-ratelimit-limit-tokens") != "100000" || a.header.Get("x-ratelimit-reset-tokens") == "" {
+			t.Errorf("request %d: tokens headers %q %q", i+1, a.header.Get("x-ratelimit-limit-tokens"), a.header.Get("x-ratelimit-reset-tokens"))
+		}
+	}
+	// The dashboard's data, on either instance, shows the shared use.
+	for i, g := range gws {
+		if r := keyLimitsOf(t, g)["team"]["rpm"]; r == nil || r.Used != 3 || r.Limit != 10 {
+			t.Errorf("instance %d: team's rpm on the dashboard = %+v, want 3 of 10 used", i, r)
+		}
+	}
+}
+
+// readyState is /readyz's "state" detail, which needs the admin key.
 func readyState(t *testing.T, g *gw) (int, map[string]any) {
 	t.Helper()
-	a := g.do(t, http.MethodGet, "/readyz", "")
+	a := g.do(t, http.MethodGet, "/readyz", "", adminHdr()...)
 	var body struct {
 		State map[string]any `json:"state"`
 	}

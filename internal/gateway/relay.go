@@ -70,6 +70,10 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		}
 	}
 	rec.model, rec.stream = env.Model, env.Stream
+	if env.Model == "" && key != nil && !key.AllowsPath(r.URL.Path) {
+		writeError(w, pathNotAllowed(key, r))
+		return
+	}
 
 	// The models to try: the requested one (through its alias), then its
 	// fallbacks; a body without a model goes to every upstream.
@@ -103,7 +107,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 
 	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
-	ch, aerr := g.limit(r.Context(), key, r.URL.Path, body)
+	ch, aerr := g.limit(r.Context(), key, r.URL.Path, body, w.Header())
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -171,7 +175,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			if errors.As(err, &ue) {
 				rec.upstream = ue.Upstream
 			}
-			writeError(w, statusFor(err))
+			writeError(w, failure(r, err))
 			return
 		}
 		defer resp.Body.Close()
@@ -191,8 +195,9 @@ func (g *Gateway) outbound(r *http.Request, b []byte, view *upstream.Pool, id st
 	if len(b) == 0 {
 		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	}
-	copyRequestHeader(out.Header, r.Header)
-	if ups := view.Upstreams(); len(ups) > 0 && g.passAuth[ups[0].Name()] {
+	ups := view.Upstreams()
+	copyRequestHeader(out.Header, r.Header, func(k string) bool { return g.forwards(ups, k) })
+	if len(ups) > 0 && g.passAuth[ups[0].Name()] {
 		if a := r.Header.Get("Authorization"); a != "" {
 			out.Header.Set("Authorization", a)
 		}
@@ -223,22 +228,32 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 		n, err := readFull(resp.Body, *buf)
 		if err != nil && err != io.EOF {
 			rec.err = err
-			if r.Context().Err() == nil {
-				writeError(w, statusFor(err))
+			if !clientGone(r) {
+				writeError(w, failure(r, err))
 			}
 			return
 		}
 		first, whole = (*buf)[:n], err == io.EOF
 	}
 	h := w.Header()
+	own := ownRateHeaders(w)
 	for k, vv := range resp.Header {
 		switch {
 		case hopHeaders[k]:
+		case own && isRateHeader(k): // the gateway's own replace them (limit.go)
 		case k == "X-Request-Id":
 			// The client keeps the id it sent (or the one we made, which is
 			// in our logs); the upstream's own id, the one its provider's
 			// support asks for, travels under another name.
 			h["X-Upstream-Request-Id"] = vv
+		case k == "Location", k == "Content-Location":
+			// An upstream's own address is not the client's business, nor
+			// a place to send it: only paths under the base URL are kept.
+			if len(vv) == 1 {
+				if loc := g.relayLocation(vv[0], rec.upstream, r.URL.Path); loc != "" {
+					h[k] = []string{loc}
+				}
+			}
 		default:
 			h[k] = vv
 		}
@@ -264,7 +279,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	}
 	if err != nil {
 		rec.err = err
-		if r.Context().Err() == nil {
+		if !clientGone(r) {
 			// The upstream failed mid-body: the status is already sent, so
 			// abort the connection rather than end the answer as if whole.
 			panic(http.ErrAbortHandler)
@@ -278,10 +293,10 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 // answer. Never a synthetic [DONE].
 func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error, rec *accessLog) {
 	rec.err = err
-	if r.Context().Err() != nil || errors.Is(err, sse.ErrClientGone) {
+	if clientGone(r) || errors.Is(err, sse.ErrClientGone) {
 		return // the client left; nothing to tell it
 	}
-	e := statusFor(err)
+	e := failure(r, err)
 	b, _ := json.Marshal(openai.NewError(e.typ, e.code, "stream interrupted: "+e.message))
 	_ = sse.WriteEvent(w, "error", b)
 	_ = http.NewResponseController(w).Flush()
@@ -359,11 +374,14 @@ var routingHeaders = map[string]bool{
 
 // copyRequestHeader forwards the client's headers minus hop-by-hop ones,
 // routing ones, the client's credentials (the upstream's own are set per
-// attempt) and Accept-Encoding (the transport negotiates compression itself).
-func copyRequestHeader(dst, src http.Header) {
+// attempt), Accept-Encoding (the transport negotiates compression itself)
+// and the forwardable ones (billing selectors, client-address claims) that
+// pass does not let through.
+func copyRequestHeader(dst, src http.Header, pass func(canonicalName string) bool) {
 	for k, vv := range src {
 		switch {
 		case hopHeaders[k], routingHeaders[k]:
+		case forwardable[k] && !pass(k):
 		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
 		default:
 			dst[k] = vv

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -103,5 +104,51 @@ func TestReload(t *testing.T) {
 	}
 	if got := a.Stats().ConnectionsAccepted; got != acceptedA {
 		t.Errorf("a accepted %d connections over two reloads, had %d", got, acceptedA)
+	}
+}
+
+// TestReloadRereadsCAFile: a reload with the same config but new content
+// in an upstream's tls.ca_file (a rotated private CA) rebuilds that
+// upstream with the new trust, instead of keeping its warm connections
+// under the old one.
+func TestReloadRereadsCAFile(t *testing.T) {
+	m := startMock(t, mock.Options{TLS: true})
+	other := startMock(t, mock.Options{TLS: true}) // its CA did not sign m's certificate
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	file := filepath.Join(dir, "warmgate.yaml")
+	if err := os.WriteFile(ca, m.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf("upstreams:\n  - name: m\n    base_url: %s/v1\n    tls: {ca_file: %q}\n    retry: {attempts: 1}\n    %s\n", m.URL(), ca, noCircuit)
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, yaml, nil, gateway.WithConfigFile(file))
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false)); a.status != http.StatusOK {
+		t.Fatalf("before: %d %s", a.status, a.body)
+	}
+
+	if err := os.WriteFile(ca, other.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.ReloadFile(); err != nil {
+		t.Fatal(err)
+	}
+	// The new trust applies: m's certificate is no longer trusted.
+	checkError(t, g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false)), http.StatusBadGateway, "upstream_tls_error")
+	if !strings.Contains(g.logs.String(), `"kept_warm":0`) {
+		t.Errorf("the reload kept the upstream whose CA file changed:\n%s", g.logs.String())
+	}
+
+	// Back to the right CA, and reloaded again: served again.
+	if err := os.WriteFile(ca, m.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.ReloadFile(); err != nil {
+		t.Fatal(err)
+	}
+	if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false)); a.status != http.StatusOK {
+		t.Errorf("after the CA was restored: %d %s", a.status, a.body)
 	}
 }

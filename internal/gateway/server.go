@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/warmgate/warmgate/internal/metrics"
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/internal/usage"
+	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/ratelimit/redislimit"
 	"github.com/warmgate/warmgate/upstream"
 )
@@ -44,12 +46,24 @@ type Server struct {
 	reload  sync.Mutex
 	srv     *http.Server
 	ln      net.Listener
+	listen  string // the address given to Listen: its host is one an open gateway answers to
 	done    chan error
 	once    sync.Once
 	state   *state          // the keys' limits and spend, kept across reloads
 	ledger  *usage.Ledger   // nil when usage.disable
 	tracer  *tracing.Tracer // nil when tracing is off
 	stopped sync.Once       // the tracer's stop: Shutdown, then Close, may both try
+	// roots are the upstreams' tls.ca_file pools, by name: a reload
+	// rebuilds an upstream whose file changed, even at the same path.
+	roots  map[string]*x509.CertPool
+	life   lifecycle      // warm-up and shutdown, for /readyz
+	warms  sync.WaitGroup // StartWarm's goroutine
+	unwarm context.CancelFunc
+
+	// Every request's context descends from base; cut cancels it, with
+	// errShuttingDown, when the drain timeout ends.
+	cut      context.CancelCauseFunc
+	inFlight atomic.Int64 // requests in the handler
 }
 
 // Option changes what NewServer builds.
@@ -76,6 +90,12 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 		uc := tuning(u)
 		if u.APIKey != "" {
 			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
+		}
+		for k, v := range u.Headers { // headers: set on every request, over the client's
+			if uc.Header == nil {
+				uc.Header = http.Header{}
+			}
+			uc.Header.Set(k, v)
 		}
 		if u.TLS.CAFile != "" || u.TLS.InsecureSkipVerify || u.TLS.ServerName != "" {
 			tc := &tls.Config{ServerName: u.TLS.ServerName, InsecureSkipVerify: u.TLS.InsecureSkipVerify}
@@ -130,6 +150,8 @@ func tuning(u config.Upstream) upstream.Config {
 			Base:     u.Retry.Base,
 			Max:      u.Retry.Max,
 			Budget:   u.Retry.Budget,
+
+			AssumeIdempotent: u.Retry.AssumeIdempotent,
 		},
 		Breaker: upstream.BreakerSettings{
 			ConsecutiveFailures: u.Circuit.Failures,
@@ -188,15 +210,33 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 		return nil, err
 	}
 	m.WatchPool(pool)
+	if led != nil {
+		m.WatchLedger(led)
+	}
 	d.Watch(pool)
-	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led}
+	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led,
+		roots: rootsOf(ucs)}
 	if st.backend == "redis" {
 		redislimit.LogTo(log) // not the standard library's log on stderr
 		log.Info("limits, budgets and open circuits shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
 	}
 	s.install(cfg, pool)
 	st.shareCircuits(s.current)
+	// warmgate_state_up from the start, not from the first limited request.
+	pctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if st.ready(pctx).OK {
+		m.StateOK(st.backend)
+	}
+	cancel()
+	for _, u := range cfg.Upstreams {
+		if u.APIKey == "" && !cfg.HasKeys() { // as Gateway.passAuth
+			log.Warn("upstream has no API key of its own: each client's own Authorization header is passed through to it "+
+				"(give it one with api_key_env, or OPENAI_API_KEY without --config)", "upstream", u.Name)
+		}
+	}
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1) // also when the handler aborts (panic)
 		s.cur.Load().ServeHTTP(w, r)
 	})
 	if tr != nil {
@@ -206,7 +246,10 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	protos.SetHTTP1(true)
 	protos.SetHTTP2(true)
 	protos.SetUnencryptedHTTP2(true) // h2c for clients that speak it (gRPC-style proxies)
+	base, cut := context.WithCancelCause(context.Background())
+	s.cut = cut
 	s.srv = &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
@@ -231,6 +274,8 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	s.listen = addr
+	s.cur.Load().hosts = newEdgeHosts(addr, s.cfg.AllowedHosts) // before Start: nothing serves yet
 	return nil
 }
 
@@ -240,8 +285,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL is the gateway's base URL for clients ("http://host:port/v1").
 func (s *Server) URL() string { return "http://" + s.Addr() + "/v1" }
 
-// Start serves in the background and warms the pool. Wait returns the
-// serving error.
+// Start serves in the background; Warm or StartWarm warms the pool, and
+// Shutdown returns the serving error.
 func (s *Server) Start() {
 	go func() {
 		err := s.srv.Serve(s.ln)
@@ -253,37 +298,168 @@ func (s *Server) Start() {
 }
 
 // Warm opens connections to every upstream so that the first requests pay
-// no handshake (and /readyz turns ready). It returns when every upstream
-// answered or failed, or ctx ends.
+// no handshake. It returns when every upstream answered or failed, or ctx
+// ends; until then /readyz answers 503.
 func (s *Server) Warm(ctx context.Context) {
+	s.life.warming.Add(1)
+	defer s.life.warming.Add(-1)
+	s.warm(ctx)
+}
+
+// StartWarm runs Warm in the background for at most d, and returns at
+// once: /readyz answers 503 from now until the warm-up is done or d has
+// passed. Shutdown and Close stop it.
+func (s *Server) StartWarm(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	s.unwarm = cancel
+	s.life.warming.Add(1)
+	s.warms.Go(func() {
+		defer cancel()
+		defer s.life.warming.Add(-1)
+		s.warm(ctx)
+	})
+}
+
+// warm warms the pool, then warns about the upstreams whose warm-up
+// request (GET <base_url>/models) answered 404: almost always a base_url
+// without the API's /v1, which would make every request a 404 too.
+func (s *Server) warm(ctx context.Context) {
 	s.Pool.Warm(ctx)
+	for _, st := range s.Pool.Stats() {
+		if st.WarmStatus != http.StatusNotFound {
+			continue
+		}
+		fix := "check base_url: requests go to it + the API path (/chat/completions, ...)"
+		if u, err := url.Parse(st.BaseURL); err == nil && !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1") {
+			u.Path = strings.TrimSuffix(u.Path, "/") + "/v1"
+			fix = "its base_url probably lacks /v1: try base_url: " + redactURL(u.String())
+		}
+		s.log.Warn("upstream answered 404 to the warm-up request GET <base_url>/models: "+fix,
+			"upstream", st.Name, "base_url", redactURL(st.BaseURL))
+	}
+}
+
+// stopWarm ends StartWarm's warm-up, if any, and waits for it.
+func (s *Server) stopWarm() {
+	if s.unwarm != nil {
+		s.unwarm()
+	}
+	s.warms.Wait()
+}
+
+// errShuttingDown is the cause every request still in flight when the
+// drain timeout ends is canceled with: its client is told so (a 503, or an
+// error event ending a stream) instead of meeting a cut connection.
+var errShuttingDown = errors.New("the gateway is shutting down")
+
+// wasCut reports whether the Server cut r at the drain timeout.
+func wasCut(r *http.Request) bool {
+	return errors.Is(context.Cause(r.Context()), errShuttingDown)
+}
+
+// clientGone reports whether r's client went away: its context ended, and
+// not because the Server cut it.
+func clientGone(r *http.Request) bool {
+	return r.Context().Err() != nil && !wasCut(r)
+}
+
+// failure is what r's client is told when its request failed with err:
+// statusFor(err), or 503 shutting_down when the Server cut it.
+func failure(r *http.Request, err error) *apiError {
+	if wasCut(r) {
+		return &apiError{status: http.StatusServiceUnavailable, typ: openai.TypeServer, code: "shutting_down",
+			message: "the gateway is shutting down and cut this request at its drain timeout (server.drain_timeout); send it again: another instance will take it"}
+	}
+	return statusFor(err)
+}
+
+// cutGrace bounds the wait, after the cut, for the handlers to tell their
+// clients: writing one error event takes microseconds, unless the client
+// does not read.
+const cutGrace = time.Second
+
+// BeginShutdown marks the instance as going away: /readyz answers 503 from
+// now on, while requests are still accepted and served, so that load
+// balancers stop sending before Shutdown stops accepting (serve waits
+// server.shutdown_delay in between). Shutdown calls it too.
+func (s *Server) BeginShutdown() {
+	s.life.draining.Store(true)
 }
 
 // Shutdown stops accepting, lets requests and streams in flight finish
-// within the drain timeout, then closes the pool. Streams still running at
-// the deadline are cut.
+// within the drain timeout, then closes the pool. When the drain timeout
+// ends, or ctx does first (a second signal), the requests still in flight
+// are cut: each client gets a 503 shutting_down error, a stream an error
+// event, before its connection is closed. The last log line says how many
+// were cut; so does the error, which is then non-nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
+		s.BeginShutdown()
+		s.stopWarm()
 		dctx, cancel := context.WithTimeout(ctx, s.cfg.Server.DrainTimeout)
 		defer cancel()
 		err = s.srv.Shutdown(dctx)
+		cut := int64(0)
 		if err != nil {
+			cut = s.cutInFlight(ctx)
 			_ = s.srv.Close()
+			err = fmt.Errorf("%d request(s) in flight cut: %w", cut, err)
 		}
 		_ = s.Pool.Close()
 		_ = s.state.close()
 		closeLedger(s.ledger, s.log) // after the drain: every request is in it
-		s.stopTracing(ctx, tracerFlushTimeout)
+		flush := tracerFlushTimeout
+		if ctx.Err() != nil {
+			flush = hurriedFlushTimeout // asked to stop now
+		}
+		s.stopTracing(ctx, flush)
 		if serr := <-s.done; serr != nil && err == nil {
 			err = serr
+		}
+		switch {
+		case cut == 0:
+			s.log.Info("stopped: every request in flight finished", "requests_cut", 0)
+		case ctx.Err() != nil:
+			s.log.Warn("stopped before the drain timeout: requests in flight were cut", "requests_cut", cut,
+				"why", context.Cause(ctx).Error())
+		default:
+			s.log.Warn("stopped: requests still in flight at the drain timeout were cut", "requests_cut", cut,
+				"drain_timeout", s.cfg.Server.DrainTimeout)
 		}
 	})
 	return err
 }
 
+// cutInFlight cancels every request in flight with errShuttingDown and
+// gives their handlers up to cutGrace to tell their clients, unless ctx
+// has ended (then there is no time for that). It returns how many requests
+// it cut.
+func (s *Server) cutInFlight(ctx context.Context) int64 {
+	n := s.inFlight.Load()
+	s.cut(errShuttingDown)
+	if ctx.Err() != nil {
+		return n
+	}
+	t := time.NewTimer(cutGrace)
+	defer t.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.inFlight.Load() > 0 {
+		select {
+		case <-t.C:
+			return n
+		case <-tick.C:
+		}
+	}
+	return n
+}
+
 // Close stops at once, cutting requests in flight.
 func (s *Server) Close() error {
+	s.BeginShutdown()
+	s.stopWarm()
+	s.cut(errShuttingDown)
 	err := s.srv.Close()
 	_ = s.Pool.Close()
 	_ = s.state.close()
@@ -306,6 +482,11 @@ func closeLedger(l *usage.Ledger, log *slog.Logger) {
 // are worth a moment, but a collector that is down must not hold up the
 // exit.
 const tracerFlushTimeout = 5 * time.Second
+
+// hurriedFlushTimeout replaces tracerFlushTimeout when Shutdown's context
+// ended (a second signal): a reachable collector takes the last spans in
+// that time, and the exit is not held up.
+const hurriedFlushTimeout = 200 * time.Millisecond
 
 // startTracing starts the tracer when the config (or the environment, see
 // config.Tracing.Endpoint) names an OTLP endpoint, or exp is given. It
@@ -371,8 +552,13 @@ func (s *Server) current() (*upstream.Pool, *config.Config) {
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
+	s.dash.SetKeyLimits(h.keyLimits)
+	h.life = &s.life
 	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })
 	h.reload = s.ReloadFile
+	if s.listen != "" { // the address in use, not the file's (--listen, or a reload that changed it)
+		h.hosts = newEdgeHosts(s.listen, cfg.AllowedHosts)
+	}
 	s.cfg, s.Pool, s.Handler = cfg, pool, h
 	s.cur.Store(h)
 }
@@ -398,9 +584,12 @@ func (s *Server) Reload(cfg *config.Config) error {
 			return err
 		}
 	}
+	// Unchanged: the same settings, and the same CAs trusted (the file at
+	// tls.ca_file may have new content: a rotated private CA).
+	oldRoots, newRoots := s.roots, rootsOf(ucs)
 	unchanged := func(name string) bool {
 		a, b := findUpstream(old.cfg, name), findUpstream(cfg, name)
-		return a != nil && b != nil && reflect.DeepEqual(*a, *b)
+		return a != nil && b != nil && reflect.DeepEqual(*a, *b) && sameRoots(oldRoots[name], newRoots[name])
 	}
 	pool, err := old.pool.Rebuild(ucs, unchanged)
 	if err != nil {
@@ -415,9 +604,10 @@ func (s *Server) Reload(cfg *config.Config) error {
 	}
 	newSt.setKeys(cfg.Keys)
 	s.state = newSt
+	s.roots = newRoots
 	s.metrics.ReplacePool(old.pool, pool)
 	s.dash.Watch(pool)
-	if cfg.Listen != old.cfg.Listen || cfg.Server != old.cfg.Server {
+	if cfg.Listen != old.cfg.Listen || !reflect.DeepEqual(cfg.Server, old.cfg.Server) {
 		s.log.Warn("reload: listen and server settings take effect only after a restart")
 	}
 	if cfg.DataDir != old.cfg.DataDir || cfg.Usage != old.cfg.Usage {
@@ -454,6 +644,26 @@ func (s *Server) ReloadFile() error {
 
 // WithConfigFile names the file ReloadFile reads.
 func WithConfigFile(path string) Option { return func(o *options) { o.file = path } }
+
+// rootsOf returns the CA pools of ucs that have one, by upstream name.
+func rootsOf(ucs []upstream.Config) map[string]*x509.CertPool {
+	m := map[string]*x509.CertPool{}
+	for _, uc := range ucs {
+		if uc.TLS != nil && uc.TLS.RootCAs != nil {
+			m[uc.Name] = uc.TLS.RootCAs
+		}
+	}
+	return m
+}
+
+// sameRoots reports whether a and b trust the same CAs (both nil: the
+// system's).
+func sameRoots(a, b *x509.CertPool) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(b)
+}
 
 func findUpstream(cfg *config.Config, name string) *config.Upstream {
 	for i := range cfg.Upstreams {

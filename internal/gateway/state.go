@@ -24,9 +24,10 @@ import (
 )
 
 // stateLimiter is what the gateway needs of a rate limiter: all of a
-// request's takes in one call, and Adjust to settle tokens.
+// request's takes in one call, each reported (for the x-ratelimit-*
+// headers), and Adjust to settle tokens.
 type stateLimiter interface {
-	ratelimit.MultiLimiter
+	ratelimit.EachLimiter
 	ratelimit.Adjuster
 }
 
@@ -335,6 +336,15 @@ func (g guardedLimiter) AllowAll(ctx context.Context, takes []ratelimit.Take) (r
 	d, i, err := g.lim.AllowAll(ctx, takes)
 	g.st.redisDone(ctx, err)
 	return d, i, err
+}
+
+func (g guardedLimiter) AllowEach(ctx context.Context, takes []ratelimit.Take, each []ratelimit.Decision) (int, error) {
+	if !g.st.redisAllowed() {
+		return -1, g.st.skipped()
+	}
+	i, err := g.lim.AllowEach(ctx, takes, each)
+	g.st.redisDone(ctx, err)
+	return i, err
 }
 
 func (g guardedLimiter) Adjust(ctx context.Context, key string, delta int) error {

@@ -26,6 +26,11 @@ func (f *flakyLimiter) AllowAll(context.Context, []ratelimit.Take) (ratelimit.De
 	return ratelimit.Decision{Allowed: true}, -1, nil
 }
 
+func (f *flakyLimiter) AllowEach(ctx context.Context, takes []ratelimit.Take, _ []ratelimit.Decision) (int, error) {
+	_, i, err := f.AllowAll(ctx, takes)
+	return i, err
+}
+
 func (f *flakyLimiter) Adjust(context.Context, string, int) error { return nil }
 
 // TestRedisBackoff: after a failure Redis is not called until the backoff

@@ -67,6 +67,19 @@ func (m *Metrics) WatchPool(p *upstream.Pool) {
 	if !slices.Contains(c.pools, p) {
 		c.pools = append(c.pools, p)
 	}
+	m.declare(p)
+}
+
+// declare creates the per-upstream series whose label values are known
+// in advance, at 0, so that a dashboard or an alert on them has data
+// before the first event (a retry, say).
+func (m *Metrics) declare(p *upstream.Pool) {
+	for _, u := range p.Upstreams() {
+		s := m.series(u.Name())
+		for _, r := range upstream.RetryReasons() {
+			s.retry(m.retries, r)
+		}
+	}
 }
 
 // ReplacePool makes the scrape report next instead of prev, after a

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/warmgate/warmgate/internal/buildinfo"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -132,7 +133,15 @@ func New() *Metrics {
 		modelCap: newCapSet(MaxLabelValues),
 		limitCap: newCapSet(MaxLabelValues),
 	}
+	bi := buildinfo.Get()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "warmgate_build_info",
+		Help:        "Always 1; its labels say which build runs: version, commit (-dirty for a modified tree) and Go version.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": commitLabel(bi), "go": bi.Go},
+	})
+	build.Set(1)
 	m.reg.MustRegister(
+		build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDur, m.tokens, m.rateLimited, m.stateErrors, m.stateUp, m.budget,
@@ -146,6 +155,15 @@ func New() *Metrics {
 		Registry:      m.reg,
 	})
 	return m
+}
+
+// commitLabel is the build's commit for warmgate_build_info, "-dirty"
+// after it when built from a modified tree.
+func commitLabel(bi buildinfo.Info) string {
+	if bi.Dirty {
+		return bi.Commit + "-dirty"
+	}
+	return bi.Commit
 }
 
 // Registry returns the registry holding every series, for registering more

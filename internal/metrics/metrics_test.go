@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/warmgate/warmgate/internal/buildinfo"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -345,4 +346,12 @@ func get(ctx context.Context, p *upstream.Pool, path string) (int, error) {
 		return 0, err
 	}
 	return resp.StatusCode, nil
+}
+
+// TestBuildInfo: warmgate_build_info is 1 and labelled with the running
+// build, as `warmgate version` reports it.
+func TestBuildInfo(t *testing.T) {
+	bi := buildinfo.Get()
+	f := scrape(t, New())
+	wantValue(t, f, 1, "warmgate_build_info", "version", bi.Version, "commit", commitLabel(bi), "go", bi.Go)
 }

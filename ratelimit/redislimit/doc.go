@@ -6,11 +6,12 @@
 //
 // # Rate limits
 //
-// [Limiter] implements ratelimit.Limiter, Adjuster and MultiLimiter with
-// the semantics of ratelimit.Memory, to the unit: the same integer token
-// bucket (a token is 60,000,000 units; a bucket of PerMinute tokens gains
-// PerMinute units per µs), the same debt, the same rule for a request
-// larger than the burst, the same exact RetryAfter and Remaining. Given
+// [Limiter] implements ratelimit.Limiter, Adjuster, MultiLimiter and
+// EachLimiter with the semantics of ratelimit.Memory, to the unit: the
+// same integer token bucket (a token is 60,000,000 units; a bucket of
+// PerMinute tokens gains PerMinute units per µs), the same debt, the same
+// rule for a request larger than the burst, the same exact RetryAfter,
+// Remaining and Reset. Given
 // the same calls at the same times, it returns the same Decisions (but for
 // two corner cases of changed limits, see [New]); the tests run one table
 // of scenarios, and a long random run, against both.
@@ -37,7 +38,7 @@
 // one Limiter whose keys name their kind, "rpm:team-a" and "tpm:team-a",
 // and check both with one AllowAll: one round trip per request.
 //
-// Atomicity and round trips. Every Allow, AllowAll and Adjust is one Lua
+// Atomicity and round trips. Every Allow, AllowAll, AllowEach and Adjust is one Lua
 // script call: EVALSHA, or EVAL when Redis does not know the script yet
 // (after a restart or SCRIPT FLUSH), which go-redis's Script.Run does. A
 // script runs atomically, so concurrent callers on any number of

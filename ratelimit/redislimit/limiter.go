@@ -36,6 +36,9 @@ const maxKeyPart = 128
 // errNegative is returned by Allow and AllowAll for a negative n.
 var errNegative = errors.New("redislimit: Allow with a negative n")
 
+// errEachLength is returned by AllowEach when each is not as long as takes.
+var errEachLength = errors.New("redislimit: AllowEach needs one Decision per Take")
+
 // Options configures a Limiter or a Spend. The zero value is valid.
 type Options struct {
 	// Prefix starts the name of every Redis key; "" means DefaultPrefix.
@@ -96,6 +99,7 @@ var (
 	_ ratelimit.Limiter      = (*Limiter)(nil)
 	_ ratelimit.Adjuster     = (*Limiter)(nil)
 	_ ratelimit.MultiLimiter = (*Limiter)(nil)
+	_ ratelimit.EachLimiter  = (*Limiter)(nil)
 )
 
 // New returns a Limiter that keeps its buckets in the Redis of client,
@@ -128,7 +132,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, n int) (ratelimit.Decis
 	if rateOf(lim) <= 0 {
 		return ratelimit.Decision{Allowed: true}, nil
 	}
-	d, _, err := l.allow(ctx, []ratelimit.Take{{Key: key, N: n}}, []ratelimit.Limit{lim}, []int{0})
+	d, _, err := l.allow(ctx, []ratelimit.Take{{Key: key, N: n}}, []ratelimit.Limit{lim}, []int{0}, nil)
 	return d, err
 }
 
@@ -137,6 +141,23 @@ func (l *Limiter) Allow(ctx context.Context, key string, n int) (ratelimit.Decis
 // round trip whatever the number of takes): see ratelimit.MultiLimiter.
 // Unlimited keys are left out of the call; if all are, there is no call.
 func (l *Limiter) AllowAll(ctx context.Context, takes []ratelimit.Take) (ratelimit.Decision, int, error) {
+	return l.allowAll(ctx, takes, nil)
+}
+
+// AllowEach is AllowAll that also reports every take's key in each, from
+// the same script call: see ratelimit.EachLimiter. It returns an error for
+// a negative N, an each of another length than takes, or when Redis could
+// not be asked.
+func (l *Limiter) AllowEach(ctx context.Context, takes []ratelimit.Take, each []ratelimit.Decision) (int, error) {
+	if len(each) != len(takes) {
+		return -1, errEachLength
+	}
+	_, i, err := l.allowAll(ctx, takes, each)
+	return i, err
+}
+
+// allowAll is AllowAll, filling each when it is not nil.
+func (l *Limiter) allowAll(ctx context.Context, takes []ratelimit.Take, each []ratelimit.Decision) (ratelimit.Decision, int, error) {
 	var (
 		limited []ratelimit.Take
 		lims    []ratelimit.Limit
@@ -152,15 +173,29 @@ func (l *Limiter) AllowAll(ctx context.Context, takes []ratelimit.Take) (ratelim
 		}
 		limited, lims, index = append(limited, t), append(lims, lim), append(index, i)
 	}
+	clear(each)
+	var all ratelimit.Decision
+	refused := -1
 	if len(limited) == 0 {
-		return ratelimit.Decision{Allowed: true}, -1, nil
+		all = ratelimit.Decision{Allowed: true}
+	} else {
+		var err error
+		if all, refused, err = l.allow(ctx, limited, lims, index, each); err != nil {
+			return ratelimit.Decision{}, -1, err
+		}
 	}
-	return l.allow(ctx, limited, lims, index)
+	for i := range each {
+		if each[i].Limit == 0 { // an unlimited take: allow did not fill it
+			each[i] = ratelimit.Decision{Allowed: refused < 0}
+		}
+	}
+	return all, refused, nil
 }
 
 // allow runs allowScript for takes of limited keys, whose limits are lims
-// and whose indexes in the caller's slice are index.
-func (l *Limiter) allow(ctx context.Context, takes []ratelimit.Take, lims []ratelimit.Limit, index []int) (ratelimit.Decision, int, error) {
+// and whose indexes in the caller's slice are index; it fills each (the
+// caller's, when not nil) at those indexes.
+func (l *Limiter) allow(ctx context.Context, takes []ratelimit.Take, lims []ratelimit.Limit, index []int, each []ratelimit.Decision) (ratelimit.Decision, int, error) {
 	keys := make([]string, len(takes))
 	args := make([]any, 2, 2+3*len(takes))
 	args[0], args[1] = l.clockArgs()
@@ -174,24 +209,36 @@ func (l *Limiter) allow(ctx context.Context, takes []ratelimit.Take, lims []rate
 	if err != nil {
 		return ratelimit.Decision{}, -1, fmt.Errorf("redislimit: Allow: %w; check that Redis is up and reachable", err)
 	}
-	if len(res) != 3 || res[0] < 0 || res[0] > int64(len(takes)) {
+	if len(res) != 3+2*len(takes) || res[0] < 0 || res[0] > int64(len(takes)) {
 		return ratelimit.Decision{}, -1, fmt.Errorf("redislimit: Allow: unexpected reply %v from the script", res)
 	}
 	level := res[1]*unitsPerToken + res[2]
-	if res[0] == 0 { // all allowed
+	allowed := res[0] == 0
+	if each != nil {
+		for j := range takes {
+			lv := res[3+2*j]*unitsPerToken + res[4+2*j]
+			each[index[j]] = ratelimit.Decision{Allowed: allowed, Remaining: remaining(lv), Limit: lims[j].PerMinute, Reset: reset(lv, lims[j])}
+		}
+	}
+	if allowed {
 		last := lims[len(lims)-1]
-		return ratelimit.Decision{Allowed: true, Remaining: remaining(level), Limit: last.PerMinute}, -1, nil
+		return ratelimit.Decision{Allowed: true, Remaining: remaining(level), Limit: last.PerMinute, Reset: reset(level, last)}, -1, nil
 	}
 	i := int(res[0] - 1)
 	lim := lims[i]
 	rate := rateOf(lim)
 	need := min(int64(min(takes[i].N, ratelimit.MaxTokens)), burstOf(lim)) * unitsPerToken
-	return ratelimit.Decision{
+	d := ratelimit.Decision{
 		Remaining: remaining(level),
 		// Exact: after this long, refill has added at least need-level.
 		RetryAfter: time.Duration((need-level+rate-1)/rate) * time.Microsecond,
 		Limit:      lim.PerMinute,
-	}, index[i], nil
+		Reset:      reset(level, lim),
+	}
+	if each != nil {
+		each[index[i]].RetryAfter = d.RetryAfter
+	}
+	return d, index[i], nil
 }
 
 // Adjust takes delta more units from key's bucket (delta > 0), possibly
@@ -280,6 +327,16 @@ func burstOf(lim ratelimit.Limit) int64 {
 // remaining returns the whole tokens of a level in units; 0 in debt.
 func remaining(level int64) int {
 	return int(max(level, 0) / unitsPerToken)
+}
+
+// reset returns how long a bucket of lim at level (in units) takes to
+// refill to its burst, rounded up to the µs; 0 when it is full.
+func reset(level int64, lim ratelimit.Limit) time.Duration {
+	missing, rate := burstOf(lim)*unitsPerToken-level, rateOf(lim)
+	if missing <= 0 || rate <= 0 {
+		return 0
+	}
+	return time.Duration((missing+rate-1)/rate) * time.Microsecond
 }
 
 // escapeKey returns key in a form that is safe in a Redis key name and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,12 +51,13 @@ func newClient(t testing.TB, srv *redistest.Server, configure func(*redis.Option
 type fullLimiter interface {
 	ratelimit.Limiter
 	ratelimit.Adjuster
-	ratelimit.MultiLimiter
+	ratelimit.EachLimiter
 }
 
-// cstep is one call of a conformance scenario, after sleeping: AllowAll
-// when takes is set, else Adjust when adjust is not 0, else Allow. setLimit,
-// when set, first changes the limit of key (or of takes[0]'s key).
+// cstep is one call of a conformance scenario, after sleeping: AllowEach
+// when each is set, AllowAll when takes is set, else Adjust when adjust is
+// not 0, else Allow. setLimit, when set, first changes the limit of key (or,
+// without key, of takes[0]'s key).
 type cstep struct {
 	sleep    time.Duration
 	setLimit *ratelimit.Limit
@@ -63,14 +65,57 @@ type cstep struct {
 	n        int
 	adjust   int
 	takes    []ratelimit.Take
-	want     ratelimit.Decision // for Allow and AllowAll
-	wantIdx  int                // for AllowAll
+	want     ratelimit.Decision   // for Allow and AllowAll
+	wantIdx  int                  // for AllowAll and AllowEach
+	each     []ratelimit.Decision // for AllowEach
 }
 
 type scenario struct {
 	name   string
 	limits map[string]ratelimit.Limit // of the keys; others are unlimited
 	steps  []cstep
+}
+
+// resetScenarios are conformance scenarios whose Decisions are compared
+// whole, Reset included (scenarios leaves Reset out), and which call
+// AllowEach.
+var resetScenarios = []scenario{
+	{"Reset is the time to a full bucket", map[string]ratelimit.Limit{"k": {PerMinute: 60}, "t": {PerMinute: 7, Burst: 3}}, []cstep{
+		{key: "k", n: 0, want: allowed(60, 60)},
+		{key: "k", n: 2, want: withReset(allowed(58, 60), 2*time.Second)},
+		{sleep: 1500 * time.Millisecond, key: "k", n: 0, want: withReset(allowed(59, 60), 500*time.Millisecond)},
+		{key: "k", n: 100, want: withReset(refused(59, 60, 500*time.Millisecond), 500*time.Millisecond)},
+		{sleep: time.Second, key: "k", n: 100, want: withReset(allowed(0, 60), 100*time.Second)}, // 40 of debt
+		{key: "t", n: 1, want: withReset(allowed(2, 7), 8571429*time.Microsecond)},
+		{sleep: time.Hour, key: "k", n: 0, want: allowed(60, 60)},
+	}},
+	{"AllowEach reports every take", map[string]ratelimit.Limit{"rpm": {PerMinute: 3}, "tpm": {PerMinute: 600}}, []cstep{
+		{takes: []ratelimit.Take{{Key: "rpm", N: 1}, {Key: "free", N: 5}, {Key: "tpm", N: 100}}, wantIdx: -1, each: []ratelimit.Decision{
+			withReset(allowed(2, 3), 20*time.Second), {Allowed: true}, withReset(allowed(500, 600), 10*time.Second)}},
+		{takes: []ratelimit.Take{{Key: "rpm", N: 1}, {Key: "tpm", N: 600}, {Key: "rpm", N: 1}}, wantIdx: 1, each: []ratelimit.Decision{
+			withReset(refused(2, 3, 0), 20*time.Second), withReset(refused(500, 600, 10*time.Second), 10*time.Second),
+			withReset(refused(2, 3, 0), 20*time.Second)}},
+		{takes: []ratelimit.Take{{Key: "rpm", N: 1}, {Key: "rpm", N: 1}}, wantIdx: -1, each: []ratelimit.Decision{
+			withReset(allowed(0, 3), time.Minute), withReset(allowed(0, 3), time.Minute)}},
+		{takes: []ratelimit.Take{{Key: "rpm", N: 1}, {Key: "new", N: 1}}, wantIdx: 0, each: []ratelimit.Decision{
+			withReset(refused(0, 3, 20*time.Second), time.Minute), {}}},
+		{setLimit: lim(10, 0), takes: []ratelimit.Take{{Key: "new", N: 0}, {Key: "rpm", N: 1}, {Key: "tpm", N: 0}}, wantIdx: 1, each: []ratelimit.Decision{
+			refused(10, 10, 0), withReset(refused(0, 3, 20*time.Second), time.Minute), withReset(refused(500, 600, 0), 10*time.Second)}},
+		{takes: []ratelimit.Take{}, wantIdx: -1, each: []ratelimit.Decision{}},
+	}},
+	{"AllowEach: a read after a refused take applies a new limit", map[string]ratelimit.Limit{"a": {PerMinute: 1}, "b": {PerMinute: 6}}, []cstep{
+		{key: "a", n: 1, want: withReset(allowed(0, 1), time.Minute)},
+		{key: "b", n: 6, want: withReset(allowed(0, 6), time.Minute)},
+		// b refilled half a token at 6 a minute, then 599.5 to go at 10 a second.
+		{sleep: 5 * time.Second, setLimit: lim(600, 0), key: "b", takes: []ratelimit.Take{{Key: "a", N: 1}, {Key: "b", N: 0}}, wantIdx: 0, each: []ratelimit.Decision{
+			withReset(refused(0, 1, 55*time.Second), 55*time.Second), withReset(refused(0, 600, 0), 59950*time.Millisecond)}},
+		{sleep: 3 * time.Second, key: "b", n: 0, want: withReset(allowed(30, 600), 56950*time.Millisecond)},
+	}},
+}
+
+func withReset(d ratelimit.Decision, reset time.Duration) ratelimit.Decision {
+	d.Reset = reset
+	return d
 }
 
 func allowed(remaining, limit int) ratelimit.Decision {
@@ -229,25 +274,44 @@ var scenarios = []scenario{
 	}},
 }
 
-// runScenario runs sc against l, with sleep to let time pass.
-func runScenario(t *testing.T, sc scenario, l fullLimiter, limits map[string]ratelimit.Limit, sleep func(time.Duration)) {
+// runScenario runs sc against l, with sleep to let time pass; withReset
+// compares Decisions whole, else without their Reset.
+func runScenario(t *testing.T, sc scenario, l fullLimiter, limits map[string]ratelimit.Limit, sleep func(time.Duration), withReset bool) {
 	t.Helper()
+	strip := func(d ratelimit.Decision) ratelimit.Decision {
+		if !withReset {
+			d.Reset = 0
+		}
+		return d
+	}
 	for i, s := range sc.steps {
 		sleep(s.sleep)
 		if s.setLimit != nil {
 			key := s.key
-			if s.takes != nil {
+			if key == "" && s.takes != nil {
 				key = s.takes[0].Key
 			}
 			limits[key] = *s.setLimit
 		}
 		switch {
+		case s.each != nil:
+			each := make([]ratelimit.Decision, len(s.takes))
+			idx, err := l.AllowEach(t.Context(), s.takes, each)
+			if err != nil {
+				t.Fatalf("step %d: AllowEach: %v", i, err)
+			}
+			for j := range each {
+				each[j] = strip(each[j])
+			}
+			if !slices.Equal(each, s.each) || idx != s.wantIdx {
+				t.Fatalf("step %d: AllowEach(%v) = %d, %+v; want %d, %+v", i, s.takes, idx, each, s.wantIdx, s.each)
+			}
 		case s.takes != nil:
 			got, idx, err := l.AllowAll(t.Context(), s.takes)
 			if err != nil {
 				t.Fatalf("step %d: AllowAll: %v", i, err)
 			}
-			if got != s.want || idx != s.wantIdx {
+			if got = strip(got); got != s.want || idx != s.wantIdx {
 				t.Fatalf("step %d: AllowAll(%v) = %+v, %d; want %+v, %d", i, s.takes, got, idx, s.want, s.wantIdx)
 			}
 		case s.adjust != 0:
@@ -259,7 +323,7 @@ func runScenario(t *testing.T, sc scenario, l fullLimiter, limits map[string]rat
 			if err != nil {
 				t.Fatalf("step %d: Allow: %v", i, err)
 			}
-			if got != s.want {
+			if got = strip(got); got != s.want {
 				t.Fatalf("step %d: Allow(%q, %d) = %+v, want %+v", i, s.key, s.n, got, s.want)
 			}
 		}
@@ -301,19 +365,20 @@ func newVirtualLimiter(c redis.UniversalClient, limits map[string]ratelimit.Limi
 func TestConformance(t *testing.T) {
 	srv := redistest.Start(t)
 	c := newClient(t, srv, nil)
-	for i, sc := range scenarios {
+	for i, sc := range append(slices.Clone(scenarios), resetScenarios...) {
+		withReset := i >= len(scenarios)
 		t.Run(sc.name, func(t *testing.T) {
 			t.Run("memory", func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					limits := copyLimits(sc.limits)
 					m := ratelimit.NewMemory(func(k string) ratelimit.Limit { return limits[k] })
-					runScenario(t, sc, m, limits, time.Sleep)
+					runScenario(t, sc, m, limits, time.Sleep, withReset)
 				})
 			})
 			t.Run("redis", func(t *testing.T) {
 				limits, clock := copyLimits(sc.limits), newVirtualClock()
 				prefix := fmt.Sprintf("conf%d:", i)
-				runScenario(t, sc, newVirtualLimiter(c, limits, prefix, clock), limits, clock.sleep)
+				runScenario(t, sc, newVirtualLimiter(c, limits, prefix, clock), limits, clock.sleep, withReset)
 				keys, err := c.Keys(t.Context(), prefix+"*").Result()
 				if err != nil {
 					t.Fatal(err)
@@ -338,11 +403,13 @@ func TestConformanceRandom(t *testing.T) {
 		limitKey string
 		takes    []ratelimit.Take // one take and single: Allow
 		single   bool
-		adjust   int // Adjust of takes[0].Key when not 0
+		each     bool // AllowEach rather than AllowAll
+		adjust   int  // Adjust of takes[0].Key when not 0
 	}
 	type result struct {
-		d   ratelimit.Decision
-		idx int
+		d    ratelimit.Decision
+		idx  int
+		each []ratelimit.Decision
 	}
 	keys := []string{"a", "b", "c", "d e", "free"}
 	bursts := map[string]int{"a": 7, "b": 10, "d e": 100}
@@ -371,6 +438,7 @@ func TestConformanceRandom(t *testing.T) {
 			for range 1 + rng.IntN(4) {
 				c.takes = append(c.takes, ratelimit.Take{Key: keys[rng.IntN(len(keys))], N: n()})
 			}
+			c.each = rng.IntN(2) == 0
 		default:
 			c.takes, c.adjust = []ratelimit.Take{{Key: key}}, rng.IntN(200)-100
 			if c.adjust == 0 {
@@ -394,6 +462,10 @@ func TestConformanceRandom(t *testing.T) {
 				err = l.Adjust(t.Context(), c.takes[0].Key, c.adjust)
 			case c.single:
 				r.d, err = l.Allow(t.Context(), c.takes[0].Key, c.takes[0].N)
+			case c.each:
+				r.each = make([]ratelimit.Decision, len(c.takes))
+				r.idx, err = l.AllowEach(t.Context(), c.takes, r.each)
+				r.d.Allowed = r.idx < 0
 			default:
 				r.d, r.idx, err = l.AllowAll(t.Context(), c.takes)
 			}
@@ -414,7 +486,7 @@ func TestConformanceRandom(t *testing.T) {
 	got := run(t, newVirtualLimiter(newClient(t, srv, nil), limits, "rand:", clock), limits, clock.sleep)
 	refusals := 0
 	for i := range want {
-		if got[i] != want[i] {
+		if got[i].d != want[i].d || got[i].idx != want[i].idx || !slices.Equal(got[i].each, want[i].each) {
 			t.Fatalf("call %d (%+v): Redis gave %+v, Memory %+v", i, calls[i], got[i], want[i])
 		}
 		if !want[i].d.Allowed && calls[i].adjust == 0 {

@@ -119,8 +119,30 @@ end
 // ARGV[3i], ARGV[3i+1], ARGV[3i+2] = n, rate, burst (clamped, rate > 0).
 // It returns {0, hi, lo} with the level of the last take's bucket when all
 // were allowed, else {i, hi, lo} with the level of the bucket of the first
-// refused take i (1-based), which Go turns into a Decision.
+// refused take i (1-based), which Go turns into a Decision; then, for
+// every take in order, hi and lo of its bucket as the call left it (after
+// every take, or as before the call when one was refused), for AllowEach.
 var allowScript = redis.NewScript(luaCommon + `
+-- levels appends to out the level of every take's bucket in buckets; a
+-- bucket not loaded yet (after a refused take) is read, and stored if its
+-- limit changed, as Memory applies a new limit when it reads a bucket; a
+-- missing key is full.
+local function levels(out, buckets, now, slack)
+  for j = 1, #KEYS do
+    local b = buckets[KEYS[j]]
+    if not b then
+      local burst = tonumber(ARGV[3 * j + 2])
+      b = load(KEYS[j], now, tonumber(ARGV[3 * j + 1]), burst, false)
+      if b and b.changed then save(KEYS[j], b, now, slack) end
+      b = b or {hi = burst, lo = 0}
+      buckets[KEYS[j]] = b
+    end
+    out[#out + 1] = b.hi
+    out[#out + 1] = b.lo
+  end
+  return out
+end
+
 local now, slack = now_us(), tonumber(ARGV[2])
 local buckets, order, before = {}, {}, {}
 local last
@@ -141,18 +163,16 @@ for i = 1, #KEYS do
     local hi, lo = b.hi, b.lo
     for _, k in ipairs(order) do
       local c = buckets[k]
-      if c.changed then
-        c.hi, c.lo = before[k][1], before[k][2]
-        save(k, c, now, slack)
-      end
+      c.hi, c.lo = before[k][1], before[k][2]
+      if c.changed then save(k, c, now, slack) end
     end
-    return {i, hi, lo}
+    return levels({i, hi, lo}, buckets, now, slack)
   end
   take(b, n)
   last = b
 end
 for _, k in ipairs(order) do save(k, buckets[k], now, slack) end
-return {0, last.hi, last.lo}
+return levels({0, last.hi, last.lo}, buckets, now, slack)
 `)
 
 // adjustScript takes ARGV[3] tokens from the bucket KEYS[1] (a negative

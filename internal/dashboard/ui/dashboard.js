@@ -284,6 +284,7 @@
     const slots = snap.window_seconds || 300;
     const g = snap.gateway || {};
     $('gateway').hidden = false;
+    setText($('version'), g.version || '');
     setText($('g-uptime'), fmtUptime(g.uptime_seconds || 0));
     setText($('g-requests'), fmtInt(g.requests));
     setText($('g-rps'), fmtRate(g.requests_per_second));
@@ -309,6 +310,48 @@
     for (const [name, c] of cards) {
       if (!seen.has(name)) { c.root.remove(); cards.delete(name); }
     }
+  }
+
+  // ---------- per-key rate limits, from /api/pools ----------
+
+  // limitCell draws one limit of a key: a meter of what is used (spent and
+  // not refilled yet), "used of limit", and how long until it is all back.
+  function limitCell(u) {
+    const td = document.createElement('td');
+    if (!u) {
+      td.className = 'muted';
+      td.textContent = '—';
+      return td;
+    }
+    const box = el('div', 'limit');
+    const m = document.createElement('meter');
+    m.min = 0;
+    m.max = Math.max(u.limit, 1);
+    m.low = m.max * 0.5;
+    m.high = m.max * 0.9;
+    m.optimum = 0;
+    m.value = u.used;
+    box.dataset.used = String(u.used);
+    box.dataset.limit = String(u.limit);
+    box.append(m, el('span', 'used', fmtInt(u.used) + ' of ' + fmtInt(u.limit) + ' used'),
+      el('span', 'sub', u.reset_seconds > 0 ? 'all back in ' + fmtSeconds(u.reset_seconds * 1e9) : 'all available'));
+    td.append(box);
+    return td;
+  }
+
+  function renderLimits(keys) {
+    const rows = (keys && keys.limits) || [];
+    const err = (keys && keys.limits_error) || '';
+    $('limits').hidden = !rows.length && !err;
+    setText($('limits-msg'), err);
+    $('limits-msg').hidden = !err;
+    $('limits-table').hidden = !rows.length;
+    $('limits-rows').replaceChildren(...rows.map((k) => {
+      const tr = document.createElement('tr');
+      tr.dataset.key = k.name;
+      tr.append(cell(k.name), limitCell(k.rpm), limitCell(k.tpm));
+      return tr;
+    }));
   }
 
   // ---------- per-key usage, from the usage ledger ----------
@@ -431,6 +474,7 @@
     showNotice('');
     $('auth').hidden = true;
     render(snap);
+    renderLimits(snap.keys);
     refreshUsage(headers);
     setStatus('updated ' + new Date(snap.time).toLocaleTimeString() + ' · every 1 s', 'ok');
     schedule();

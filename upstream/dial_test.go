@@ -1,0 +1,85 @@
+package upstream
+
+import (
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slowHandshakeListener holds every accepted connection's first read (the
+// TLS handshake) until release is closed.
+type slowHandshakeListener struct {
+	net.Listener
+	release chan struct{}
+}
+
+func (l *slowHandshakeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &holdConn{Conn: c, hold: l.release}, nil
+}
+
+// TestAbortedRequestsLeaveNoParkedDials: the upstream's TLS handshake
+// hangs, so the first request's dial is in progress and the pool holds
+// back the dials of the others (one connection may be enough, on HTTP/2).
+// When those requests are aborted, their held dials end at once: no
+// goroutine stays parked until the connect timeout (10s) for a connection
+// nobody waits for.
+func TestAbortedRequestsLeaveNoParkedDials(t *testing.T) {
+	release := make(chan struct{})
+	s := httptest.NewUnstartedServer(http.HandlerFunc(okHandler))
+	s.Listener = &slowHandshakeListener{Listener: s.Listener, release: release}
+	s.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes cut at the end
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(s.Close)
+	t.Cleanup(releaseAll) // before s.Close: its handshakes must end
+
+	c := Config{Name: "slow", BaseURL: s.URL + "/v1", TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
+	p, err := New([]Config{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	cl := p.ups[0].classes[classLong]
+	baseline := runtime.NumGoroutine()
+
+	const n = 300
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := post(t, ctx, p, "x")
+			if err == nil {
+				resp.Body.Close()
+				t.Error("a request was answered through a handshake that never ends")
+			}
+		})
+	}
+	waitFor(t, 10*time.Second, "every request to wait for a connection", func() bool {
+		return cl.waiting.Load() == n && cl.gate.waiters.Load() >= n-2
+	})
+	held := cl.gate.waiters.Load()
+	cancel() // abort every request
+	wg.Wait()
+
+	deadline := time.Now().Add(3 * time.Second)
+	for cl.gate.waiters.Load() > 0 || runtime.NumGoroutine() > baseline+20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("3s after %d requests were aborted: %d of %d held dials still parked, %d goroutines (%d before)",
+				n, cl.gate.waiters.Load(), held, runtime.NumGoroutine(), baseline)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
