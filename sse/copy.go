@@ -23,6 +23,11 @@ var ErrIdleTimeout = errors.New("sse: stream idle timeout")
 // error stays in the chain.
 var ErrClientGone = errors.New("sse: write to client failed")
 
+// ErrIncomplete is returned by [Copy] when the source ended cleanly before
+// an event that ends the stream ([CopyOptions.End]) was relayed: the client
+// has a stream that looks whole and is not.
+var ErrIncomplete = errors.New("sse: stream ended before its end event")
+
 // CopyOptions tunes [Copy]. The zero value is valid: no idle timeout,
 // [DefaultMaxEvent], no callback.
 type CopyOptions struct {
@@ -45,6 +50,18 @@ type CopyOptions struct {
 	// the client did not ask for). Dropped events are not counted in
 	// CopyResult.Events nor Bytes.
 	Drop func(Event) bool
+
+	// End, if not nil, reports whether an event ends the stream in the
+	// API's dialect: OpenAI's Chat Completions end with "data: [DONE]",
+	// its Responses API with a response.completed (or .failed,
+	// .incomplete) event. It is called with each event written, after the
+	// write, until it returns true; it may keep state across calls (one End
+	// per Copy). With End
+	// set, a source that ends cleanly before End returned true is not a
+	// clean end: Copy returns [ErrIncomplete]. Nil means that
+	// "data: [DONE]" ([Event.IsDone]) marks the end and that a clean end of
+	// the source is taken as it is.
+	End func(Event) bool
 }
 
 // CopyResult describes what [Copy] relayed. It is meaningful with or without
@@ -58,8 +75,10 @@ type CopyResult struct {
 	// carries data was read (time to first token); 0 if none was.
 	// Comments used as heartbeats do not count.
 	FirstEvent time.Duration
-	// Done reports whether a "data: [DONE]" event was relayed. The client
-	// then has a complete stream even if Copy returns an error afterwards.
+	// Done reports whether the event that ends the stream was relayed:
+	// one for which CopyOptions.End returned true, or "data: [DONE]" when
+	// End is nil. The client then has a complete stream even if Copy
+	// returns an error afterwards.
 	Done bool
 }
 
@@ -73,7 +92,9 @@ type CopyResult struct {
 // through [http.NewResponseController] (which follows Unwrap), otherwise a
 // FlushError() error, Flush() error or [http.Flusher] method.
 //
-// Copy returns nil when r reaches a clean end of stream. Otherwise:
+// Copy returns nil when r reaches a clean end of stream (after the end
+// event, when [CopyOptions.End] is set). Otherwise:
+//   - [ErrIncomplete] if r ended cleanly before the end event (End set);
 //   - ctx.Err() if ctx is done;
 //   - [ErrIdleTimeout] if r sent no event within opt.IdleTimeout;
 //   - an error wrapping [ErrClientGone] if writing or flushing w failed;
@@ -121,6 +142,9 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 			return res, ctx.Err()
 		}
 		if err == io.EOF {
+			if opt.End != nil && !res.Done {
+				return res, ErrIncomplete
+			}
 			return res, nil
 		}
 		if err != nil {
@@ -149,7 +173,13 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 			return res, fmt.Errorf("%w: %w", ErrClientGone, err)
 		}
 		res.Events++
-		res.Done = res.Done || ev.IsDone()
+		if !res.Done {
+			if opt.End != nil {
+				res.Done = opt.End(ev)
+			} else {
+				res.Done = ev.IsDone()
+			}
+		}
 	}
 }
 

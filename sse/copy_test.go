@@ -678,3 +678,114 @@ func BenchmarkCopy(b *testing.B) {
 		})
 	}
 }
+
+// TestCopyEnd: with CopyOptions.End, a source that ends cleanly before the
+// end event is ErrIncomplete, not a clean end; Done says whether the end
+// event went out; End may keep state; events after the end are relayed.
+func TestCopyEnd(t *testing.T) {
+	isDone := Event.IsDone
+	completed := func(ev Event) bool { return ev.Name == "response.completed" }
+	tests := []struct {
+		name     string
+		in       string
+		end      func() func(Event) bool // a fresh End per run
+		wantErr  error
+		wantDone bool
+	}{
+		{"no end set, cut short", "data: 1\n\n", nil, nil, false},
+		{"no end set, [DONE]", "data: 1\n\ndata: [DONE]\n\n", nil, nil, true},
+		{"[DONE] seen", "data: 1\n\ndata: [DONE]\n\n", func() func(Event) bool { return isDone }, nil, true},
+		{"cut before [DONE]", "data: 1\n\ndata: 2\n\n", func() func(Event) bool { return isDone }, ErrIncomplete, false},
+		{"empty stream", "", func() func(Event) bool { return isDone }, ErrIncomplete, false},
+		{"named end event", "event: response.created\ndata: {}\n\nevent: response.completed\ndata: {}\n\n",
+			func() func(Event) bool { return completed }, nil, true},
+		{"named end missing", "event: response.created\ndata: {}\n\nevent: response.output_text.delta\ndata: {}\n\n",
+			func() func(Event) bool { return completed }, ErrIncomplete, false},
+		{"events after the end", "data: [DONE]\n\n: trailing comment\n\n", func() func(Event) bool { return isDone }, nil, true},
+		{"stateful end: 2nd [DONE]", "data: [DONE]\n\ndata: x\n\ndata: [DONE]\n\n", func() func(Event) bool {
+			n := 0
+			return func(ev Event) bool {
+				if ev.IsDone() {
+					n++
+				}
+				return n == 2
+			}
+		}, nil, true},
+		{"cut inside an event", "data: 1\n\ndata: 2", func() func(Event) bool { return isDone }, io.ErrUnexpectedEOF, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opt CopyOptions
+			if tt.end != nil {
+				opt.End = tt.end()
+			}
+			var out strings.Builder
+			res, err := Copy(t.Context(), &out, strings.NewReader(tt.in), opt)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			if res.Done != tt.wantDone {
+				t.Errorf("Done = %v, want %v", res.Done, tt.wantDone)
+			}
+			if tt.wantErr != io.ErrUnexpectedEOF && out.String() != tt.in {
+				t.Errorf("relayed %q, want %q unchanged", out.String(), tt.in)
+			}
+		})
+	}
+}
+
+// TestCopyEndSeesOnlyWrittenEvents: End judges what the client got, so a
+// dropped end event does not make the stream complete.
+func TestCopyEndSeesOnlyWrittenEvents(t *testing.T) {
+	const in = "data: 1\n\ndata: [DONE]\n\n"
+	var out strings.Builder
+	res, err := Copy(t.Context(), &out, strings.NewReader(in), CopyOptions{
+		Drop: Event.IsDone,
+		End:  Event.IsDone,
+	})
+	if !errors.Is(err, ErrIncomplete) || res.Done {
+		t.Errorf("err = %v, Done = %v; want ErrIncomplete, false", err, res.Done)
+	}
+	if out.String() != "data: 1\n\n" {
+		t.Errorf("relayed %q", out.String())
+	}
+}
+
+// FuzzCopyEnd: with End set, Copy reports the end exactly when the stream
+// has it: Done if and only if a [DONE] event went out, ErrIncomplete if and
+// only if the source ended cleanly without one, and never more bytes than
+// the source sent.
+func FuzzCopyEnd(f *testing.F) {
+	for _, s := range []string{
+		"data: a\n\ndata: [DONE]\n\n", "data: a\n\n", "", "data: [DONE]", "data: [DONE]\n\ndata: x",
+		": hb\n\ndata: [DONE]\r\n\r\n", "event: error\ndata: {}\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		res, err := Copy(t.Context(), &out, bytes.NewReader(in), CopyOptions{End: Event.IsDone})
+		if errors.Is(err, ErrEventTooLong) {
+			return
+		}
+		want, partial := refParse(in)
+		sawDone := false
+		for _, ev := range want {
+			sawDone = sawDone || ev.Data == "[DONE]"
+		}
+		if res.Done != sawDone {
+			t.Fatalf("Done = %v, want %v (events %q)", res.Done, sawDone, want)
+		}
+		switch {
+		case partial && !errors.Is(err, io.ErrUnexpectedEOF):
+			t.Fatalf("input ends inside an event: err = %v, want io.ErrUnexpectedEOF", err)
+		case !partial && !sawDone && !errors.Is(err, ErrIncomplete):
+			t.Fatalf("clean end without [DONE]: err = %v, want ErrIncomplete", err)
+		case !partial && sawDone && err != nil:
+			t.Fatalf("clean end after [DONE]: err = %v, want nil", err)
+		}
+		if out.Len() > len(in) {
+			t.Fatalf("relayed %d bytes of %d", out.Len(), len(in))
+		}
+	})
+}

@@ -13,17 +13,22 @@
 //   - [Copy] relays a stream event by event: it writes each event and flushes
 //     it at once, enforces an idle timeout between events, and reports how the
 //     stream went ([CopyResult]). It never invents bytes: in particular it never
-//     sends a "data: [DONE]" that the upstream did not send.
+//     sends a "data: [DONE]" that the upstream did not send. Given the
+//     dialect's end of stream ([CopyOptions.End]), it reports a source that
+//     ended cleanly before it as [ErrIncomplete].
 //   - [WriteEvent] frames a payload of our own, such as an error event sent
 //     after an upstream failed mid-stream.
 //
 // Errors are sentinel values to test with [errors.Is]: [ErrEventTooLong],
-// [ErrIdleTimeout], [ErrClientGone], and [io.ErrUnexpectedEOF] for a stream
-// that ended inside an event.
+// [ErrIdleTimeout], [ErrClientGone], [ErrIncomplete], and [io.ErrUnexpectedEOF]
+// for a stream that ended inside an event.
 //
 // A typical relay in an HTTP handler:
 //
-//	res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{IdleTimeout: time.Minute})
+//	res, err := sse.Copy(r.Context(), w, resp.Body, sse.CopyOptions{
+//		IdleTimeout: time.Minute,
+//		End:         sse.Event.IsDone, // a stream cut before [DONE] is ErrIncomplete
+//	})
 //	switch {
 //	case err == nil:
 //	case errors.Is(err, sse.ErrClientGone), r.Context().Err() != nil:

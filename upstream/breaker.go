@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -76,7 +77,10 @@ var (
 	errExcluded      = errors.New("excluded from the breaker's counts")
 )
 
-func newBreaker(name string, s BreakerSettings) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+// newBreaker makes an upstream's breaker; openUntil gets, each time the
+// circuit opens, when it will let a probe through (unix nanos), which
+// gobreaker does not tell.
+func newBreaker(name string, s BreakerSettings, openUntil *atomic.Int64) *gobreaker.TwoStepCircuitBreaker[struct{}] {
 	if s.Disable {
 		return nil
 	}
@@ -87,6 +91,12 @@ func newBreaker(name string, s BreakerSettings) *gobreaker.TwoStepCircuitBreaker
 		BucketPeriod: s.Window / 10, // rolling window
 		Timeout:      s.OpenTimeout,
 		IsExcluded:   func(err error) bool { return err == errExcluded },
+		OnStateChange: func(_ string, _, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				// Read after gobreaker's own clock: never before its expiry.
+				openUntil.Store(time.Now().Add(s.OpenTimeout).UnixNano())
+			}
+		},
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			if int(c.ConsecutiveFailures) >= s.ConsecutiveFailures {
 				return true
@@ -118,6 +128,32 @@ func (u *Upstream) Available() bool {
 		return false
 	}
 	return u.circuit() != CircuitOpen
+}
+
+// probeAfterHalfOpen is how long an upstream whose half-open circuit has
+// its one probe out is reported to need (retryIn): the probe's answer
+// decides, and it is usually quick.
+const probeAfterHalfOpen = time.Second
+
+// retryIn is how long from now until u may be tried again: 0 if it may now,
+// else until its circuit lets a probe through or its 429 cooldown ends,
+// whichever is later.
+func (u *Upstream) retryIn(now time.Time) time.Duration {
+	var d time.Duration
+	if cu := u.cooldownUntil.Load(); cu > now.UnixNano() {
+		d = time.Duration(cu - now.UnixNano())
+	}
+	switch u.circuit() {
+	case CircuitOpen:
+		if ou := u.openUntil.Load(); ou > now.UnixNano() {
+			d = max(d, time.Duration(ou-now.UnixNano()))
+		}
+	case CircuitHalfOpen:
+		if u.cb.Counts().Requests > 0 { // the probe is out
+			d = max(d, probeAfterHalfOpen)
+		}
+	}
+	return d
 }
 
 // coolDown skips the upstream until d from now (a 429's Retry-After).

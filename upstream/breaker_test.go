@@ -195,3 +195,67 @@ func TestRetryAfterCoolsDownAnUpstream(t *testing.T) {
 		t.Errorf("a was called %d times; after the cooldown it should be tried again", got)
 	}
 }
+
+// TestNoUpstreamSaysWhenToRetry: with every circuit open, Do fails with
+// KindNoUpstream and a RetryAfter of the time until the first circuit lets
+// a probe through (b's, 10s, not a's 30s); while a half-open circuit's one
+// probe is out, a short one.
+func TestNoUpstreamSaysWhenToRetry(t *testing.T) {
+	fail := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }
+	p, _ := twoUpstreams(t, [2]http.HandlerFunc{fail, fail}, func(i int, c *Config) {
+		c.Retry.Attempts = 2
+		c.Breaker = BreakerSettings{ConsecutiveFailures: 1, OpenTimeout: []time.Duration{30 * time.Second, 10 * time.Second}[i]}
+	})
+	start := time.Now()
+	resp, err := post(t, t.Context(), p, "x") // a and b fail once each: both circuits open
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, st := range p.Stats() {
+		if st.Circuit != CircuitOpen {
+			t.Fatalf("%s: circuit %v, want open", st.Name, st.Circuit)
+		}
+	}
+	_, err = post(t, t.Context(), p, "x")
+	var ue *Error
+	if !errors.As(err, &ue) || ue.Kind != KindNoUpstream {
+		t.Fatalf("err = %v, want KindNoUpstream", err)
+	}
+	if lo := 10*time.Second - time.Since(start); ue.RetryAfter > 10*time.Second || ue.RetryAfter < lo {
+		t.Errorf("RetryAfter = %v, want b's cooldown left: between %v and 10s", ue.RetryAfter, lo)
+	}
+}
+
+// TestRetryInHalfOpen: an upstream whose half-open circuit has its probe
+// out needs a short wait; one whose probe is not out, none.
+func TestRetryInHalfOpen(t *testing.T) {
+	fail := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }
+	p, _ := twoUpstreams(t, [2]http.HandlerFunc{fail, ok}, func(i int, c *Config) {
+		c.Retry.Attempts = 1
+		c.Breaker = BreakerSettings{ConsecutiveFailures: 1, OpenTimeout: 500 * time.Millisecond}
+	})
+	a := p.Only("a")
+	if resp, err := post(t, t.Context(), a, "x"); err == nil {
+		resp.Body.Close()
+	}
+	u := a.Upstreams()[0]
+	if d := u.retryIn(time.Now()); d <= 0 || d > 500*time.Millisecond {
+		t.Errorf("open: retryIn = %v, want the cooldown left (0, 500ms]", d)
+	}
+	time.Sleep(550 * time.Millisecond)
+	if st := u.circuit(); st != CircuitHalfOpen {
+		t.Fatalf("circuit %v after the cooldown, want half-open", st)
+	}
+	if d := u.retryIn(time.Now()); d != 0 {
+		t.Errorf("half-open, no probe out: retryIn = %v, want 0", d)
+	}
+	done, ok := u.allow() // the probe goes out
+	if !ok {
+		t.Fatal("half-open circuit refused its probe")
+	}
+	if d := u.retryIn(time.Now()); d != probeAfterHalfOpen {
+		t.Errorf("half-open, probe out: retryIn = %v, want %v", d, probeAfterHalfOpen)
+	}
+	done(outcomeOK)
+}

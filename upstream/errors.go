@@ -21,16 +21,13 @@ const (
 	KindConnReset          // the connection failed before an answer; once the request was written the upstream may have run it
 	KindHeaderTimeout      // no response headers within FirstByte
 	KindStreamIdle         // the body went silent longer than StreamIdle
-	KindStatus             // the upstream answered with an error status
-	KindNoUpstream         // no upstream was available to try
-	KindBreakerOpen        // the upstream's circuit is open
+	KindNoUpstream         // no upstream was available to try: circuits open, or cooling down after a 429
 	KindTruncated          // the body ended early
 	KindCanceled           // the caller canceled or its deadline passed
 )
 
 var kindNames = [...]string{"unknown", "dial", "dns", "tls", "pool_exhausted", "stale_conn",
-	"conn_reset", "header_timeout", "stream_idle", "status", "no_upstream", "breaker_open",
-	"truncated", "canceled"}
+	"conn_reset", "header_timeout", "stream_idle", "no_upstream", "truncated", "canceled"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -49,14 +46,17 @@ var (
 )
 
 // Error is the error returned by Pool.Do and by reads of a response body
-// when the upstream, not the caller, failed.
+// when the upstream, not the caller, failed. An answer with an error status
+// is not an Error: Do returns it as a response, after its retries.
 type Error struct {
 	Kind     Kind
-	Upstream string // name of the upstream of the last attempt
-	Attempt  int    // 1-based attempt number
-	// Status is the upstream's status for KindStatus.
-	Status int
-	// RetryAfter is what the upstream asked for, if anything.
+	Upstream string // name of the upstream of the last attempt; "" for KindNoUpstream
+	// Attempt is the 1-based number of the attempt that failed; for
+	// KindNoUpstream, of the attempt that could not be made (1: none was).
+	Attempt int
+	// RetryAfter, for KindNoUpstream, is how long until an upstream may be
+	// tried again: the first circuit to let a probe through, or the first
+	// 429 cooldown to end; 0 when that is not known (no upstream at all).
 	RetryAfter time.Duration
 	Err        error
 }
@@ -67,8 +67,6 @@ func (e *Error) Error() string {
 	}
 	msg := "upstream " + e.Upstream + ": "
 	switch e.Kind {
-	case KindStatus:
-		msg += fmt.Sprintf("status %d", e.Status)
 	case KindPoolExhausted:
 		msg += "no free connection within the pool wait (raise pool.max_conns or timeouts.pool_wait)"
 	case KindHeaderTimeout:

@@ -198,7 +198,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 	u := p.pick(nil, nil)
 	for n := 1; ; {
 		if u == nil {
-			return nil, &Error{Kind: KindNoUpstream, Attempt: n, Err: ErrNoUpstream}
+			return nil, &Error{Kind: KindNoUpstream, Attempt: n, Err: ErrNoUpstream, RetryAfter: p.retryIn()}
 		}
 		if attempts == 0 {
 			attempts = u.cfg.Retry.Attempts
@@ -345,6 +345,19 @@ func p2c(ups []*Upstream, intn func(int) int) *Upstream {
 		return b
 	}
 	return a // on a tie (e.g. both idle) the weighted draw decides
+}
+
+// retryIn is how long until one of the view's upstreams may be tried
+// again (Error.RetryAfter of KindNoUpstream); 0 when none says.
+func (p *Pool) retryIn() time.Duration {
+	now := time.Now()
+	var d time.Duration
+	for _, u := range p.ups {
+		if r := u.retryIn(now); r > 0 && (d == 0 || r < d) {
+			d = r
+		}
+	}
+	return d
 }
 
 // weighted draws one upstream other than skip with probability

@@ -25,6 +25,7 @@ type Upstream struct {
 	cooldownUntil atomic.Int64                               // unix nanos; skipped until then (429)
 	slowUntil     atomic.Int64                               // unix nanos; avoided until then (see markSlow)
 	slowMarks     atomic.Int64                               // slow marks since the last answer
+	openUntil     atomic.Int64                               // unix nanos; when the open circuit lets a probe through
 
 	connsMu sync.Mutex
 	conns   map[*trackedConn]struct{} // open connections, for the keeper
@@ -68,7 +69,7 @@ func newUpstream(c Config) (*Upstream, error) {
 		return nil, err
 	}
 	u := &Upstream{cfg: c, base: base, shown: redacted(base), conns: map[*trackedConn]struct{}{}}
-	u.cb = newBreaker(c.Name, c.Breaker)
+	u.cb = newBreaker(c.Name, c.Breaker, &u.openUntil)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
 	return u, nil

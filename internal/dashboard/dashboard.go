@@ -26,6 +26,7 @@ type Dashboard struct {
 	mu  sync.Mutex
 
 	keyLimits atomic.Pointer[func(context.Context) ([]KeyLimit, error)]
+	answers   answers // what API clients got, by status class (answers.go)
 }
 
 // SetKeyLimits sets how /api/pools reads the client keys' limits and their

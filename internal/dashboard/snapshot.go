@@ -17,6 +17,9 @@ type Snapshot struct {
 	Gateway       Gateway    `json:"gateway"`
 	Upstreams     []Upstream `json:"upstreams"`
 	Keys          KeyUsage   `json:"keys"`
+	// Answers are what API clients got, by status class, the gateway's
+	// own refusals included (answers.go).
+	Answers Answers `json:"answers"`
 }
 
 // Gateway are the totals over every upstream since the gateway started.
@@ -48,6 +51,9 @@ type Gateway struct {
 // dashboard saw of its traffic.
 type Upstream struct {
 	upstream.Stats
+	// Protocol is the protocol of its connections: "h2", "http/1.1", both
+	// ("h2 + http/1.1"), or "" before the first one.
+	Protocol   string `json:"protocol"`
 	Window     Window `json:"window"`
 	LastMinute Minute `json:"last_minute"`
 	Total      Total  `json:"total"`
@@ -183,7 +189,8 @@ func (d *Dashboard) Snapshot() Snapshot {
 		}
 		v := s.view(cur, first, n)
 		v.window.End = d.start.Add(time.Duration(cur) * time.Second).UTC()
-		snap.Upstreams = append(snap.Upstreams, Upstream{Stats: st, Window: v.window, LastMinute: v.minute, Total: v.total})
+		snap.Upstreams = append(snap.Upstreams, Upstream{Stats: st, Protocol: protocol(st.OpenedH1, st.OpenedH2),
+			Window: v.window, LastMinute: v.minute, Total: v.total})
 
 		g.Requests += v.total.Requests
 		g.Attempts += v.attempts
@@ -197,6 +204,7 @@ func (d *Dashboard) Snapshot() Snapshot {
 	}
 	g.RequestsPerSecond = rate(recent, cur)
 	snap.Gateway = g
+	snap.Answers = d.answersView(cur, first, n)
 	return snap
 }
 

@@ -175,6 +175,13 @@ func TestSnapshotJSONShape(t *testing.T) {
 		{"u.total.reuse_ratio", "number"},
 		{"u.total.errors", "object"},
 		{"u.total.retries", "object"},
+		{"u.protocol", "string"},
+		{"answers.classes", "array"},
+		{"answers.series", "object"},
+		{"answers.series.5xx", "array"},
+		{"answers.last_minute", "object"},
+		{"answers.last_minute.429", "number"},
+		{"answers.total", "object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

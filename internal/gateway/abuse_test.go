@@ -119,7 +119,8 @@ func TestSlowlorisHeaders(t *testing.T) {
 }
 
 // flood is an upstream that streams chat chunks as fast as the connection
-// takes them: size bytes of content each, total bytes in all, then [DONE].
+// takes them: size bytes of content each, total bytes in all, then a
+// finish chunk and [DONE].
 type flood struct {
 	*httptest.Server
 	written atomic.Int64 // bytes the handlers wrote
@@ -144,7 +145,7 @@ func startFlood(t *testing.T, size int, total int64) *flood {
 				return
 			}
 		}
-		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+		_, _ = io.WriteString(w, `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
 	}))
 	t.Cleanup(f.Close)
 	return f

@@ -45,3 +45,32 @@ func TestAccessLogLine(t *testing.T) {
 		t.Errorf("retried request logged retries=%v, want 1", lines[2]["retries"])
 	}
 }
+
+// TestDashboardPollingLoggedAtDebug: what an open dashboard asks for every
+// second (its data, its page) is logged at debug, not as an info line per
+// second; API requests stay at info, and a refused poll is not hidden.
+func TestDashboardPollingLoggedAtDebug(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, defaultYAML(t, m), nil)
+	g.do(t, http.MethodGet, "/api/pools", "", "X-Request-Id", "poll")
+	g.do(t, http.MethodGet, "/dashboard", "", "X-Request-Id", "page")
+	g.do(t, http.MethodGet, "/dashboard/dashboard.js", "", "X-Request-Id", "asset")
+	g.do(t, http.MethodPost, "/api/pools", "", "X-Request-Id", "refused") // 405
+	g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false), "X-Request-Id", "api")
+	want := map[string]string{"poll": "DEBUG", "page": "DEBUG", "asset": "DEBUG", "refused": "INFO", "api": "INFO"}
+	eventually(t, requestTimeout, "five access lines", func() bool { return strings.Count(g.logs.String(), `"msg":"request"`) >= 5 })
+	for _, l := range strings.Split(strings.TrimSpace(g.logs.String()), "\n") {
+		var v map[string]any
+		if json.Unmarshal([]byte(l), &v) != nil || v["msg"] != "request" {
+			continue
+		}
+		id, _ := v["request_id"].(string)
+		if w, ok := want[id]; ok && v["level"] != w {
+			t.Errorf("%s (%v): logged at %v, want %s", id, v["route"], v["level"], w)
+		}
+		delete(want, id)
+	}
+	if len(want) > 0 {
+		t.Errorf("no access line for %v", want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/sse"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -23,6 +24,10 @@ type apiError struct {
 	code       string
 	message    string
 	retryAfter int // seconds; 0 = none
+	// retried says the gateway already sent the request more than once
+	// (retries, failover, a fallback model): the client should not repeat
+	// what the gateway repeated (see shouldRetry).
+	retried bool
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -45,12 +50,21 @@ func statusFor(err error) *apiError {
 		return &apiError{status: http.StatusBadGateway, typ: openai.TypeUpstream, code: "upstream_error",
 			message: "upstream request failed (see the gateway log for this request id)"}
 	}
-	e := &apiError{typ: openai.TypeUpstream, message: clientMessage(ue)}
+	e := &apiError{typ: openai.TypeUpstream, message: clientMessage(ue), retried: ue.Attempt > 1}
 	switch ue.Kind {
 	case upstream.KindPoolExhausted:
-		e.status, e.code = http.StatusServiceUnavailable, "pool_exhausted"
-	case upstream.KindNoUpstream, upstream.KindBreakerOpen:
-		e.status, e.code = http.StatusServiceUnavailable, "no_healthy_upstream"
+		// Every connection was busy for the whole pool wait: a moment
+		// later one may be free.
+		e.status, e.code, e.retryAfter = http.StatusServiceUnavailable, "pool_exhausted", 1
+	case upstream.KindNoUpstream:
+		// Its Attempt is the attempt it could not make.
+		e.status, e.code, e.retried = http.StatusServiceUnavailable, "no_healthy_upstream", ue.Attempt > 2
+		e.retryAfter = 1 // raised below to when a circuit lets a probe through
+	case upstream.KindTruncated:
+		e.status, e.code = http.StatusBadGateway, "upstream_error"
+		if errors.Is(ue.Err, sse.ErrIncomplete) {
+			e.code = "stream_incomplete"
+		}
 	case upstream.KindHeaderTimeout, upstream.KindStreamIdle:
 		e.status, e.code = http.StatusGatewayTimeout, "upstream_timeout"
 	case upstream.KindCanceled:
@@ -65,17 +79,46 @@ func statusFor(err error) *apiError {
 		e.status, e.code = http.StatusBadGateway, "upstream_error"
 	}
 	if ue.RetryAfter > 0 {
-		e.retryAfter = int((ue.RetryAfter + 999_999_999) / 1e9)
+		e.retryAfter = max(e.retryAfter, int((ue.RetryAfter+999_999_999)/1e9))
 	}
 	return e
 }
 
-// writeError renders e. A 499 is not sent: nobody is listening.
+// writeError renders e, with the X-Should-Retry its client's SDK follows.
+// A 499 is not sent: nobody is listening.
 func writeError(w http.ResponseWriter, e *apiError) {
 	if e.status == statusClientClosed {
 		return
 	}
+	if v := shouldRetry(e.status, e.code, e.retried, e.retryAfter > 0); v != "" {
+		w.Header().Set("X-Should-Retry", v)
+	}
 	openai.WriteError(w, e.status, e.typ, e.code, e.message, e.retryAfter)
+}
+
+// shouldRetry is the X-Should-Retry header of an answer with status: what
+// the official OpenAI and Anthropic SDKs obey over their own rule (retry
+// every 408, 409, 429 and 5xx, twice by default). The gateway is the retry
+// layer: it retries and fails over what can be retried, within its budget,
+// so a client that retried too would multiply each upstream request by its
+// own attempts. Hence "false", except for a refusal that only asks the
+// client to wait (a 429 or 503 with Retry-After, when the gateway did not
+// already send the request more than once): "true", and the SDK waits the
+// Retry-After. code is the gateway's error code, "" for a relayed answer;
+// retried says the gateway sent the request more than once; wait says the
+// answer carries Retry-After. "" (no header) below 400.
+func shouldRetry(status int, code string, retried, wait bool) string {
+	switch {
+	case status < 400:
+		return ""
+	case retried:
+		return "false" // the gateway already retried; the client's would multiply it
+	case code == "budget_exceeded":
+		return "false" // the key's money is spent until the budget resets
+	case wait && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable):
+		return "true"
+	}
+	return "false"
 }
 
 // clientMessage says what failed in words a client can act on, without the
@@ -92,6 +135,9 @@ func clientMessage(ue *upstream.Error) string {
 	case upstream.KindStaleConn, upstream.KindConnReset:
 		return "upstream " + name + ": the connection was lost before an answer (" + syscallCause(ue.Err, "connection closed") + ")"
 	case upstream.KindTruncated:
+		if errors.Is(ue.Err, sse.ErrIncomplete) {
+			return "upstream " + name + ": the stream ended before its last event (the answer is incomplete)"
+		}
 		return "upstream " + name + ": the answer was cut off (" + syscallCause(ue.Err, "connection closed") + ")"
 	case upstream.KindNoUpstream, upstream.KindPoolExhausted, upstream.KindHeaderTimeout, upstream.KindStreamIdle:
 		return ue.Error() // these name only settings, no addresses

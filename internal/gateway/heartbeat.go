@@ -92,7 +92,7 @@ func (hb *heartbeat) stop() (committed bool) {
 // response is then aborted. Never a synthetic [DONE].
 func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *http.Response, err error, rec *accessLog) {
 	if err == nil && resp.StatusCode/100 == 2 && isEventStream(resp.Header.Get("Content-Type")) {
-		res, cerr := sse.Copy(r.Context(), w, resp.Body, copyOptions(w))
+		res, cerr := sse.Copy(r.Context(), w, resp.Body, streamOptions(w, r.URL.Path))
 		rec.events = res.Events
 		if cerr != nil && !res.Done {
 			g.abortStream(w, r, cerr, rec)
@@ -107,6 +107,7 @@ func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *h
 			return
 		}
 		payload, _ = json.Marshal(openai.NewError(e.typ, e.code, e.message))
+		rec.aborted = e.status
 	} else {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		var eb openai.ErrorBody
@@ -117,6 +118,10 @@ func (g *Gateway) relayCommitted(w http.ResponseWriter, r *http.Request, resp *h
 				fmt.Sprintf("upstream answered %s after the stream started", resp.Status)))
 		}
 		rec.err = errors.New("upstream answered " + resp.Status + " after heartbeats")
+		rec.aborted = http.StatusBadGateway // what the client got instead of the 200 it was sent
+		if resp.StatusCode >= 400 {
+			rec.aborted = resp.StatusCode
+		}
 	}
 	_ = sse.WriteEvent(w, "error", payload)
 	_ = http.NewResponseController(w).Flush()

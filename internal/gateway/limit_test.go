@@ -528,13 +528,13 @@ func TestUsageInAnswers(t *testing.T) {
 		{"no usage", 200, "application/json", `{"object":"list","data":[]}`, 0, 0},
 		{"an error with a usage", 400, "application/json", `{"error":{"message":"no"},"usage":{"prompt_tokens":50,"completion_tokens":50}}`, 0, 0},
 		{"chat stream", 200, "text/event-stream",
-			"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n" +
+			"data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n" +
 				"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n" +
 				"data: [DONE]\n\n", 3, 1},
 		{"responses stream", 200, "text/event-stream",
 			"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\n" +
 				"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"output\":[],\"usage\":{\"input_tokens\":12,\"output_tokens\":13,\"total_tokens\":25}}}\n\n", 12, 13},
-		{"stream without usage", 200, "text/event-stream", "data: {\"choices\":[]}\n\ndata: [DONE]\n\n", 0, 0},
+		{"stream without usage", 200, "text/event-stream", "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", 0, 0},
 	}
 	byModel := map[string]int{}
 	for i := range cases {
@@ -551,7 +551,11 @@ func TestUsageInAnswers(t *testing.T) {
 	t.Cleanup(up.Close)
 	g := startGateway(t, "upstreams:\n  - name: up\n    base_url: "+up.URL+"/v1\n"+limitKeysYAML, limitEnv)
 	for i, c := range cases {
-		a := g.do(t, http.MethodPost, "/v1/chat/completions", fmt.Sprintf(`{"model":"case-%d","messages":[]}`, i), bearerOf("KEY_PLAIN")...)
+		path := "/v1/chat/completions"
+		if strings.HasPrefix(c.name, "responses") {
+			path = "/v1/responses" // where a stream of Responses events is complete
+		}
+		a := g.do(t, http.MethodPost, path, fmt.Sprintf(`{"model":"case-%d","messages":[]}`, i), bearerOf("KEY_PLAIN")...)
 		if a.status != c.status || string(a.body) != c.body {
 			t.Fatalf("%s: answer changed on the way: status %d, %d bytes; want %d, %d bytes", c.name, a.status, len(a.body), c.status, len(c.body))
 		}

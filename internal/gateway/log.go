@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -30,6 +31,12 @@ type accessLog struct {
 	attempt  upstream.AttemptInfo // the attempt that answered, when one did
 	events   int
 	err      error
+	// aborted is, for an answer cut after its status line went out (an
+	// error event, then an aborted response), the status of the error it
+	// was cut with: what the client got, as logs, metrics, traces and the
+	// ledger report it. 0 when the answer was not cut.
+	aborted  int
+	fellBack bool         // a fallback model answered: the gateway tried more than one
 	api      bool         // an API request (relay): recorded in the usage ledger
 	unrouted bool         // refused because of its model (not allowed, not served)
 	usage    openai.Usage // the answer's, when known
@@ -46,9 +53,14 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if r.Context().Err() != nil && sw.bytes == 0 {
 		status = statusClientClosed
 	}
+	if rec.aborted != 0 {
+		status = rec.aborted
+	}
 	level := slog.LevelInfo
 	if rec.err != nil {
 		level = slog.LevelWarn
+	} else if status < 400 && quietPath(r.URL.Path) {
+		level = slog.LevelDebug // the dashboard's own polling, every second
 	}
 	if g.metrics != nil {
 		g.metrics.Request(rec.route, status, time.Since(rec.start))
@@ -56,6 +68,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	// The model is the client's string, of any length: what is written
 	// down of it is cut (clip).
 	model, routed := clip(rec.model, maxLogged), clip(rec.routed, maxLogged)
+	if g.dash != nil && rec.api {
+		g.dash.Answered(status)
+	}
 	// The same facts on the request span, when tracing is on.
 	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
 		Model: model, Upstream: rec.upstream, Err: rec.err})
@@ -112,6 +127,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if rec.err != nil {
 		line.AddAttrs(slog.String("error", clip(rec.err.Error(), maxLoggedError)))
 	}
+	if rec.aborted != 0 {
+		line.AddAttrs(slog.Bool("aborted", true))
+	}
 	_ = g.log.Handler().Handle(r.Context(), line)
 }
 
@@ -144,6 +162,17 @@ func clip(s string, n int) string {
 	}
 	return s[:i] + tail
 }
+
+// quietPath reports whether a successful request to p is logged at debug
+// rather than info: what an open dashboard page asks for every second or
+// so (its data, its assets), which would otherwise bury the API traffic.
+func quietPath(p string) bool {
+	return p == "/api/pools" || p == "/api/usage" || p == "/dashboard" || strings.HasPrefix(p, "/dashboard/")
+}
+
+// retried reports whether the gateway sent the request more than once:
+// retries, failover or a fallback model.
+func (rec *accessLog) retried() bool { return rec.attempt.Attempt > 1 || rec.fellBack }
 
 // routeLabel bounds the route names used in logs and metrics.
 func routeLabel(p string) string {

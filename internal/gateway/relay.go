@@ -155,7 +155,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 				"request_id", rec.id, "model", clip(model, maxLogged), "fallback", models[i+1])
 			continue
 		}
-		rec.routed = model
+		rec.routed, rec.fellBack = model, i > 0
 		if hb.stop() { // the 200 went out with a heartbeat
 			if resp != nil {
 				defer resp.Body.Close()
@@ -175,7 +175,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			if errors.As(err, &ue) {
 				rec.upstream = ue.Upstream
 			}
-			writeError(w, failure(r, err))
+			e := failure(r, err)
+			e.retried = e.retried || rec.fellBack
+			writeError(w, e)
 			return
 		}
 		defer resp.Body.Close()
@@ -217,23 +219,21 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	var first []byte
 	whole := false
 	if !stream {
-		// Read the body, up to a buffer's worth, before committing the
-		// status: nothing has reached the client yet, so an upstream that
-		// stalls past stream_idle, resets, or trickles past the request's
-		// deadline (X-Warmgate-Timeout) before that gets a proper error
-		// answer (504, 502) instead of a connection closed with no response
-		// at all. Most answers fit whole.
+		// Hold the body (whole, up to maxHeld) before committing the
+		// status: an upstream that stalls past stream_idle or fails
+		// mid-body then gets the client a proper error answer (504, 502)
+		// instead of a 200 with a cut body, or no response at all.
 		buf = copyBufs.Get().(*[]byte)
 		defer copyBufs.Put(buf)
-		n, err := readFull(resp.Body, *buf)
-		if err != nil && err != io.EOF {
+		var err error
+		first, whole, err = holdAnswer(resp.Body, resp.ContentLength, *buf)
+		if err != nil {
 			rec.err = err
 			if !clientGone(r) {
 				writeError(w, failure(r, err))
 			}
 			return
 		}
-		first, whole = (*buf)[:n], err == io.EOF
 	}
 	h := w.Header()
 	own := ownRateHeaders(w)
@@ -258,14 +258,23 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 			h[k] = vv
 		}
 	}
+	wait := h.Get("Retry-After") != "" || h.Get("Retry-After-Ms") != ""
+	if v := shouldRetry(resp.StatusCode, "", rec.retried(), wait); v != "" {
+		h.Set("X-Should-Retry", v) // the gateway's judgement, after its retries, over the upstream's
+	}
 	if stream {
 		h.Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
-		res, err := sse.Copy(r.Context(), w, resp.Body, copyOptions(w))
+		res, err := sse.Copy(r.Context(), w, resp.Body, streamOptions(w, r.URL.Path))
 		rec.events = res.Events
 		switch {
 		case err != nil && res.Done:
-			rec.err = err // the client has the whole answer; only the log needs to know
+			// The client has the whole answer; only the log needs to know,
+			// and only of an upstream failing after its end: a client that
+			// closes once it read the end (the SDKs do) did nothing wrong.
+			if r.Context().Err() == nil && !errors.Is(err, sse.ErrClientGone) {
+				rec.err = err
+			}
 		case err != nil:
 			g.abortStream(w, r, err, rec)
 		}
@@ -280,8 +289,10 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 	if err != nil {
 		rec.err = err
 		if !clientGone(r) {
-			// The upstream failed mid-body: the status is already sent, so
-			// abort the connection rather than end the answer as if whole.
+			// The upstream failed mid-body past what was held: the status
+			// is already sent, so abort the connection rather than end the
+			// answer as if whole.
+			rec.aborted = failure(r, err).status
 			panic(http.ErrAbortHandler)
 		}
 	}
@@ -292,11 +303,13 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, resp *http.Res
 // then abort the response so the client cannot mistake it for a complete
 // answer. Never a synthetic [DONE].
 func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error, rec *accessLog) {
+	err = streamError(err, rec)
 	rec.err = err
 	if clientGone(r) || errors.Is(err, sse.ErrClientGone) {
 		return // the client left; nothing to tell it
 	}
 	e := failure(r, err)
+	rec.aborted = e.status
 	b, _ := json.Marshal(openai.NewError(e.typ, e.code, "stream interrupted: "+e.message))
 	_ = sse.WriteEvent(w, "error", b)
 	_ = http.NewResponseController(w).Flush()
@@ -305,21 +318,6 @@ func (g *Gateway) abortStream(w http.ResponseWriter, r *http.Request, err error,
 
 // copyBufs are the buffers non-streamed answers are copied through.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// readFull reads into buf until it is full (nil error), r ends (io.EOF:
-// buf[:n] is the whole body) or r fails. Unlike io.ReadFull, an end after
-// some bytes is io.EOF, told apart from r's own errors.
-func readFull(r io.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
 
 // writerOnly hides the ResponseWriter's ReadFrom, which would copy through
 // a buffer of its own instead of the pooled one.

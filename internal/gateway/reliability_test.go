@@ -55,6 +55,7 @@ const (
 	gwError                     // an error the gateway made: status, OpenAI shape, code
 	passed                      // the upstream's own error answer, unchanged
 	cutEvent                    // stream: 200, some chunks, an "error" event, then an abort (no [DONE])
+	broken                      // non-stream: the answer breaks off; never a clean, short one
 )
 
 type outcome struct {
@@ -76,6 +77,8 @@ func passedOn(status int, ctype string) outcome {
 func cutAfter(chunks int, code string) outcome {
 	return outcome{kind: cutEvent, status: 200, chunks: chunks, code: code}
 }
+
+var brokenOff = outcome{kind: broken}
 
 // upstreamA is the faulty upstream as a row builds it.
 type upstreamA struct {
@@ -190,9 +193,8 @@ func matrixRows() []matrixRow {
 			aReqs: once, bReqs: none, recovers: true,
 		},
 		{
-			// A non-streamed answer is held until it is whole (up to 32
-			// KiB): this one broke off before, so nothing had reached the
-			// client, which gets the gateway's error.
+			// Non-stream: the gateway holds the answer until it is whole, so
+			// the client gets a 502 rather than a status and half a body.
 			name:  "resets mid-response",
 			a:     mockA(mock.Options{}, [2]string{"reset_after_chunks=2,times=1", "reset_after_chunks=2,times=1"}),
 			want:  [2][2]outcome{{gwErr(502, "upstream_error"), cutAfter(2, "upstream_error")}, {gwErr(502, "upstream_error"), cutAfter(2, "upstream_error")}},
@@ -602,6 +604,10 @@ func checkOutcome(t *testing.T, r exchangeResult, want outcome, stream bool) {
 		}
 		if bytes.Contains(r.body, []byte("[DONE]")) {
 			t.Errorf("a cut stream carries [DONE]: %q", r.body)
+		}
+	case broken:
+		if r.err == nil {
+			t.Errorf("want the answer broken off, got a clean %s", describe(r, stream))
 		}
 	}
 }

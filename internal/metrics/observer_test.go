@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -91,8 +93,14 @@ func TestRetryOn503(t *testing.T) {
 		wantValue(t, f, 1, "warmgate_upstream_requests_total", "upstream", "a", "code", "503")
 		wantValue(t, f, 1, "warmgate_upstream_requests_total", "upstream", "a", "code", "200")
 		wantValue(t, f, 2, "warmgate_upstream_first_byte_seconds", "upstream", "a")
-		if got := len(f["warmgate_upstream_retries_total"].GetMetric()); got != 1 {
-			t.Errorf("%d retries_total series, want only status_5xx", got)
+		// Every reason's series exists from the start (at 0); only status_5xx moved.
+		for _, mt := range f["warmgate_upstream_retries_total"].GetMetric() {
+			if v := mt.GetCounter().GetValue(); v != 0 && !hasLabel(mt, "reason", "status_5xx") {
+				t.Errorf("retries_total %v = %v, want only status_5xx counted", mt.GetLabel(), v)
+			}
+		}
+		if got := len(f["warmgate_upstream_retries_total"].GetMetric()); got != len(upstream.RetryReasons()) {
+			t.Errorf("%d retries_total series, want one per reason (%d)", got, len(upstream.RetryReasons()))
 		}
 	}, modeH1, modeH2)
 }
@@ -211,4 +219,14 @@ func TestObserverAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, f); n != 0 {
 		t.Errorf("Observer methods: %v allocations per run, want 0", n)
 	}
+}
+
+// hasLabel reports whether mt has the label name=value.
+func hasLabel(mt *dto.Metric, name, value string) bool {
+	for _, l := range mt.GetLabel() {
+		if l.GetName() == name && l.GetValue() == value {
+			return true
+		}
+	}
+	return false
 }

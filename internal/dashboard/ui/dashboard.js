@@ -146,7 +146,11 @@
     c.url = el('span', 'url');
     c.circuit = el('span', 'badge');
     c.cooldown = el('span', 'badge cooldown', 'cooling down');
-    head.append(el('h2', null, name), c.url, c.cooldown, c.circuit);
+    c.proto = el('span', 'badge proto');
+    c.proto.title = 'protocol of its connections: h2 carries many requests on one connection, http/1.1 one at a time';
+    head.append(el('h2', null, name), c.url, c.proto, c.cooldown, c.circuit);
+    c.alert = el('div', 'alert');
+    c.alert.hidden = true;
 
     const reuse = el('div', 'reuse');
     c.reuse = el('div', 'reuse-value none', '—');
@@ -160,13 +164,14 @@
     const item = (label) => {
       const d = el('div');
       const dd = el('dd');
-      d.append(el('dt', null, label), dd);
+      dd.label = el('dt', null, label); // relabelled where what it shows changes
+      d.append(dd.label, dd);
       grid.appendChild(d);
       return dd;
     };
     c.conns = item('connections active / idle');
     c.opened = item('opened / min');
-    c.rps = item('requests / s');
+    c.rps = item('attempts / s (retries included)');
     c.inflight = item('in flight');
     c.firstByte = item('first byte p50 / p99');
     c.body = item('body (to last byte) p50 / p99');
@@ -176,7 +181,7 @@
     c.exhausted = item('pool exhausted');
 
     const sparks = el('div', 'sparks');
-    c.sReq = sparkBox('requests / s');
+    c.sReq = sparkBox('attempts / s');
     c.sNew = sparkBox('new connections / s');
     c.sReuse = sparkBox('reuse');
     sparks.append(c.sReq.box, c.sNew.box, c.sReuse.box);
@@ -192,8 +197,25 @@
     c.errors = issue('errors, last minute');
     c.retries = issue('retries, last minute');
 
-    c.root.append(head, reuse, grid, sparks, issues);
+    c.root.append(head, c.alert, reuse, grid, sparks, issues);
     return c;
+  }
+
+  // An upstream whose circuit is not closed is unhealthy, whatever its
+  // reuse figure says: the card turns red (amber while half-open), says
+  // why, and greys the figure out. Returns whether it is.
+  function showHealth(c, st) {
+    const unhealthy = st !== 'closed';
+    c.root.classList.toggle('unhealthy', unhealthy);
+    c.root.classList.toggle('half-open', st === 'half-open');
+    c.root.dataset.health = unhealthy ? 'unhealthy' : 'healthy';
+    c.alert.hidden = !unhealthy;
+    if (st === 'open') {
+      setText(c.alert, 'Unhealthy: its circuit is open after repeated failures, so requests skip it until a probe after the cooldown succeeds.');
+    } else if (st === 'half-open') {
+      setText(c.alert, 'Recovering: its circuit is half-open; one probe request decides whether it takes traffic again.');
+    }
+    return unhealthy;
   }
 
   // FEW is how many connection checkouts a reuse figure needs before its
@@ -217,6 +239,8 @@
     setText(c.circuit, 'circuit ' + st);
     c.circuit.className = 'badge ' + st;
     c.cooldown.hidden = !u.cooldown_until;
+    setText(c.proto, u.protocol || 'no connection yet');
+    const unhealthy = showHealth(c, st);
 
     // The big figure: the last minute, or since start when the last minute
     // had no request.
@@ -237,8 +261,9 @@
       detail = 'no request yet';
     } else {
       setText(c.reuse, fmtPct(r));
-      c.reuse.className = 'reuse-value ' + reuseClass(r, n);
+      c.reuse.className = 'reuse-value ' + (unhealthy ? 'muted' : reuseClass(r, n));
       if (n < FEW) detail += ' · too few requests to judge yet';
+      if (unhealthy) caption += ' (of the requests it got before)';
     }
     c.reuse.dataset.ratio = r == null ? '' : String(r);
     setText(c.reuseCaption, caption);
@@ -247,14 +272,18 @@
     setText(c.conns, fmtInt(u.connections_active) + ' / ' + fmtInt(u.connections_idle));
     c.opened.replaceChildren(fmtInt(m.new_connections) + ' ', el('span', 'sub', '(' + fmtInt(u.connections_opened) + ' since start)'));
     setText(c.rps, fmtRate(m.requests_per_second));
-    setText(c.inflight, fmtInt(u.in_flight));
+    const conns = u.connections_active || 0;
+    c.inflight.replaceChildren(fmtInt(u.in_flight) + ' ', el('span', 'sub', '(on ' + fmtInt(conns) + ' active connection' +
+      (conns === 1 ? '' : 's') + (u.protocol ? ', ' + u.protocol : '') + ')'));
     setText(c.firstByte, pair(m.first_byte));
     setText(c.body, pair(m.body));
     setText(c.poolWait, pair(m.pool_wait));
+    setText(c.tls.label, 'TLS handshake p50 / p99');
     if (m.tls_handshake && m.tls_handshake.count) {
       setText(c.tls, pair(m.tls_handshake));
     } else if (u.tls_handshakes) {
-      c.tls.replaceChildren('avg ' + fmtNs(u.tls_avg_ns) + ' ', el('span', 'sub', '(' + fmtInt(u.tls_handshakes) + ' since start; none this minute)'));
+      setText(c.tls.label, 'TLS handshake avg');
+      c.tls.replaceChildren(fmtNs(u.tls_avg_ns) + ' ', el('span', 'sub', '(' + fmtInt(u.tls_handshakes) + ' since start; none this minute)'));
     } else {
       c.tls.replaceChildren(el('span', 'sub', u.base_url && u.base_url.startsWith('http:') ? 'plain HTTP: no TLS' : 'none yet'));
     }
@@ -278,6 +307,35 @@
     chips(c.retries, m.retries, '');
   }
 
+  // ---------- what API clients got, by status class ----------
+
+  const CLASS_TITLE = { '2xx': '2xx answered', '4xx': '4xx refused (client errors)', '429': '429 rate limited', '5xx': '5xx failed' };
+  const classBoxes = new Map();
+
+  function renderAnswers(snap, slots) {
+    const a = snap.answers;
+    if (!a || !a.classes) return;
+    $('answers').hidden = false;
+    const box = $('answer-classes');
+    for (const cls of a.classes) {
+      let b = classBoxes.get(cls);
+      if (!b) {
+        b = { root: el('div', 'total answer-class c' + cls) };
+        b.root.dataset.class = cls;
+        b.num = el('span', 'num');
+        b.spark = el('span', 'spark-slot');
+        b.root.append(el('span', 'label', (CLASS_TITLE[cls] || cls) + ', last minute'), b.num, b.spark);
+        box.appendChild(b.root);
+        classBoxes.set(cls, b);
+      }
+      const n = (a.last_minute || {})[cls] || 0;
+      setText(b.num, fmtInt(n));
+      b.root.classList.toggle('zero', n === 0);
+      b.root.title = fmtInt((a.total || {})[cls] || 0) + ' since start';
+      b.spark.replaceChildren(sparkline((a.series || {})[cls] || [], slots, { area: true }));
+    }
+  }
+
   // ---------- the whole page ----------
 
   function render(snap) {
@@ -292,6 +350,7 @@
     setText($('g-retries'), fmtInt(g.retries));
     const gs = $('g-spark');
     gs.replaceChildren(sparkline(g.requests_series || [], slots, { area: true }));
+    renderAnswers(snap, slots);
 
     const box = $('upstreams');
     const seen = new Set();
