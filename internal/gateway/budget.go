@@ -70,18 +70,20 @@ func (g *Gateway) addSpend(ctx context.Context, key *config.Key, cost float64) {
 	}
 }
 
-// stateFailure handles a call to the state that failed: counted, logged
-// (at most every stateLogEvery), shown in /readyz. It returns the 503 to
-// answer when the state fails closed, else nil: the request goes on.
+// stateFailure handles a call to the state that failed, or was not made
+// during the backoff after a failure (state.go): counted, logged (at most
+// every stateLogEvery); the state itself has recorded it for /readyz. It
+// returns the 503 to answer when the state fails closed, else nil: the
+// request goes on.
 func (g *Gateway) stateFailure(name, op string, err error) *apiError {
 	st := g.state
-	st.failed(err)
 	if g.metrics != nil {
 		g.metrics.StateError(st.backend, op)
 	}
 	now := time.Now().UnixNano()
 	if last := st.logged.Load(); now-last >= int64(stateLogEvery) && st.logged.CompareAndSwap(last, now) {
-		action := "letting requests through (fail open; redis.fail_closed: true refuses them instead)"
+		action := "each instance keeps rpm and tpm with its own buckets and lets budgets through (fail open; " +
+			"redis.fail_closed: true refuses requests of limited keys instead); Redis is asked again after a backoff of up to 5s"
 		if st.failClosed {
 			action = "refusing requests of limited keys with 503 (redis.fail_closed: true)"
 		}

@@ -54,6 +54,7 @@ type charge struct {
 	cfg      *config.Key // the key; nil in open mode
 	tpm      bool        // the key has a tokens-per-minute limit
 	estimate int         // tokens reserved from it
+	local    bool        // taken from this instance's own buckets: Redis could not be asked
 	model    string      // the model the request was routed to
 	w        *usageWriter
 	// strip: the gateway asked for the stream's usage chunk in the
@@ -67,9 +68,9 @@ type charge struct {
 // (one round trip with Redis). It returns the charge to settle once the
 // answer is relayed (nil if there is nothing to settle), or the error to
 // answer: a 429, or a 503 when the state cannot decide and is configured
-// to fail closed (by default it fails open: the request goes through).
-// The answer's header h gets the key's rpm and tpm state, allowed or
-// refused (setRateHeaders).
+// to fail closed. By default it fails open: this instance's own buckets
+// decide until Redis answers again. The answer's header h gets the key's
+// rpm and tpm state, allowed or refused (setRateHeaders).
 func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte, h http.Header) (*charge, *apiError) {
 	c := &charge{g: g}
 	if key != nil {
@@ -101,9 +102,16 @@ func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body 
 	var each [2]ratelimit.Decision
 	refused, err := g.state.lim.AllowEach(ctx, takes[:n], each[:n])
 	if err != nil {
-		return c, g.stateFailure(key.Name, "limit", err) // fail open: nothing taken, nothing to settle
+		if aerr := g.stateFailure(key.Name, "limit", err); aerr != nil || g.state.local == nil {
+			return c, aerr // nothing taken, nothing to settle
+		}
+		if refused, err = g.state.local.AllowEach(ctx, takes[:n], each[:n]); err != nil {
+			return c, nil
+		}
+		c.local = true
+	} else {
+		g.stateOK()
 	}
-	g.stateOK()
 	for i, t := range takes[:n] {
 		setRateHeaders(h, strings.HasPrefix(t.Key, rpmPrefix), each[i])
 	}
@@ -314,7 +322,10 @@ func (c *charge) settle(ctx context.Context) {
 			c.rec.usage, c.rec.cost = u, cost
 		}
 	}
-	if delta != 0 {
+	switch {
+	case delta != 0 && c.local:
+		_ = c.g.state.local.Adjust(ctx, tpmPrefix+c.key, delta)
+	case delta != 0:
 		c.g.adjust(ctx, c.key, delta)
 	}
 	c.g.addSpend(ctx, c.cfg, cost)

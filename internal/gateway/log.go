@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/internal/usage"
@@ -37,6 +38,7 @@ type accessLog struct {
 	aborted  int
 	fellBack bool         // a fallback model answered: the gateway tried more than one
 	api      bool         // an API request (relay): recorded in the usage ledger
+	unrouted bool         // refused because of its model (not allowed, not served)
 	usage    openai.Usage // the answer's, when known
 	cost     float64      // of usage, at the config's prices
 }
@@ -63,14 +65,21 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	if g.metrics != nil {
 		g.metrics.Request(rec.route, status, time.Since(rec.start))
 	}
+	// The model is the client's string, of any length: what is written
+	// down of it is cut (clip).
+	model, routed := clip(rec.model, maxLogged), clip(rec.routed, maxLogged)
 	if g.dash != nil && rec.api {
 		g.dash.Answered(status)
 	}
 	// The same facts on the request span, when tracing is on.
 	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
-		Model: rec.model, Upstream: rec.upstream, Err: rec.err})
+		Model: model, Upstream: rec.upstream, Err: rec.err})
 	if g.ledger != nil && rec.api {
-		g.ledger.Record(usage.Record{Time: rec.start, RequestID: rec.id, Key: rec.key, Model: cmp.Or(rec.routed, rec.model),
+		recorded := cmp.Or(routed, model)
+		if rec.unrouted {
+			recorded = unroutedModel
+		}
+		g.ledger.Record(usage.Record{Time: rec.start, RequestID: rec.id, Key: rec.key, Model: recorded,
 			Upstream: rec.upstream, PromptTokens: rec.usage.PromptTokens, CompletionTokens: rec.usage.CompletionTokens,
 			Cost: rec.cost, Status: status, Latency: time.Since(rec.start), Stream: rec.stream})
 	}
@@ -82,7 +91,7 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 	line := slog.NewRecord(time.Now(), level, "request", 0)
 	line.AddAttrs(
 		slog.String("request_id", rec.id),
-		slog.String("method", r.Method),
+		slog.String("method", clip(r.Method, maxLoggedMethod)),
 		slog.String("route", rec.route),
 		slog.Int("status", status),
 		slog.Duration("duration", time.Since(rec.start)),
@@ -91,9 +100,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 		line.AddAttrs(slog.String("key", rec.key))
 	}
 	if rec.model != "" {
-		line.AddAttrs(slog.String("model", rec.model), slog.Bool("stream", rec.stream))
+		line.AddAttrs(slog.String("model", model), slog.Bool("stream", rec.stream))
 		if rec.routed != "" && rec.routed != rec.model {
-			line.AddAttrs(slog.String("routed_model", rec.routed))
+			line.AddAttrs(slog.String("routed_model", routed))
 		}
 	}
 	if rec.upstream != "" {
@@ -116,12 +125,42 @@ func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
 		line.AddAttrs(slog.Int("events", rec.events))
 	}
 	if rec.err != nil {
-		line.AddAttrs(slog.String("error", rec.err.Error()))
+		line.AddAttrs(slog.String("error", clip(rec.err.Error(), maxLoggedError)))
 	}
 	if rec.aborted != 0 {
 		line.AddAttrs(slog.Bool("aborted", true))
 	}
 	_ = g.log.Handler().Handle(r.Context(), line)
+}
+
+// Bounds on what a request writes down (the access log, the usage ledger,
+// span attributes) of strings the client chose. Model names are a few
+// dozen bytes; a request's body, hence its model, may be 32 MiB.
+const (
+	maxLogged       = 256  // a model name
+	maxLoggedMethod = 32   // the HTTP method: any token net/http accepts
+	maxLoggedError  = 1024 // an error's text
+)
+
+// unroutedModel is the usage ledger's model for a request refused because
+// of its model (not allowed for its key, or served by no upstream): the
+// name is the client's, anything at all, so the ledger keeps none of it
+// (the access log has its start).
+const unroutedModel = "(unrouted)"
+
+// clip returns s if it is at most n bytes long, else its start, cut at a
+// character boundary, and its length, in n bytes at most:
+// "gpt-mmmm…(31457284 bytes)".
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	tail := "…(" + strconv.Itoa(len(s)) + " bytes)"
+	i := max(n-len(tail), 0)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + tail
 }
 
 // quietPath reports whether a successful request to p is logged at debug

@@ -54,6 +54,9 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	st := g.state.ready(ctx)
 	cancel()
+	if st.OK {
+		g.stateOK() // warmgate_state_up follows a PING that went through, too
+	}
 	if !st.OK && st.FailClosed {
 		reasons = append(reasons, "the limits' state backend (Redis) cannot be reached and redis.fail_closed refuses limited keys")
 	}

@@ -6,6 +6,8 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -235,5 +237,183 @@ func TestCircuitSharedThroughRedis(t *testing.T) {
 	}
 	if s := upstreamStats(t, b, "dead"); s.Requests != 0 {
 		t.Errorf("B sent the dead upstream %d attempts, want 0: A's open circuit was not shared", s.Requests)
+	}
+}
+
+// redisProxy stands between the gateway and Redis and counts the
+// connections the gateway opens. Down, it closes its connections and
+// every new one at once: a Redis that refuses, without a timeout to wait
+// for.
+type redisProxy struct {
+	ln       net.Listener
+	target   string
+	accepted atomic.Int64
+	down     atomic.Bool
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+func startRedisProxy(t *testing.T, target string) *redisProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &redisProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.closeAll()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *redisProxy) url() string { return "redis://" + p.ln.Addr().String() + "/0" }
+
+func (p *redisProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.accepted.Add(1)
+		if p.down.Load() {
+			_ = c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, time.Second)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		p.track(c, up)
+		p.wg.Add(2)
+		pipe := func(dst, src net.Conn) {
+			defer p.wg.Done()
+			_, _ = io.Copy(dst, src)
+			_ = dst.Close()
+			_ = src.Close()
+		}
+		go pipe(up, c)
+		go pipe(c, up)
+	}
+}
+
+func (p *redisProxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.conns[c] = true
+	}
+}
+
+func (p *redisProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+// setDown takes Redis away (closing the gateway's connections to it) or
+// gives it back.
+func (p *redisProxy) setDown(down bool) {
+	p.down.Store(down)
+	if down {
+		p.closeAll()
+	}
+}
+
+// TestRedisDownIsNotAskedEveryRequest: once a call to Redis failed, the
+// gateway leaves Redis alone for a backoff (1 s, growing to 5 s), and
+// judges the requests of limited keys meanwhile by its own buckets (fail
+// open: the key's rpm still holds on this instance) or refuses them at once
+// (fail closed). A Redis that fails at once is asked a bounded number of
+// times, not once per request, counted by the connections the gateway
+// opens to it. /readyz and the metrics say so; when Redis is back, the
+// shared buckets are used again.
+func TestRedisDownIsNotAskedEveryRequest(t *testing.T) {
+	for _, failClosed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail_closed=%t", failClosed), func(t *testing.T) {
+			r := redistest.Start(t)
+			p := startRedisProxy(t, r.Addr())
+			m := startMock(t, mock.Options{})
+			yaml := defaultYAML(t, m) +
+				fmt.Sprintf("redis: {url: %q, timeout: 250ms, fail_closed: %t}\n", p.url(), failClosed) +
+				"keys:\n  - {name: team, key_env: K, rpm: 5}\n  - {name: free, key_env: F}\n" +
+				"admin: {key_env: ADMIN_KEY}\n"
+			g := startGateway(t, yaml, sharedEnv)
+			send := func() answer {
+				return g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false),
+					"Authorization", "Bearer "+sharedEnv["K"])
+			}
+			if a := send(); a.status != http.StatusOK { // one of the shared bucket's 5
+				t.Fatalf("before: %d %s", a.status, a.body)
+			}
+
+			p.setDown(true)
+			before, start := p.accepted.Load(), time.Now()
+			const n = 30
+			counts := map[int]int{}
+			for range n {
+				a := send()
+				counts[a.status]++
+				if a.status == http.StatusServiceUnavailable {
+					checkError(t, a, http.StatusServiceUnavailable, "limits_unavailable", "retry")
+				}
+			}
+			dials, elapsed := p.accepted.Load()-before, time.Since(start)
+			t.Logf("%d requests with Redis down in %v: %v; %d connections to Redis", n, elapsed, counts, dials)
+			// The first failure, then at most one probe per backoff (1 s at
+			// least), by a request or the circuit loop.
+			if limit := 2 + 2*int64(elapsed/time.Second); dials > limit {
+				t.Errorf("%d connections to Redis for %d requests in %v, want at most %d: Redis is asked on every request", dials, n, elapsed, limit)
+			}
+			if failClosed {
+				if counts[http.StatusServiceUnavailable] != n {
+					t.Errorf("answers %v, want %d × 503 (fail closed)", counts, n)
+				}
+			} else if counts[http.StatusOK] != 5 || counts[http.StatusTooManyRequests] != n-5 {
+				t.Errorf("answers %v, want 5 × 200 then 429s: the key's rpm (5) kept by the instance's own buckets", counts)
+			}
+			if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false),
+				"Authorization", "Bearer "+sharedEnv["F"]); a.status != http.StatusOK {
+				t.Errorf("a key without limits with Redis down: %d %s", a.status, a.body)
+			}
+			status, st := readyState(t, g)
+			if st["ok"] != false || !strings.Contains(fmt.Sprint(st["error"]), "Redis") || (st["local_limits"] == true) == failClosed {
+				t.Errorf("/readyz state with Redis down = %v", st)
+			}
+			if want := map[bool]int{false: 200, true: 503}[failClosed]; status != want {
+				t.Errorf("/readyz = %d with Redis down, want %d", status, want)
+			}
+			value := scrape(t, g, adminHdr()...)
+			if v := value("warmgate_state_up", "backend", "redis"); v != 0 {
+				t.Errorf("warmgate_state_up = %v with Redis down", v)
+			}
+			if v := value("warmgate_state_errors_total", "backend", "redis", "op", "limit"); v < n {
+				t.Errorf("warmgate_state_errors_total{op=limit} = %v, want >= %d (every request that could not ask Redis)", v, n)
+			}
+
+			p.setDown(false)
+			eventually(t, 15*time.Second, "/readyz: Redis answers again", func() bool {
+				_, st := readyState(t, g)
+				return st["ok"] == true
+			})
+			if v := scrape(t, g, adminHdr()...)("warmgate_state_up", "backend", "redis"); v != 1 {
+				t.Errorf("warmgate_state_up = %v after Redis came back", v)
+			}
+			// The shared bucket still has 4 of its 5; the instance's own
+			// (fail open) was used up.
+			if a := send(); a.status != http.StatusOK {
+				t.Errorf("after Redis came back: %d %s, want 200 from the shared bucket", a.status, a.body)
+			}
+		})
 	}
 }

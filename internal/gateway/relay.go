@@ -86,6 +86,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	models := []string{""}
 	if env.Model != "" {
 		if !keyAllows(key, env.Model) {
+			rec.unrouted = true
 			writeError(w, &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "model_not_allowed",
 				message: "this API key may not use model " + quote(env.Model)})
 			return
@@ -94,6 +95,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		// then always ends on a model it can send.
 		models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
 		if g.view(models[0]) == nil {
+			rec.unrouted = true
 			writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
 				message: "the model " + quote(env.Model) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
 			return
@@ -156,7 +158,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 				resp.Body.Close()
 			}
 			g.log.Info("every upstream of the model failed; trying its fallback",
-				"request_id", rec.id, "model", model, "fallback", models[i+1])
+				"request_id", rec.id, "model", clip(model, maxLogged), "fallback", models[i+1])
 			continue
 		}
 		rec.routed, rec.fellBack = model, i > 0

@@ -25,6 +25,7 @@ import (
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/internal/usage"
 	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/ratelimit/redislimit"
 	"github.com/warmgate/warmgate/upstream"
 )
 
@@ -216,6 +217,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	s := &Server{cfg: cfg, log: log, done: make(chan error, 1), tracer: tr, metrics: m, dash: d, file: o.file, state: st, ledger: led,
 		roots: rootsOf(ucs)}
 	if st.backend == "redis" {
+		redislimit.LogTo(log) // not the standard library's log on stderr
 		log.Info("limits, budgets and open circuits shared through Redis", "redis", redactURL(cfg.Redis.URL), "fail_closed", cfg.Redis.FailClosed)
 	}
 	s.install(cfg, pool)
@@ -497,6 +499,9 @@ func startTracing(cfg *config.Config, exp sdktrace.SpanExporter, log *slog.Logge
 	if endpoint == "" && exp == nil {
 		return nil, nil
 	}
+	// The SDK's own errors (a collector that cannot be reached) into our
+	// log, not plain text on stderr.
+	tracing.LogErrorsTo(log)
 	tr, err := tracing.New(context.Background(), tracing.Config{
 		Endpoint:    endpoint,
 		SampleRatio: cfg.Tracing.Ratio(),

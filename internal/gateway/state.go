@@ -7,7 +7,9 @@ package gateway
 // levels.
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -41,9 +43,17 @@ type state struct {
 
 	rates atomic.Pointer[map[string]config.Key] // by key name; the Limit function reads it
 
-	mu    sync.Mutex
-	errAt time.Time   // when the last failure happened, for /readyz
-	down  atomic.Bool // the last call failed
+	// local, with Redis, is this instance's own buckets: they judge the
+	// requests of limited keys while Redis cannot be asked (fail open).
+	local stateLimiter
+
+	mu      sync.Mutex
+	errAt   time.Time     // when the last failure happened, for /readyz
+	lastErr error         // the last failure's
+	backoff time.Duration // how long Redis is left alone after the last failure
+	down    atomic.Bool   // the last call failed
+	retryAt atomic.Int64  // unix ns: while down, Redis is not asked before it
+	probing atomic.Bool   // while down, one call is asking Redis again
 
 	logged   atomic.Int64 // unix ns of the last warning line
 	failures atomic.Int64 // failures since then
@@ -62,6 +72,21 @@ type state struct {
 	closed   sync.Once
 	closeErr error
 }
+
+// After a failed call, Redis is left alone for redisBackoff, doubled after
+// each failed probe up to redisBackoffMax: meanwhile the requests of limited
+// keys are judged by this instance's own buckets (fail open) or refused
+// (fail closed) at once, instead of each paying for a call that fails,
+// which can take redis.timeout. Then one call (a request, the settle or
+// circuit loop, /readyz) asks Redis again; when it succeeds, every call
+// does.
+const (
+	redisBackoff    = time.Second
+	redisBackoffMax = 5 * time.Second
+)
+
+// errRedisBackoff is the error of a call not made during the backoff.
+var errRedisBackoff = errors.New("not asking Redis again until the wait after its failure ends")
 
 // settleInterval is how long a token correction or a spend waits before it
 // reaches Redis: what other instances may not see yet (docs/scaling.md).
@@ -91,7 +116,8 @@ func newState(cfg *config.Config) (*state, error) {
 	opts := redislimit.Options{Prefix: cfg.Redis.Prefix, Timeout: cfg.Redis.Timeout}
 	rl := redislimit.New(client, limit, opts)
 	st.backend, st.redisCfg, st.failClosed = "redis", *cfg.Redis, cfg.Redis.FailClosed
-	st.lim, st.spend, st.ping, st.closer = rl, redislimit.NewSpend(client, opts), rl.Ping, client
+	st.lim, st.spend = guardedLimiter{st, rl}, guardedSpend{st, redislimit.NewSpend(client, opts)}
+	st.ping, st.closer, st.local = rl.Ping, client, ratelimit.NewMemory(limit)
 	st.adjusts, st.spends = map[string]int{}, map[string]float64{}
 	st.onErr = func(string, string, error) {}
 	st.stop, st.finished = make(chan struct{}), make(chan struct{})
@@ -143,7 +169,9 @@ func (st *state) settleLoop() {
 
 // flush sends what is pending, one call per key. A failed call is reported
 // to onErr and dropped: retrying a correction later would apply it to a
-// bucket that has refilled meanwhile.
+// bucket that has refilled meanwhile, and a spend whose answer was lost may
+// have been added. A spend not sent because of the backoff is kept for the
+// next flush.
 func (st *state) flush() {
 	st.pmu.Lock()
 	adjusts, spends := st.adjusts, st.spends
@@ -163,10 +191,25 @@ func (st *state) flush() {
 			onErr(strings.TrimPrefix(bucket, tpmPrefix), "adjust", err)
 		}
 	}
+	var kept map[string]float64
 	for key, amount := range spends {
 		if err := st.spend.AddSpend(ctx, key, amount); err != nil {
+			if errors.Is(err, errRedisBackoff) {
+				if kept == nil {
+					kept = map[string]float64{}
+				}
+				kept[key] = amount
+				continue
+			}
 			onErr(key, "spend", err)
 		}
+	}
+	if kept != nil {
+		st.pmu.Lock()
+		for key, amount := range kept {
+			st.spends[key] += amount
+		}
+		st.pmu.Unlock()
 	}
 }
 
@@ -211,19 +254,130 @@ func (st *state) limit(bucket string) ratelimit.Limit {
 	return ratelimit.Limit{}
 }
 
-// failed records a failed call for /readyz.
-func (st *state) failed(error) {
-	st.mu.Lock()
+// redisAllowed reports whether a call may go to Redis now: always while
+// it answers; while it fails, only once the backoff has passed, and to one
+// caller at a time (the probe). A caller told yes reports how its call
+// went with redisDone.
+func (st *state) redisAllowed() bool {
 	if !st.down.Load() {
-		st.errAt = time.Now() // since when it has been failing
+		return true
 	}
-	st.mu.Unlock()
-	st.down.Store(true)
+	if time.Now().UnixNano() < st.retryAt.Load() {
+		return false
+	}
+	return st.probing.CompareAndSwap(false, true)
 }
 
-// succeeded clears the failure once a call went through.
+// redisDone records how a call that redisAllowed let through went. A call
+// given up because its caller's ctx ended says nothing of Redis.
+func (st *state) redisDone(ctx context.Context, err error) {
+	switch {
+	case err == nil:
+		st.succeeded()
+	case ctx.Err() != nil:
+		st.probing.Store(false)
+	default:
+		st.failed(err)
+	}
+}
+
+// skipped is the error of a call not made during the backoff.
+func (st *state) skipped() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return fmt.Errorf("%w (it failed: %v)", errRedisBackoff, st.lastErr)
+}
+
+// failed records a failed call, for /readyz, and starts or lengthens the
+// backoff: a failure within a backoff already started (a call made
+// before it) leaves it as it is.
+func (st *state) failed(err error) {
+	now := time.Now()
+	st.mu.Lock()
+	if !st.down.Load() {
+		st.errAt = now // since when it has been failing
+	}
+	st.lastErr = err
+	if now.UnixNano() >= st.retryAt.Load() {
+		if st.down.Load() { // a probe failed
+			st.backoff = min(max(2*st.backoff, redisBackoff), redisBackoffMax)
+		} else {
+			st.backoff = redisBackoff
+		}
+		st.retryAt.Store(now.Add(st.backoff).UnixNano())
+	}
+	st.down.Store(true)
+	st.mu.Unlock()
+	st.probing.Store(false)
+}
+
+// succeeded clears the failure and the backoff once a call went through.
 func (st *state) succeeded() {
+	if !st.down.Load() && !st.probing.Load() {
+		return
+	}
+	st.mu.Lock()
+	st.backoff = 0
 	st.down.Store(false)
+	st.mu.Unlock()
+	st.probing.Store(false)
+}
+
+// guardedLimiter is the Redis limiter behind the backoff.
+type guardedLimiter struct {
+	st  *state
+	lim stateLimiter
+}
+
+func (g guardedLimiter) AllowAll(ctx context.Context, takes []ratelimit.Take) (ratelimit.Decision, int, error) {
+	if !g.st.redisAllowed() {
+		return ratelimit.Decision{}, -1, g.st.skipped()
+	}
+	d, i, err := g.lim.AllowAll(ctx, takes)
+	g.st.redisDone(ctx, err)
+	return d, i, err
+}
+
+func (g guardedLimiter) AllowEach(ctx context.Context, takes []ratelimit.Take, each []ratelimit.Decision) (int, error) {
+	if !g.st.redisAllowed() {
+		return -1, g.st.skipped()
+	}
+	i, err := g.lim.AllowEach(ctx, takes, each)
+	g.st.redisDone(ctx, err)
+	return i, err
+}
+
+func (g guardedLimiter) Adjust(ctx context.Context, key string, delta int) error {
+	if !g.st.redisAllowed() {
+		return g.st.skipped()
+	}
+	err := g.lim.Adjust(ctx, key, delta)
+	g.st.redisDone(ctx, err)
+	return err
+}
+
+// guardedSpend is the Redis spend totals behind the backoff.
+type guardedSpend struct {
+	st    *state
+	spend ratelimit.Spender
+}
+
+func (g guardedSpend) Spent(ctx context.Context, key string) (day, month float64, err error) {
+	if !g.st.redisAllowed() {
+		return 0, 0, g.st.skipped()
+	}
+	day, month, err = g.spend.Spent(ctx, key)
+	g.st.redisDone(ctx, err)
+	return day, month, err
+}
+
+func (g guardedSpend) AddSpend(ctx context.Context, key string, amount float64) error {
+	if !g.st.redisAllowed() {
+		return g.st.skipped()
+	}
+	err := g.spend.AddSpend(ctx, key, amount)
+	g.st.redisDone(ctx, err)
+	return err
 }
 
 // stateReady is the state's part of /readyz.
@@ -231,26 +385,33 @@ type stateReady struct {
 	Backend    string `json:"backend"`
 	OK         bool   `json:"ok"`
 	FailClosed bool   `json:"fail_closed,omitempty"`
-	Error      string `json:"error,omitempty"`
-	Since      string `json:"since,omitempty"`
+	// LocalLimits: failing open, the keys' rpm and tpm are kept by this
+	// instance's own buckets until Redis answers again.
+	LocalLimits bool   `json:"local_limits,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Since       string `json:"since,omitempty"`
 }
 
-// ready checks the backend (a PING to Redis, bounded by ctx).
+// ready checks the backend: a PING to Redis, bounded by ctx, unless it
+// failed and its backoff is not over (then the last failure is shown).
 func (st *state) ready(ctx context.Context) stateReady {
 	r := stateReady{Backend: st.backend, OK: true, FailClosed: st.failClosed}
 	if st.ping == nil {
 		return r
 	}
-	if err := st.ping(ctx); err != nil {
-		st.failed(err)
-		r.OK = false
-		r.Error = "cannot reach Redis: " + err.Error()
-		st.mu.Lock()
-		r.Since = st.errAt.UTC().Format(time.RFC3339)
-		st.mu.Unlock()
+	var err error
+	if st.redisAllowed() {
+		err = st.ping(ctx)
+		st.redisDone(ctx, err)
+	}
+	if err == nil && !st.down.Load() {
 		return r
 	}
-	st.succeeded()
+	r.OK, r.LocalLimits = false, !st.failClosed
+	st.mu.Lock()
+	r.Error = "cannot reach Redis: " + cmp.Or(err, st.lastErr).Error()
+	r.Since = st.errAt.UTC().Format(time.RFC3339)
+	st.mu.Unlock()
 	return r
 }
 
@@ -300,8 +461,12 @@ func (st *state) shareCircuits(current func() (*upstream.Pool, *config.Config)) 
 }
 
 func (st *state) shareOnce(pool *upstream.Pool, cfg *config.Config, published map[string]bool) {
+	if !st.redisAllowed() {
+		return // Redis failed: asked again once its backoff ends
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), circuitShareEvery)
 	defer cancel()
+	var failed error
 	ups := pool.Upstreams()
 	names := make([]string, 0, len(ups))
 	for _, u := range ups {
@@ -319,12 +484,18 @@ func (st *state) shareOnce(pool *upstream.Pool, cfg *config.Config, published ma
 			cooldown := tuning(*uc).WithDefaults().Breaker.OpenTimeout
 			if err := st.circuits.Publish(ctx, name, cooldown); err != nil {
 				st.onErrLocked(name, "circuit", err)
+				failed = err
 				continue
 			}
 			published[name] = true
 		}
 	}
+	if len(names) == 0 {
+		st.probing.Store(false) // Redis was not asked: nothing learned
+		return
+	}
 	open, err := st.circuits.Open(ctx, names)
+	st.redisDone(ctx, cmp.Or(err, failed))
 	if err != nil {
 		st.onErrLocked("", "circuit", err)
 		return

@@ -45,6 +45,6 @@
 // configuration, codes from HTTP statuses and failure kinds. The key label
 // of the token and rate-limit series is the configured key name, never the
 // secret. As a guard against unbounded growth, each free-form label (route,
-// key, model, limit) keeps at most MaxLabelValues distinct values; later
-// ones are recorded as "other".
+// key, model, limit) keeps at most MaxLabelValues distinct values of at
+// most MaxLabelLen bytes; later or longer ones are recorded as "other".
 package metrics

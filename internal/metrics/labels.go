@@ -14,8 +14,14 @@ import (
 // series without bound.
 const MaxLabelValues = 1000
 
-// OtherLabelValue replaces label values past MaxLabelValues.
+// OtherLabelValue replaces label values past MaxLabelValues, and values
+// longer than MaxLabelLen.
 const OtherLabelValue = "other"
+
+// MaxLabelLen is the longest value, in bytes, a free-form label keeps; a
+// longer one (a client's made-up model name can be megabytes) is recorded
+// as OtherLabelValue.
+const MaxLabelLen = 256
 
 // capSet admits the first max distinct values of a label and maps every
 // later one to OtherLabelValue. Known values cost a read lock and a map
@@ -31,6 +37,9 @@ func newCapSet(limit int) *capSet { return &capSet{max: limit, seen: make(map[st
 // value returns v if it is (or may become) one of the admitted values, and
 // OtherLabelValue otherwise.
 func (c *capSet) value(v string) string {
+	if len(v) > MaxLabelLen {
+		return OtherLabelValue
+	}
 	c.mu.RLock()
 	_, ok := c.seen[v]
 	full := len(c.seen) >= c.max

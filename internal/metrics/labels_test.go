@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -20,6 +21,8 @@ func TestCapSet(t *testing.T) {
 		{name: "known values pass after the cap", in: []string{"a", "b", "c", "d", "b", "e", "a"},
 			want: []string{"a", "b", "c", "other", "b", "other", "a"}},
 		{name: "empty is a value", in: []string{"", "a", "b", "c"}, want: []string{"", "a", "b", "other"}},
+		{name: "too long is other, and takes no place", in: []string{strings.Repeat("m", MaxLabelLen+1), strings.Repeat("m", MaxLabelLen), "b", "c"},
+			want: []string{"other", strings.Repeat("m", MaxLabelLen), "b", "c"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

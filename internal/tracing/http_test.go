@@ -149,6 +149,27 @@ func TestHandlerUnknownMethod(t *testing.T) {
 	checkAttrs(t, spans[0], attribute.String("http.request.method", "_OTHER"))
 }
 
+// TestLongAttributesAreCut: a client's long strings (its path, a model
+// name) reach the span cut to maxAttrLen bytes.
+func TestLongAttributesAreCut(t *testing.T) {
+	t.Setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "")
+	t.Setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "")
+	tr, exp := newTestTracer(t, 1)
+	long := strings.Repeat("a", 60<<10)
+	serve(t, tr, httptest.NewRequest(http.MethodPost, "/v1/"+long, nil), func(_ http.ResponseWriter, r *http.Request) {
+		Annotate(r.Context(), Request{ID: "req-1", Status: 404, Model: long})
+	})
+	spans := exp.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	for _, k := range []attribute.Key{"url.path", keyModel} {
+		if v := attrs(spans[0])[k].AsString(); len(v) != maxAttrLen {
+			t.Errorf("%s is %d bytes, want %d", k, len(v), maxAttrLen)
+		}
+	}
+}
+
 // TestAnnotateStatus: which requests mark their span failed.
 func TestAnnotateStatus(t *testing.T) {
 	dial := &upstream.Error{Kind: upstream.KindDial, Upstream: "a", Err: errors.New("connection refused")}

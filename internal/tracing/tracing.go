@@ -66,6 +66,9 @@ const DefaultFailuresPerSecond = 100
 // instrumentation names the tracer, as OpenTelemetry asks: the module.
 const instrumentation = "github.com/warmgate/warmgate"
 
+// maxAttrLen bounds a span attribute's value, in bytes (see New).
+const maxAttrLen = 1024
+
 // exportTimeout bounds one OTLP request: a collector that does not answer
 // must not hold spans (and memory) for the exporter's own 10s default
 // plus retries.
@@ -130,7 +133,15 @@ func New(ctx context.Context, cfg Config) (*Tracer, error) {
 		fps = DefaultFailuresPerSecond
 	}
 	t.failures = rate.NewLimiter(rate.Limit(fps), max(1, int(math.Ceil(fps))))
+	// A span attribute can hold a client's string (url.path is up to
+	// server.max_header_bytes): cut values at maxAttrLen unless the
+	// OTEL_*ATTRIBUTE_VALUE_LENGTH_LIMIT variables say otherwise.
+	limits := sdktrace.NewSpanLimits()
+	if limits.AttributeValueLengthLimit < 0 {
+		limits.AttributeValueLengthLimit = maxAttrLen
+	}
 	t.tp = sdktrace.NewTracerProvider(proc,
+		sdktrace.WithRawSpanLimits(limits),
 		sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(cfg.ServiceName))),
 		sdktrace.WithSampler(sampler{sdktrace.ParentBased(t.root)}),
 		sdktrace.WithIDGenerator(ids{}))

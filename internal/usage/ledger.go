@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is the usage of one request, as the gateway saw it.
@@ -22,7 +24,8 @@ type Record struct {
 	// in the config), never the key itself. "" means the gateway runs
 	// without keys (open mode).
 	Key string
-	// Model is the model the client asked for.
+	// Model is the model the request was routed to (the one the client
+	// asked for, unless an alias or a fallback changed it).
 	Model string
 	// Upstream is the name of the upstream that answered (the last one
 	// tried), or "" when none was reached.
@@ -201,15 +204,22 @@ func (l *Ledger) closeDB() error {
 // Path returns the database file's path, dir/usage.db.
 func (l *Ledger) Path() string { return l.path }
 
+// MaxField bounds the strings of a Record (RequestID, Key, Model,
+// Upstream): Record cuts a longer one to its first MaxField bytes, so that
+// a client's string of any size (a model name may be megabytes) costs the
+// file and the pending batch no more than a few hundred bytes.
+const MaxField = 256
+
 // Record queues r to be written. It does no I/O and never waits for the
 // disk: it takes a mutex to append r to the pending batch (about 15ns, no
-// allocation once the batch buffers have grown). A record given after
-// Close, or while MaxPending records are already held, is dropped and
-// counted in Stats.Dropped.
+// allocation once the batch buffers have grown). Strings longer than
+// MaxField are cut to it. A record given after Close, or while MaxPending
+// records are already held, is dropped and counted in Stats.Dropped.
 func (l *Ledger) Record(r Record) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
+	r.RequestID, r.Key, r.Model, r.Upstream = cut(r.RequestID), cut(r.Key), cut(r.Model), cut(r.Upstream)
 	l.mu.Lock()
 	l.st.Recorded++
 	if l.closed || len(l.pending)+l.inFlight >= l.opts.MaxPending {
@@ -371,4 +381,17 @@ func (l *Ledger) write(batch []Record) error {
 		batch = batch[n:]
 	}
 	return tx.Commit()
+}
+
+// cut returns s, or its first MaxField bytes (at a character boundary)
+// when it is longer.
+func cut(s string) string {
+	if len(s) <= MaxField {
+		return s
+	}
+	i := MaxField
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strings.Clone(s[:i]) // not a slice that keeps the whole string alive
 }

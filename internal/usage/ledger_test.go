@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // openLedger opens a ledger in a fresh directory, closed at cleanup.
@@ -303,6 +304,43 @@ func TestLedgerRecordRoundTrip(t *testing.T) {
 	}
 	if d := got[0].Time.Sub(before); d < -time.Millisecond || d > 5*time.Second {
 		t.Errorf("a zero Time was stored as %v, want about %v", got[0].Time, before)
+	}
+}
+
+// TestLedgerCutsLongStrings: a record's strings are stored cut to
+// MaxField bytes, at a character boundary, whatever the caller gives.
+func TestLedgerCutsLongStrings(t *testing.T) {
+	l, dir := openLedger(t, Options{})
+	huge := strings.Repeat("é", 1<<20) // 2 MiB, 2 bytes a character
+	l.Record(Record{RequestID: "r" + huge, Key: "k" + huge, Model: "m" + huge, Upstream: "u" + huge, Status: 403})
+	l.Record(Record{RequestID: "req-2", Model: strings.Repeat("x", MaxField)})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.Recent(t.Context(), 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Recent: %d records, %v", len(got), err)
+	}
+	long := got[1]
+	for name, v := range map[string]string{"request_id": long.RequestID, "key": long.Key, "model": long.Model, "upstream": long.Upstream} {
+		if len(v) != MaxField-1 || !utf8.ValidString(v) || !strings.HasPrefix(v[1:], "éé") {
+			t.Errorf("%s stored as %d bytes (%.20q…), want the first %d (a whole character fewer)", name, len(v), v, MaxField-1)
+		}
+	}
+	if got[0].Model != strings.Repeat("x", MaxField) {
+		t.Errorf("a model of exactly MaxField bytes was changed: %d bytes", len(got[0].Model))
+	}
+	fi, err := os.Stat(filepath.Join(dir, "usage.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 1<<20 {
+		t.Errorf("usage.db is %d bytes for two records", fi.Size())
 	}
 }
 

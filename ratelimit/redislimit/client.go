@@ -1,7 +1,10 @@
 package redislimit
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +28,34 @@ func NewClient(url string, timeout time.Duration) (*redis.Client, error) {
 	opt.PoolTimeout = timeout
 	opt.ContextTimeoutEnabled = true
 	// A failed call is the caller's to handle (fail open or closed), at
-	// once: retrying inside the client would hold the request longer.
+	// once: retrying inside the client would hold the request longer. That
+	// goes for dials too: go-redis tries 5 times, 100ms apart, by default,
+	// so a Redis that refuses connections at once would cost every call
+	// its whole timeout.
 	opt.MaxRetries = -1
+	opt.DialerRetries = 1
 	return redis.NewClient(opt), nil
+}
+
+// LogTo sends go-redis's own log lines (a failed dial, a bad connection
+// dropped) to log, at debug level, instead of the standard library's log
+// on stderr, which would put plain-text lines in the middle of a JSON log.
+// They repeat what the calls' errors say, which the caller reports. go-redis
+// has one logger for the whole process: the last one given here wins.
+func LogTo(log *slog.Logger) {
+	if log != nil {
+		redis.SetLogger(slogPrinter{log})
+	}
+}
+
+// slogPrinter is go-redis's Logging interface over a slog.Logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if p.log.Enabled(ctx, slog.LevelDebug) {
+		p.log.Log(ctx, slog.LevelDebug, "redis client", "detail", fmt.Sprintf(format, v...))
+	}
 }
