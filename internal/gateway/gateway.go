@@ -100,6 +100,7 @@ var relayRoutes = map[string]bool{
 
 // ServeHTTP dispatches by path. Every answer carries X-Request-Id.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	dropUnreadBody(w, r) // until the relay reads it (body.go)
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
 		// net/http reads a chunked body by its chunks and silently drops a
 		// Content-Length sent with it, but keeps the connection open. RFC

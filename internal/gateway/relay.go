@@ -327,31 +327,6 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // a buffer of its own instead of the pooled one.
 type writerOnly struct{ io.Writer }
 
-// readBody reads the whole request body, bounded by the configured maximum.
-func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	if r.ContentLength > g.maxBody {
-		return nil, tooLarge(g.maxBody)
-	}
-	var b []byte
-	var err error
-	if r.ContentLength > 0 {
-		// The usual case: one allocation of the announced size, and a read
-		// that must find the body ends where it said.
-		b = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, b)
-	} else {
-		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(g.maxBody)
-		}
-		return nil, errBadRequest("body_read_error", "could not read the request body: "+err.Error())
-	}
-	return b, nil
-}
-
 func tooLarge(n int64) *apiError {
 	return &apiError{status: http.StatusRequestEntityTooLarge, typ: openai.TypeInvalidRequest, code: "body_too_large",
 		message: "request body is larger than the gateway's limit of " + formatBytes(n) + " (server.max_body_bytes)"}
