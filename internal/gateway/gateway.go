@@ -199,7 +199,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.dash.ServeHTTP(sw, r)
-	case relayRoutes[p]:
+	case relayRoutes[apiRoute(p)]: // "/v1/Chat/completions/" too: some upstreams take it for the route
 		if r.Method != http.MethodPost {
 			methodNotAllowed(sw, http.MethodPost)
 			return
