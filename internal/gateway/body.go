@@ -50,7 +50,8 @@ func dropUnreadBody(w http.ResponseWriter, r *http.Request) {
 // server.body_min_rate (Apache's mod_reqtimeout rule). A large upload on a
 // slow but steady link gets the time it needs; a body that trickles is cut
 // (408) after body_timeout. The deadline is the connection's (HTTP/1) or
-// the stream's (HTTP/2) read deadline, cleared once the body has arrived,
+// the stream's (HTTP/2) read deadline, cleared once the body has arrived
+// (net/http clears the connection's itself when it sees the body's end),
 // so that it never cuts the answer.
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > g.maxBody {
@@ -67,12 +68,13 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 		return b, nil
 	}
 	// Whatever is left of the body is not read: net/http must not wait for
-	// it (see unreadBodyGrace).
-	tb.setDeadline(time.Now().Add(unreadBodyGrace))
+	// it (see unreadBodyGrace); after a body too slow, not at all.
 	switch {
 	case errors.Is(err, errBodyTooLarge):
+		tb.setDeadline(time.Now().Add(unreadBodyGrace))
 		return nil, tooLarge(g.maxBody)
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		tb.setDeadline(time.Now())
 		if r.ProtoMajor == 1 {
 			w.Header().Set("Connection", "close")
 		}
@@ -80,6 +82,7 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 			message: "the request body arrived too slowly: after " + tb.timeout.String() + " it must keep up " +
 				formatBytes(tb.rate) + " a second on average (server.body_timeout, server.body_min_rate)"}
 	}
+	tb.setDeadline(time.Now().Add(unreadBodyGrace))
 	return nil, errBadRequest("body_read_error", "could not read the request body: "+err.Error())
 }
 
@@ -144,12 +147,17 @@ func (t *timedBody) readAll(n, max int64) ([]byte, error) {
 				// At the maximum, with no length announced: one byte more
 				// is too much.
 				var one [1]byte
-				if k, err := io.ReadFull(readerFunc(t.read), one[:]); k > 0 {
-					return nil, errBodyTooLarge
-				} else if err != io.EOF {
-					return nil, err
+				for {
+					k, err := t.read(one[:])
+					switch {
+					case k > 0:
+						return nil, errBodyTooLarge
+					case err == io.EOF:
+						return b, nil
+					case err != nil:
+						return nil, err
+					}
 				}
-				return b, nil
 			}
 			nb := make([]byte, len(b), min(2*int64(cap(b)), limit))
 			copy(nb, b)
@@ -168,8 +176,3 @@ func (t *timedBody) readAll(n, max int64) ([]byte, error) {
 		}
 	}
 }
-
-// readerFunc is a function as an io.Reader.
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
