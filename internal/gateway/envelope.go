@@ -53,8 +53,12 @@ func readEnvelope(body []byte) (e envelope, err error) {
 	}
 	i := skipSpace(body, 0)
 	if body[i] != '{' {
-		// An error, or null: an empty envelope.
-		err = json.Unmarshal(body, &e.Envelope)
+		// An error, or null: an empty envelope. (Locals, not e's fields,
+		// are decoded into here and below: their address escapes, and
+		// would move e to the heap on every call.)
+		var env openai.Envelope
+		err = json.Unmarshal(body, &env)
+		e.Envelope = env
 		return e, err
 	}
 	var streams, opts int
@@ -82,8 +86,12 @@ func readEnvelope(body []byte) (e envelope, err error) {
 			}
 			if v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
 				e.Model = string(v[1 : len(v)-1]) // no escapes: the bytes are the value
-			} else if err := json.Unmarshal(v, &e.Model); err != nil {
-				return e, unmarshalError(body)
+			} else {
+				var m string
+				if err := json.Unmarshal(v, &m); err != nil {
+					return e, unmarshalError(body)
+				}
+				e.Model = m
 			}
 		case keyStream:
 			if streams++; streams == 2 && e.dup == "" {
@@ -101,10 +109,11 @@ func readEnvelope(body []byte) (e envelope, err error) {
 				e.dup = "stream_options"
 			}
 			e.optSpans = append(e.optSpans, [2]int{i, vend})
-			e.StreamOptions = nil
-			if err := json.Unmarshal(v, &e.StreamOptions); err != nil {
+			var so *openai.StreamOptions
+			if err := json.Unmarshal(v, &so); err != nil {
 				return e, unmarshalError(body)
 			}
+			e.StreamOptions = so
 		case keyFolded:
 			if e.folded == "" {
 				e.folded = string(key)
