@@ -29,10 +29,6 @@ type envelope struct {
 	optSpans [][2]int
 }
 
-// ambiguous reports whether servers could read the body's envelope
-// differently: a key spelled twice, or in another case.
-func (e *envelope) ambiguous() bool { return e.dup != "" || e.folded != "" }
-
 // readEnvelope reads what routing needs from body, a JSON object: the
 // top-level "model", "stream" and "stream_options", and the keys that
 // would make another server read them differently (envelope.dup and
