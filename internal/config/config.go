@@ -252,6 +252,15 @@ type Server struct {
 	// Heartbeat is the interval of ": keep-alive" SSE comments sent to a
 	// streaming client while the upstream has not answered yet. Default 15s.
 	Heartbeat time.Duration `yaml:"heartbeat"`
+	// BodyTimeout and BodyMinRate bound the time a request body may take
+	// to arrive once its headers have: at every moment, the time spent
+	// reading it may not exceed BodyTimeout plus the bytes received so far
+	// divided by BodyMinRate (bytes a second), so a large upload on a slow
+	// but steady link goes through and a body that trickles is cut (408).
+	// Defaults 20s and 8192 (64 kbit/s). A body the gateway does not read
+	// (a refused request's) gets no such allowance: it is dropped at once.
+	BodyTimeout time.Duration `yaml:"body_timeout"`
+	BodyMinRate int64         `yaml:"body_min_rate"`
 	// AllowOpen allows listening beyond loopback without client keys.
 	AllowOpen bool `yaml:"allow_open"`
 }

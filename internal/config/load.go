@@ -247,6 +247,8 @@ func (c *Config) applyDefaults() {
 	setDefault(&s.IdleTimeout, 120*time.Second)      // outlive SDK idle pools (often 90s) so clients close first, not mid-reuse
 	setDefault(&s.MaxHeaderBytes, 64<<10)            // room for large auth and trace headers; the stdlib's 1 MiB invites abuse
 	setDefault(&s.MaxBodyBytes, 32<<20)              // long chat histories and inline images fit; more is a mistake or an attack
+	setDefault(&s.BodyTimeout, 20*time.Second)       // Apache mod_reqtimeout's body=20: any body of a few MiB arrives by then on a real link
+	setDefault(&s.BodyMinRate, 8<<10)                // 64 kbit/s: a 32 MiB upload may take over an hour; a trickle holding a connection is cut
 	setDefault(&s.Heartbeat, 15*time.Second)         // under the 30-60s idle cut of common load balancers
 	setDefault(&s.DrainTimeout, 30*time.Second)      // most non-stream requests finish; within typical orchestrator grace periods
 }

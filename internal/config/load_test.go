@@ -93,6 +93,8 @@ func defaultServer() Server {
 		MaxBodyBytes:      32 << 20,
 		DrainTimeout:      30 * time.Second,
 		Heartbeat:         15 * time.Second,
+		BodyTimeout:       20 * time.Second,
+		BodyMinRate:       8 << 10,
 	}
 }
 
@@ -111,10 +113,11 @@ func TestDefaults(t *testing.T) {
 			u := c.Upstreams[0]
 			return u.Pool == (Pool{}) && u.Timeouts == (Timeouts{}) && u.Retry == (Retry{}) && u.TLS == (TLS{})
 		}},
-		{"explicit server values kept", "upstreams: [{name: a, base_url: http://x}]\nserver: {read_header_timeout: 1s, idle_timeout: 2s, max_header_bytes: 3, max_body_bytes: 4, drain_timeout: 5s, allow_open: true}",
+		{"explicit server values kept", "upstreams: [{name: a, base_url: http://x}]\nserver: {read_header_timeout: 1s, idle_timeout: 2s, max_header_bytes: 3, max_body_bytes: 4, drain_timeout: 5s, allow_open: true, body_timeout: 6s, body_min_rate: 7}",
 			func(c *Config) bool {
 				return c.Server == Server{ReadHeaderTimeout: time.Second, IdleTimeout: 2 * time.Second, MaxHeaderBytes: 3,
-					MaxBodyBytes: 4, DrainTimeout: 5 * time.Second, Heartbeat: 15 * time.Second, AllowOpen: true}
+					MaxBodyBytes: 4, DrainTimeout: 5 * time.Second, Heartbeat: 15 * time.Second, AllowOpen: true,
+					BodyTimeout: 6 * time.Second, BodyMinRate: 7}
 			}},
 		{"null sections are defaults", "listen:\nupstreams: [{name: a, base_url: http://x, pool: ~}]\nserver:\nredis:\n", func(c *Config) bool {
 			return c.Listen == "127.0.0.1:8080" && c.Redis == nil && c.Server == defaultServer()
@@ -626,6 +629,8 @@ func TestValidate(t *testing.T) {
 		{"bad listen override", func(c *Config) { c.Listen = "nope" }, `listen: invalid address "nope"`},
 		{"negative duration", func(c *Config) { c.Upstreams[0].Timeouts.StreamIdle = -time.Second }, `upstreams[0].timeouts.stream_idle: duration -1s is negative`},
 		{"negative body limit", func(c *Config) { c.Server.MaxBodyBytes = -1 }, `server.max_body_bytes: must not be negative`},
+		{"negative body rate", func(c *Config) { c.Server.BodyMinRate = -1 }, `server.body_min_rate: must not be negative`},
+		{"negative body timeout", func(c *Config) { c.Server.BodyTimeout = -1 }, `server.body_timeout: duration -1ns is negative`},
 		{"no upstreams", func(c *Config) { c.Upstreams = nil }, `at least one upstream`},
 	}
 	for _, tt := range tests {

@@ -81,8 +81,10 @@ func (c *Config) validate(p *problems) {
 	s := c.Server
 	nonNegative(p, "server.max_header_bytes", int64(s.MaxHeaderBytes))
 	nonNegative(p, "server.max_body_bytes", s.MaxBodyBytes)
+	nonNegative(p, "server.body_min_rate", s.BodyMinRate)
 	durations(p, "server", map[string]time.Duration{
 		"read_header_timeout": s.ReadHeaderTimeout, "idle_timeout": s.IdleTimeout, "drain_timeout": s.DrainTimeout, "heartbeat": s.Heartbeat,
+		"body_timeout": s.BodyTimeout,
 	})
 }
 

@@ -100,6 +100,7 @@ var relayRoutes = map[string]bool{
 
 // ServeHTTP dispatches by path. Every answer carries X-Request-Id.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	dropUnreadBody(w, r) // until the relay reads it (body.go)
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
 		// net/http reads a chunked body by its chunks and silently drops a
 		// Content-Length sent with it, but keeps the connection open. RFC
@@ -198,7 +199,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.dash.ServeHTTP(sw, r)
-	case relayRoutes[p]:
+	case relayRoutes[apiRoute(p)]: // "/v1/Chat/completions/" too: some upstreams take it for the route
 		if r.Method != http.MethodPost {
 			methodNotAllowed(sw, http.MethodPost)
 			return

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/openai"
@@ -38,9 +37,9 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		return
 	}
 
-	// A body that is not JSON names no model: a key whose paths refuse the
-	// request (below) is refused before it is read (an upload, say).
-	if !routed && key != nil && !isJSON(r.Header.Get("Content-Type")) && !key.AllowsPath(r.URL.Path) {
+	// A body that is neither JSON nor a form names no model: a key whose
+	// paths refuse the request (below) is refused before it is read.
+	if !routed && key != nil && bodyKind(r.Header.Get("Content-Type")) == bodyOther && !key.AllowsPath(r.URL.Path) {
 		writeError(w, pathNotAllowed(key, r))
 		return
 	}
@@ -49,31 +48,20 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		writeError(w, aerr)
 		return
 	}
-	var env openai.Envelope
-	var dup, scanned bool
-	var optSpans [][2]int // where readEnvelope found "stream_options"
-	if routed || isJSON(r.Header.Get("Content-Type")) && len(body) > 0 {
-		// encoding/json reads invalid UTF-8 as U+FFFD: the gateway would
-		// then route and authorize a model name other than the bytes the
-		// upstream gets. JSON text must be UTF-8 (RFC 8259), so refuse it.
-		if !utf8.Valid(body) {
-			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: it is not valid UTF-8"))
-			return
-		}
-		var err error
-		if env, dup, optSpans, scanned, err = readEnvelope(body); err != nil {
-			writeError(w, errBadRequest("invalid_json", "request body is not valid JSON: "+jsonErrorText(err)))
-			return
-		}
-		if dup {
-			writeError(w, errBadRequest("duplicate_model", "request body names \"model\" more than once: send it once"))
-			return
-		}
-		if routed && env.Model == "" {
-			writeError(w, &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "missing_model",
-				message: "request body has no \"model\": name the model to use, e.g. {\"model\":\"gpt-4.1-mini\", ...}"})
-			return
-		}
+	e, form, aerr := bodyEnvelope(r, body, routed, strictBody(key))
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	env := &e.Envelope
+	if routed && env.Model == "" {
+		writeError(w, &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "missing_model",
+			message: "request body has no \"model\": name the model to use, e.g. {\"model\":\"gpt-4.1-mini\", ...}"})
+		return
+	}
+	if aerr := queryModel(key, r.URL.RawQuery); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
 	rec.model, rec.stream = env.Model, env.Stream
 	if env.Model == "" && key != nil && !key.AllowsPath(r.URL.Path) {
@@ -92,8 +80,13 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			return
 		}
 		// Fallbacks the key may use and some upstream serves: the loop below
-		// then always ends on a model it can send.
-		models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
+		// then always ends on a model it can send. A form's model cannot be
+		// rewritten: it goes as named.
+		if form {
+			models[0] = env.Model
+		} else {
+			models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
+		}
 		if g.view(models[0]) == nil {
 			rec.unrouted = true
 			writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
@@ -113,7 +106,7 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	}
 
 	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
-	ch, aerr := g.limit(r.Context(), key, r.URL.Path, body, w.Header())
+	ch, aerr := g.limit(r.Context(), key, apiRoute(r.URL.Path), body, w.Header())
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -122,15 +115,8 @@ func (g *Gateway) relay(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 		ch.rec = rec
 	}
 	defer ch.settle(r.Context())
-	if ch != nil && wantsUsageOption(r.URL.Path, &env) {
-		var b []byte
-		var ok bool
-		if scanned {
-			b, ok = withStreamUsageAt(body, optSpans)
-		} else {
-			b, ok = withStreamUsage(body)
-		}
-		if ok {
+	if ch != nil && wantsUsageOption(apiRoute(r.URL.Path), env) {
+		if b, ok := withStreamUsageAt(body, e.optSpans); ok {
 			body, ch.strip = b, true
 		}
 	}
@@ -329,31 +315,6 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // a buffer of its own instead of the pooled one.
 type writerOnly struct{ io.Writer }
 
-// readBody reads the whole request body, bounded by the configured maximum.
-func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	if r.ContentLength > g.maxBody {
-		return nil, tooLarge(g.maxBody)
-	}
-	var b []byte
-	var err error
-	if r.ContentLength > 0 {
-		// The usual case: one allocation of the announced size, and a read
-		// that must find the body ends where it said.
-		b = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, b)
-	} else {
-		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(g.maxBody)
-		}
-		return nil, errBadRequest("body_read_error", "could not read the request body: "+err.Error())
-	}
-	return b, nil
-}
-
 func tooLarge(n int64) *apiError {
 	return &apiError{status: http.StatusRequestEntityTooLarge, typ: openai.TypeInvalidRequest, code: "body_too_large",
 		message: "request body is larger than the gateway's limit of " + formatBytes(n) + " (server.max_body_bytes)"}
@@ -397,8 +358,6 @@ func copyRequestHeader(dst, src http.Header, pass func(canonicalName string) boo
 		}
 	}
 }
-
-func isJSON(ct string) bool { return mediaType(ct, "application/json") }
 
 func isEventStream(ct string) bool { return mediaType(ct, "text/event-stream") }
 

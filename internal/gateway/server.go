@@ -289,7 +289,7 @@ func (s *Server) URL() string { return "http://" + s.Addr() + "/v1" }
 // Shutdown returns the serving error.
 func (s *Server) Start() {
 	go func() {
-		err := s.srv.Serve(s.ln)
+		err := s.srv.Serve(&acceptLog{Listener: s.ln, log: s.log}) // accept errors at warn (acceptlog.go)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
