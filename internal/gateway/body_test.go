@@ -99,11 +99,11 @@ func TestUnreadBodyIsDropped(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"no key", "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n", 401, "missing_api_key"},
-		{"wrong key", "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer sk-wrong\r\n", 401, "invalid_api_key"},
-		{"admin route without the admin key", "POST /admin/reload HTTP/1.1\r\nHost: gw\r\n", 401, "invalid_admin_key"},
-		{"health check", "POST /healthz HTTP/1.1\r\nHost: gw\r\n", 200, ""},
-		{"unknown route", "POST /nope HTTP/1.1\r\nHost: gw\r\n", 404, "unknown_route"},
+		{"no key", "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n", 401, "missing_api_key"},
+		{"wrong key", "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-wrong\r\n", 401, "invalid_api_key"},
+		{"admin route without the admin key", "POST /admin/reload HTTP/1.1\r\nHost: localhost\r\n", 401, "invalid_admin_key"},
+		{"health check", "POST /healthz HTTP/1.1\r\nHost: localhost\r\n", 200, ""},
+		{"unknown route", "POST /nope HTTP/1.1\r\nHost: localhost\r\n", 404, "unknown_route"},
 	}
 	for _, tt := range tests {
 		for fr := range framings {
@@ -122,7 +122,7 @@ func TestUnreadBodyIsDropped(t *testing.T) {
 		c := dialGateway(t, g)
 		_ = c.SetDeadline(time.Now().Add(requestTimeout))
 		body := chatBody("gpt-4.1-mini", false)
-		req := "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer sk-wrong\r\nContent-Length: " +
+		req := "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-wrong\r\nContent-Length: " +
 			fmt.Sprint(len(body)) + "\r\n\r\n" + body
 		_, _ = io.WriteString(c, req+strings.Replace(req, "sk-wrong", bodyEnv["KEY"], 1))
 		br := bufio.NewReader(c)
@@ -154,7 +154,7 @@ func TestSlowBodyIsCut(t *testing.T) {
 	for fr := range framings {
 		t.Run("HTTP/1.1/"+framings[fr].name, func(t *testing.T) {
 			t.Parallel()
-			c, br := trickle(t, g, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nAuthorization: Bearer "+bodyEnv["KEY"]+"\r\n", fr)
+			c, br := trickle(t, g, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer "+bodyEnv["KEY"]+"\r\n", fr)
 			status, code, took := answeredAndClosed(t, c, br)
 			t.Logf("answered %d %s and closed after %v", status, code, took.Round(time.Millisecond))
 			if status != http.StatusRequestTimeout || code != "body_timeout" {
@@ -212,7 +212,10 @@ func TestSlowSteadyBodyPasses(t *testing.T) {
 	c := dialGateway(t, g)
 	_ = c.SetDeadline(time.Now().Add(requestTimeout))
 	br := bufio.NewReader(c)
-	auth := "Host: gw\r\nAuthorization: Bearer " + bodyEnv["KEY"] + "\r\n"
+	auth := "Host: localhost\r\nAuthorization: Bearer " + bodyEnv["KEY"] + "\r\n"
+	withKey := func(req string) string { // rawChat with the key
+		return strings.Replace(req, "HTTP/1.1\r\n", "HTTP/1.1\r\nAuthorization: Bearer "+bodyEnv["KEY"]+"\r\n", 1)
+	}
 
 	// 96 KiB (more than the first buffer, which must grow) in 8 KiB pieces
 	// every 100ms: 80 KiB/s for 1.2s, four times body_timeout.
@@ -242,7 +245,7 @@ func TestSlowSteadyBodyPasses(t *testing.T) {
 	// A small body, and a stream answer of about 1s: its connection's read
 	// deadline (300ms after the body) must be gone by then.
 	start = time.Now()
-	if _, err := io.WriteString(c, strings.Replace(rawChat("gpt-4.1-mini", true), "Host: gw\r\n", auth, 1)); err != nil {
+	if _, err := io.WriteString(c, withKey(rawChat("gpt-4.1-mini", true))); err != nil {
 		t.Fatal(err)
 	}
 	if resp, err = http.ReadResponse(br, nil); err != nil {
@@ -256,7 +259,7 @@ func TestSlowSteadyBodyPasses(t *testing.T) {
 	}
 	t.Logf("stream done after %v", time.Since(start).Round(time.Millisecond))
 
-	if _, err := io.WriteString(c, strings.Replace(rawChat("gpt-4.1-mini", false), "Host: gw\r\n", auth, 1)); err != nil {
+	if _, err := io.WriteString(c, withKey(rawChat("gpt-4.1-mini", false))); err != nil {
 		t.Fatal(err)
 	}
 	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
@@ -281,7 +284,7 @@ func TestAnnouncedBodyIsNotAllocated(t *testing.T) {
 		_ = c.SetDeadline(time.Now().Add(requestTimeout))
 		// Expect: 100-continue: the gateway's first read of the body sends
 		// "100 Continue", so the client knows when the handler is reading.
-		fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", announced)
+		fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", announced)
 		line, err := bufio.NewReader(c).ReadString('\n')
 		if err != nil || !strings.Contains(line, "100") {
 			t.Fatalf("want 100 Continue: %q, %v", line, err)

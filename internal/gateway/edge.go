@@ -105,7 +105,7 @@ func (g *Gateway) edge(r *http.Request, p string) *apiError {
 		return &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "cross_site_request",
 			message: "refused a cross-site request (Sec-Fetch-Site: cross-site): a gateway without client keys answers only its own pages and programs; configure client keys to serve other sites"}
 	}
-	if relayRoutes[p] && r.Method == http.MethodPost && simpleContentType(r.Header.Get("Content-Type")) {
+	if relayRoutes[apiRoute(p)] && r.Method == http.MethodPost && simpleContentType(r.Header.Get("Content-Type")) {
 		return &apiError{status: http.StatusUnsupportedMediaType, typ: openai.TypeInvalidRequest, code: "unsupported_media_type",
 			message: "this route takes a JSON body: send it with \"Content-Type: application/json\", not " + quote(r.Header.Get("Content-Type"))}
 	}

@@ -646,8 +646,8 @@ func TestKeysGovernPassThroughPaths(t *testing.T) {
 			refused: []string{`"mini-only"`, "keys[].models", `paths: ["/v1/files*"]`}},
 		{name: "models: batches", key: "K_MINI", method: "POST", path: "/v1/batches", body: `{"input_file_id":"file-1"}`,
 			refused: []string{`paths: ["/v1/batches*"]`}},
-		{name: "models: multipart upload", key: "K_MINI", method: "POST", path: "/v1/audio/transcriptions",
-			body: "--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--b--\r\n", ctype: "multipart/form-data; boundary=b",
+		{name: "models: multipart upload without a model", key: "K_MINI", method: "POST", path: "/v1/audio/transcriptions",
+			body: "--b\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nen\r\n--b--\r\n", ctype: "multipart/form-data; boundary=b",
 			refused: []string{`paths: ["/v1/audio*"]`}},
 		{name: "models: a body that names an allowed model", key: "K_MINI", method: "POST", path: "/v1/images/generations",
 			body: `{"model":"gpt-4.1-mini","prompt":"x"}`},
@@ -675,8 +675,10 @@ func TestKeysGovernPassThroughPaths(t *testing.T) {
 			}
 		})
 	}
-	// An upload is refused before its body is read: the 403 comes while
-	// the client has sent 3 bytes of the megabyte it announced.
+	// An upload that cannot name a model (neither JSON nor a form) is
+	// refused before its body is read: the 403 comes while the client has
+	// sent 3 bytes of the megabyte it announced. (A form is read: its
+	// "model" field names a model; TestModelCheckCannotBeBypassed.)
 	t.Run("refused before the body", func(t *testing.T) {
 		conn, err := net.Dial("tcp", g.Addr())
 		if err != nil {
@@ -685,7 +687,7 @@ func TestKeysGovernPassThroughPaths(t *testing.T) {
 		defer conn.Close()
 		_ = conn.SetDeadline(time.Now().Add(requestTimeout))
 		fmt.Fprintf(conn, "POST /v1/files HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer %s\r\n"+
-			"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n--b", env["K_MINI"])
+			"Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n--b", env["K_MINI"])
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			t.Fatalf("no answer before the body was sent: %v", err)

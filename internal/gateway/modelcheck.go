@@ -68,9 +68,11 @@ func bodyKind(ct string) int {
 	return bodyOther
 }
 
-// strictBody reports whether a body the gateway cannot read (not JSON, not
-// a form) is refused for key: it is when the key's models list or budget
-// depends on the model.
+// strictBody reports whether an encoded body (Content-Encoding), which the
+// gateway does not read but an upstream that decodes it could, is refused
+// for key: it is when the key's models list or budget depends on the
+// model. A body that is neither JSON nor a form names no model for any
+// upstream: the key's paths decide (config.Key.AllowsPath).
 func strictBody(key *config.Key) bool {
 	return key != nil && (len(key.Models) > 0 || key.HasBudget())
 }
@@ -82,8 +84,8 @@ func strictBody(key *config.Key) bool {
 // body (by its Content-Type, or without one, or any body that is valid
 // JSON) is read as JSON; a multipart or urlencoded form by its "model"
 // field (form is then true: the body cannot be rewritten for an alias or a
-// fallback); anything else has no model the gateway can see, and is
-// refused when strict (see strictBody).
+// fallback); anything else names no model. An encoded body is refused on
+// routed paths, and when strict (see strictBody).
 func bodyEnvelope(r *http.Request, body []byte, routed, strict bool) (e envelope, form bool, aerr *apiError) {
 	if len(r.Header["Content-Type"]) > 1 {
 		return e, false, errBadRequest("invalid_content_type",
@@ -113,12 +115,7 @@ func bodyEnvelope(r *http.Request, body []byte, routed, strict bool) (e envelope
 			e, aerr = urlencodedEnvelope(body)
 			return e, true, aerr
 		}
-		if strict {
-			return e, false, &apiError{status: http.StatusUnsupportedMediaType, typ: openai.TypeInvalidRequest,
-				code: "unsupported_media_type", message: "the gateway cannot read the model in a body of type " + quote(ct) +
-					", and this API key is limited to some models or has a budget: send JSON (application/json) or a form (multipart/form-data)"}
-		}
-		return e, false, nil
+		return e, false, nil // no upstream reads a model in it either
 	}
 	if strings.IndexByte(ct, ';') >= 0 && !utf8Charset(ct) {
 		return e, false, &apiError{status: http.StatusUnsupportedMediaType, typ: openai.TypeInvalidRequest,

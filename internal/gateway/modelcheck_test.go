@@ -56,7 +56,7 @@ func TestModelCheckCannotBeBypassed(t *testing.T) {
 	m := startMock(t, mock.Options{})
 	env := map[string]string{"KEY_MINI": "sk-mini-0123456789", "KEY_PLAIN": "sk-plain-0123456789"}
 	g := startGateway(t, defaultYAML(t, m)+`keys:
-  - {name: mini, key_env: KEY_MINI, models: ["gpt-4.1-mini"]}
+  - {name: mini, key_env: KEY_MINI, models: ["gpt-4.1-mini"], paths: ["/v1/audio/*", "/v1/files", "/v1/realtime"]}
   - {name: plain, key_env: KEY_PLAIN}
 `, env)
 	mini, plain := "Bearer "+env["KEY_MINI"], "Bearer "+env["KEY_PLAIN"]
@@ -101,8 +101,10 @@ func TestModelCheckCannotBeBypassed(t *testing.T) {
 		{"urlencoded", mini, "/v1/audio/speech", [2]string{"application/x-www-form-urlencoded", "input=hi&model=gpt-4.1"}, nil, 403, "model_not_allowed"},
 		{"urlencoded, escaped key", mini, "/v1/audio/speech", [2]string{"application/x-www-form-urlencoded", "input=hi&mod%65l=gpt-4.1"}, nil, 403, "model_not_allowed"},
 		{"urlencoded, two models", mini, "/v1/audio/speech", [2]string{"application/x-www-form-urlencoded", "model=gpt-4.1-mini&model=gpt-4.1"}, nil, 400, "duplicate_model"},
-		{"unreadable body, limited key", mini, "/v1/audio/speech", [2]string{"application/octet-stream", "\x00\x01binary"}, nil, 415, "unsupported_media_type"},
-		{"unreadable body, unlimited key", plain, "/v1/audio/speech", [2]string{"application/octet-stream", "\x00\x01binary"}, nil, 0, ""},
+		{"a body with no model, on a path the key allows", mini, "/v1/audio/speech", [2]string{"application/octet-stream", "\x00\x01binary"}, nil, 0, ""},
+		{"a body with no model, unlimited key", plain, "/v1/audio/speech", [2]string{"application/octet-stream", "\x00\x01binary"}, nil, 0, ""},
+		{"encoded body, passthrough", mini, "/v1/audio/speech", jsonCT(`{"model":"gpt-4.1-mini"}`), []string{"Content-Encoding", "gzip"}, 415, "unsupported_content_encoding"},
+		{"encoded body, unlimited key", plain, "/v1/audio/speech", jsonCT(`{"model":"gpt-4.1-mini"}`), []string{"Content-Encoding", "gzip"}, 0, ""},
 		{"charset other than UTF-8", mini, "/v1/chat/completions", [2]string{"application/json; charset=utf-7", `{"model":"gpt-4.1-mini","+AG0-odel":"gpt-4.1"}`}, nil, 415, "unsupported_charset"},
 		{"charset UTF-8", mini, "/v1/chat/completions", [2]string{"application/json; charset=UTF-8", `{"model":"gpt-4.1-mini",` + msgs + `}`}, nil, 0, ""},
 		{"encoded body", mini, "/v1/chat/completions", jsonCT(`{"model":"gpt-4.1-mini",` + msgs + `}`), []string{"Content-Encoding", "gzip"}, 415, "unsupported_content_encoding"},
