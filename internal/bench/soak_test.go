@@ -12,8 +12,10 @@ import (
 
 // TestSoakQuick runs the soak at its CI size against a fresh build and
 // checks that clients saw no error while one upstream stayed healthy,
-// that the faulty one was retried around, and that the report has the
-// gateway's start, middle and end.
+// that the faulty one was retried around, that the slow-body and abort
+// floods ran beside the load and the gateway ended every slow-body
+// connection itself, and that the report has the gateway's start, middle
+// and end.
 func TestSoakQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes; skipped with -short")
@@ -60,6 +62,23 @@ func TestSoakQuick(t *testing.T) {
 		t.Error("no retries: the faulty upstream got no traffic")
 	}
 	for _, want := range []string{"| start |", "| middle |", "| end |", "client-visible errors  0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// The floods ran beside the load, and the gateway, not the client,
+	// ended every slow-body connection.
+	if sb := rep.SlowBody; sb == nil || sb.Connections == 0 || sb.ClosedByGateway == 0 {
+		t.Errorf("slow-body flood did not run: %+v", sb)
+	} else if sb.StillOpen != 0 {
+		t.Errorf("%d of %d slow-body connections were still open when the client gave up", sb.StillOpen, sb.Connections)
+	}
+	if ab := rep.Aborts; ab == nil || ab.Requests == 0 || ab.Aborted == 0 {
+		t.Errorf("abort flood did not run: %+v", ab)
+	} else if ab.Errors != 0 {
+		t.Errorf("%d aborted requests failed otherwise, e.g. %v", ab.Errors, ab.ErrorExamples)
+	}
+	for _, want := range []string{"slow-body flood", "abort flood"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
