@@ -331,7 +331,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 	defer stopFloods()
 	slowN, abortN := floodSize(o.Quick)
 	gwAddr := strings.TrimPrefix(origin, "http://")
-	wg.Go(func() { rep.SlowBody = runSlowBodyFlood(loadCtx, floodStop, gwAddr, slowN, keys[1]) })
+	wg.Go(func() { rep.SlowBody = runSlowBodyFlood(loadCtx, floodStop, gwAddr, slowN, keys[1], slowBodyGiveUp) })
 	wg.Go(func() { rep.Aborts = runAbortFlood(floodStop, origin, abortN, keys[0]) })
 
 	// The samples: after the warm-up, in the middle and near the end,

@@ -105,9 +105,9 @@ type slowBodyVariant struct {
 }
 
 // runSlowBodyFlood keeps n slow-body connections to addr open until stop
-// is done, then waits for those still open to end (bounded by
-// slowBodyGiveUp); ctx ends everything at once.
-func runSlowBodyFlood(ctx, stop context.Context, addr string, n int, validKey string) *SlowBodyFlood {
+// is done, then waits for those still open to end (each bounded by
+// giveUp); ctx ends everything at once.
+func runSlowBodyFlood(ctx, stop context.Context, addr string, n int, validKey string, giveUp time.Duration) *SlowBodyFlood {
 	variants := []slowBodyVariant{
 		{chunked: false, key: validKey},
 		{chunked: false, key: ""},
@@ -120,7 +120,7 @@ func runSlowBodyFlood(ctx, stop context.Context, addr string, n int, validKey st
 	for slot := range n {
 		wg.Go(func() {
 			for i := slot; stop.Err() == nil; i += n {
-				o := slowBodyConn(ctx, addr, variants[i%len(variants)])
+				o := slowBodyConn(ctx, addr, variants[i%len(variants)], giveUp)
 				mu.Lock()
 				switch {
 				case o.dialErr:
@@ -154,8 +154,8 @@ type slowBodyOutcome struct {
 
 // slowBodyConn opens one connection, sends a chat request's headers and
 // then trickles its body until the gateway ends the connection, the
-// client gives up (slowBodyGiveUp) or ctx is done.
-func slowBodyConn(ctx context.Context, addr string, v slowBodyVariant) slowBodyOutcome {
+// client gives up (after giveUp) or ctx is done.
+func slowBodyConn(ctx context.Context, addr string, v slowBodyVariant, giveUp time.Duration) slowBodyOutcome {
 	var o slowBodyOutcome
 	d := net.Dialer{Timeout: 5 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -195,8 +195,8 @@ func slowBodyConn(ctx context.Context, addr string, v slowBodyVariant) slowBodyO
 		ended <- status
 	}()
 
-	giveUp := time.NewTimer(slowBodyGiveUp)
-	defer giveUp.Stop()
+	limit := time.NewTimer(giveUp)
+	defer limit.Stop()
 	tick := time.NewTicker(slowBodyEvery)
 	defer tick.Stop()
 	step := strings.Repeat("a", slowBodyStep)
@@ -209,7 +209,7 @@ func slowBodyConn(ctx context.Context, addr string, v slowBodyVariant) slowBodyO
 		case o.status = <-ended:
 			o.closedByGateway, o.held = true, time.Since(start)
 			return o
-		case <-giveUp.C:
+		case <-limit.C:
 		case <-ctx.Done():
 		case <-tick.C:
 			if sent+slowBodyStep < slowBodyLength {

@@ -1,11 +1,15 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -111,5 +115,64 @@ func TestGrowth(t *testing.T) {
 	}
 	if g := growth(s[:2]); len(g) != 1 {
 		t.Errorf("missing end: %v", g)
+	}
+}
+
+// TestSlowBodyFloodTellsWhoClosed runs the slow-body flood against two
+// loopback servers: one that answers 408 and closes once the headers have
+// come, one that reads and never answers. The first one's connections
+// must count as closed by the gateway, the second one's as still open.
+func TestSlowBodyFloodTellsWhoClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		closes bool
+	}{{"server closes", true}, {"server holds", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer ln.Close()
+			wg.Go(func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					wg.Go(func() {
+						defer c.Close()
+						br := bufio.NewReader(c)
+						for { // the headers
+							line, err := br.ReadString('\n')
+							if err != nil {
+								return
+							}
+							if line == "\r\n" {
+								break
+							}
+						}
+						if tc.closes {
+							_, _ = io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+							return
+						}
+						_, _ = io.Copy(io.Discard, br) // until the client closes
+					})
+				}
+			})
+			stop, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+			defer cancel()
+			f := runSlowBodyFlood(t.Context(), stop, ln.Addr().String(), 2, "sk-test", 300*time.Millisecond)
+			if f.Connections == 0 || f.DialErrors != 0 {
+				t.Fatalf("flood = %+v", f)
+			}
+			if tc.closes && (f.ClosedByGateway != f.Connections || f.Status[408] != f.Connections) {
+				t.Errorf("server closes: %+v, want every connection closed by it with 408", f)
+			}
+			if !tc.closes && (f.StillOpen != f.Connections || f.ClosedByGateway != 0) {
+				t.Errorf("server holds: %+v, want every connection still open", f)
+			}
+		})
 	}
 }
