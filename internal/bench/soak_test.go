@@ -72,10 +72,10 @@ func TestSoakQuick(t *testing.T) {
 	}
 	// The floods ran beside the load, and the gateway, not the client,
 	// ended every slow-body connection.
-	if sb := rep.SlowBody; sb == nil || sb.Connections == 0 || sb.ClosedByGateway == 0 {
+	if sb := rep.SlowBody; sb == nil || sb.Connections == 0 {
 		t.Errorf("slow-body flood did not run: %+v", sb)
-	} else if sb.StillOpen != 0 {
-		t.Errorf("%d of %d slow-body connections were still open when the client gave up", sb.StillOpen, sb.Connections)
+	} else if sb.StillOpen != 0 || sb.ClosedByGateway == 0 {
+		t.Errorf("%d of %d slow-body connections were still open when the client gave up: the gateway must end them (server.body_timeout)", sb.StillOpen, sb.Connections)
 	}
 	if ab := rep.Aborts; ab == nil || ab.Requests == 0 || ab.Aborted == 0 {
 		t.Errorf("abort flood did not run: %+v", ab)
