@@ -115,6 +115,9 @@ func (r *SoakReport) Failed() string {
 	if r.SlowBody != nil && r.SlowBody.StillOpen > 0 {
 		why = append(why, fmt.Sprintf("%d slow-body connections not ended by the gateway", r.SlowBody.StillOpen))
 	}
+	if r.SlowBody != nil && r.SlowBody.DialErrors > 0 {
+		why = append(why, fmt.Sprintf("%d slow-body connections refused by the gateway", r.SlowBody.DialErrors))
+	}
 	if r.Aborts != nil && r.Aborts.Errors > 0 {
 		why = append(why, fmt.Sprintf("%d aborted requests failed otherwise", r.Aborts.Errors))
 	}

@@ -78,6 +78,8 @@ func TestSoakQuick(t *testing.T) {
 		t.Errorf("slow-body flood did not run: %+v", sb)
 	} else if sb.StillOpen != 0 || sb.ClosedByGateway == 0 {
 		t.Errorf("%d of %d slow-body connections were still open when the client gave up: the gateway must end them (server.body_timeout)", sb.StillOpen, sb.Connections)
+	} else if sb.DialErrors != 0 {
+		t.Errorf("%d slow-body connections could not be made", sb.DialErrors)
 	}
 	if ab := rep.Aborts; ab == nil || ab.Requests == 0 || ab.Aborted == 0 {
 		t.Errorf("abort flood did not run: %+v", ab)
