@@ -328,13 +328,17 @@ One mock stays healthy; the other fails every request with a fault the
 gateway can hide by failing over (503, 429 with Retry-After, a first byte
 later than the first-byte timeout, 502, dropped requests on idle
 connections), the fault changing by phase, with the mock restarted (so
-briefly refusing connections) between phases.
+briefly refusing connections) between phases. Beside it run a slow-body
+flood (connections that send a chat request's headers, then trickle its
+body) and an abort flood (requests canceled a few ms after they are sent).
 
 Then print: requests, client-visible errors (must be 0), the gateway's
-retries by reason and upstream connections opened (from /metrics), and the
-gateway process's goroutines, open file descriptors and RSS after a warm-up,
-in the middle and near the end. It exits non-zero on any client-visible
-error or when goroutines, fds or RSS grew between the middle and the end.
+retries by reason and upstream connections opened (from /metrics), how the
+floods' connections and requests ended, and the gateway process's
+goroutines, open file descriptors and RSS after a warm-up, in the middle and
+near the end. It exits non-zero on any client-visible error, on a slow-body
+connection the gateway did not close, or when goroutines, fds or RSS grew
+between the middle and the end.
 Linux only (it reads /proc). See docs/reliability.md.`,
 		Example: `  # the CI size (about 15 s)
   warmgate bench soak --quick

@@ -97,6 +97,10 @@ type SoakReport struct {
 	Samples []SoakSample `json:"samples"`
 	// Growth lists what grew once warm; empty is good.
 	Growth []string `json:"growth"`
+	// SlowBody and Aborts are the attacker loads run beside the normal
+	// traffic, from the start to the end sample.
+	SlowBody *SlowBodyFlood `json:"slow_body"`
+	Aborts   *AbortFlood    `json:"aborts"`
 }
 
 // Failed says why the soak failed, or "".
@@ -107,6 +111,15 @@ func (r *SoakReport) Failed() string {
 	}
 	if r.Requests == 0 {
 		why = append(why, "no requests finished")
+	}
+	if r.SlowBody != nil && r.SlowBody.StillOpen > 0 {
+		why = append(why, fmt.Sprintf("%d slow-body connections not ended by the gateway", r.SlowBody.StillOpen))
+	}
+	if r.SlowBody != nil && r.SlowBody.DialErrors > 0 {
+		why = append(why, fmt.Sprintf("%d slow-body connections refused by the gateway", r.SlowBody.DialErrors))
+	}
+	if r.Aborts != nil && r.Aborts.Errors > 0 {
+		why = append(why, fmt.Sprintf("%d aborted requests failed otherwise", r.Aborts.Errors))
 	}
 	why = append(why, r.Growth...)
 	return strings.Join(why, "; ")
@@ -123,7 +136,19 @@ func (r *SoakReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  e.g. %s\n", e)
 	}
 	fmt.Fprintf(&b, "retries by reason      %s\n", formatCounts(r.Retries))
-	fmt.Fprintf(&b, "connections opened     %s\n\n", formatCounts(r.ConnectionsOpened))
+	fmt.Fprintf(&b, "connections opened     %s\n", formatCounts(r.ConnectionsOpened))
+	if s := r.SlowBody; s != nil {
+		fmt.Fprintf(&b, "slow-body flood        %d connections (%d at once): %d closed by the gateway (longest %.1fs; answers %s), %d still open, %d dial errors\n",
+			s.Connections, s.Concurrency, s.ClosedByGateway, s.LongestSeconds, formatStatus(s.Status), s.StillOpen, s.DialErrors)
+	}
+	if a := r.Aborts; a != nil {
+		fmt.Fprintf(&b, "abort flood            %d requests (%d streamed, %d workers): %d aborted, %d finished first, %d failed otherwise\n",
+			a.Requests, a.Streamed, a.Workers, a.Aborted, a.Finished, a.Errors)
+		for _, e := range a.ErrorExamples {
+			fmt.Fprintf(&b, "  e.g. %s\n", e)
+		}
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "| gateway | at | goroutines | fds | RSS MiB |\n|---|---:|---:|---:|---:|\n")
 	for _, s := range r.Samples {
 		fmt.Fprintf(&b, "| %s | %.1fs | %d | %d | %.1f |\n", s.Label, s.AtSeconds, s.Goroutines, s.FDs, float64(s.RSSBytes)/(1<<20))
@@ -135,6 +160,27 @@ func (r *SoakReport) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// formatStatus prints counts by status, 0 as "none" (closed unanswered).
+func formatStatus(m map[int]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		name := strconv.Itoa(k)
+		if k == 0 {
+			name = "none"
+		}
+		parts[i] = fmt.Sprintf("%s=%d", name, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func formatCounts(m map[string]float64) string {
@@ -283,6 +329,14 @@ func RunSoak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 		}
 	})
 
+	// The floods, beside the load from its start to the end sample.
+	floodStop, stopFloods := context.WithCancel(loadCtx)
+	defer stopFloods()
+	slowN, abortN := floodSize(o.Quick)
+	gwAddr := strings.TrimPrefix(origin, "http://")
+	wg.Go(func() { rep.SlowBody = runSlowBodyFlood(loadCtx, floodStop, gwAddr, slowN, keys[1], slowBodyGiveUp) })
+	wg.Go(func() { rep.Aborts = runAbortFlood(floodStop, origin, abortN, keys[0]) })
+
 	// The samples: after the warm-up, in the middle and near the end,
 	// all under load, so that in-flight requests count alike.
 	marks := []struct {
@@ -306,6 +360,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 		e.logf("%s: %d goroutines, %d fds, %.1f MiB", s.Label, s.Goroutines, s.FDs, float64(s.RSSBytes)/(1<<20))
 		rep.Samples = append(rep.Samples, s)
 	}
+	stopFloods()
 	wg.Wait()
 	rep.DurationSeconds = time.Since(start).Seconds()
 	select {
@@ -429,11 +484,13 @@ func (f *faultyMock) stop() {
 // soakConfig is the gateway's config: two upstreams for the same models,
 // retries with a budget that covers a whole upstream failing, a circuit
 // breaker with a short cooldown (so the faulty upstream keeps being
-// tried), two client keys with generous limits and an admin key.
+// tried), two client keys with generous limits and an admin key, and a
+// short server.body_timeout, so that the slow-body flood's connections
+// are cut within the soak.
 func soakConfig(dataDir, healthy, faulty string, keys []string) string {
 	var b strings.Builder
 	// shutdown_delay 0: no load balancer is in front to wait for.
-	fmt.Fprintf(&b, "listen: 127.0.0.1:0\ndata_dir: %q\nadmin: {key_env: %s}\nserver: {shutdown_delay: 0s}\nupstreams:\n", dataDir, soakAdminEnv)
+	fmt.Fprintf(&b, "listen: 127.0.0.1:0\ndata_dir: %q\nadmin: {key_env: %s}\nserver: {shutdown_delay: 0s, body_timeout: %s}\nupstreams:\n", dataDir, soakAdminEnv, soakBodyTimeout)
 	for _, u := range []struct{ name, origin string }{{"healthy", healthy}, {"faulty", faulty}} {
 		fmt.Fprintf(&b, "  - name: %s\n    base_url: %q\n    models: [\"*\"]\n", u.name, u.origin+"/v1")
 		fmt.Fprintf(&b, "    timeouts: {first_byte: %s}\n", soakFirstByte)
