@@ -91,6 +91,18 @@ func okHandler(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, b)
 }
 
+// TestSequentialRequestsReuseOneConnection: requests one after another use
+// one connection at a time.
+//
+// This test and the next count the connections open, not only those
+// opened: net/http closes an HTTP/1 connection instead of reusing it when it
+// read the whole response but did not see the write of the request finish
+// within 50ms (its guard against a server that answers before reading the
+// request), and on a busy machine under -race the writing goroutine can
+// wait that long for a CPU. The next request then opens a replacement; the
+// number open stays within the concurrency. Nothing else closes a
+// connection here (no idle timeout, no age limit, the server keeps them):
+// Expired and ServerClosedIdle stay 0.
 func TestSequentialRequestsReuseOneConnection(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		s := newServer(t, m, okHandler)
@@ -109,12 +121,12 @@ func TestSequentialRequestsReuseOneConnection(t *testing.T) {
 				t.Fatalf("proto = %s, want HTTP/2", resp.Proto)
 			}
 		}
-		if got := s.accepted.Load(); got != 1 {
-			t.Errorf("server accepted %d connections, want 1", got)
-		}
 		st := p.Stats()[0]
-		if st.Opened != 1 || st.Reused != 199 {
-			t.Errorf("stats opened=%d reused=%d, want 1 and 199", st.Opened, st.Reused)
+		if got := s.accepted.Load(); st.Open != 1 || got != st.Open+st.Closed || m == h2 && got != 1 {
+			t.Errorf("server accepted %d connections, want 1 open (and one for each of the %d net/http closed); pool stats %+v", got, st.Closed, st)
+		}
+		if st.Opened != s.accepted.Load() || st.Reused != 200-st.Opened || st.Expired != 0 || st.ServerClosedIdle != 0 {
+			t.Errorf("stats opened=%d reused=%d expired=%d server-closed=%d, want %d, %d, 0, 0", st.Opened, st.Reused, st.Expired, st.ServerClosedIdle, s.accepted.Load(), 200-s.accepted.Load())
 		}
 		if st.Active != 0 || st.Idle != 1 || st.InFlight != 0 {
 			t.Errorf("stats active=%d idle=%d inflight=%d, want 0, 1, 0", st.Active, st.Idle, st.InFlight)
@@ -143,8 +155,10 @@ func TestConcurrentRequestsOpenAtMostConcurrency(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if got := s.accepted.Load(); got > conc {
-			t.Errorf("server accepted %d connections for concurrency %d; pool stats %+v", got, conc, p.Stats()[0])
+		// Never more connections open than the concurrency; one opened
+		// beyond it replaced one net/http closed (see the test above).
+		if st := p.Stats()[0]; st.Open > conc || st.Expired != 0 || st.ServerClosedIdle != 0 {
+			t.Errorf("server accepted %d connections for concurrency %d; pool stats %+v", s.accepted.Load(), conc, st)
 		}
 		// On HTTP/2 one connection carries them all: no handshake storm
 		// when the first requests arrive together.
