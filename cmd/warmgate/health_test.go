@@ -50,22 +50,7 @@ func TestHealth(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-healthtest")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out lockedBuffer
-	root := newRootCmd()
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs([]string{"serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
-			addr, _, _ = strings.Cut(rest, " ")
-		}
-	}
+	addr, _, done := serveInProcess(t, ctx)
 	_, port, _ := net.SplitHostPort(addr)
 	t.Setenv("WARMGATE_LISTEN", "0.0.0.0:"+port) // as in the container image
 	got, err := execute(t, t.Context(), "health")

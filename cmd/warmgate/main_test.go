@@ -178,22 +178,7 @@ func TestServeLogsEveryRequest(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-logtest-secret")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out lockedBuffer
-	root := newRootCmd()
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs([]string{"serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
-			addr, _, _ = strings.Cut(rest, " ")
-		}
-	}
+	addr, out, done := serveInProcess(t, ctx)
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range 3 {
 		resp, err := client.Post("http://"+addr+"/v1/chat/completions", "application/json",
@@ -215,6 +200,29 @@ func TestServeLogsEveryRequest(t *testing.T) {
 	if strings.Contains(log, "logtest-secret") {
 		t.Error("the upstream key is in the log")
 	}
+}
+
+// serveInProcess runs `warmgate serve --listen 127.0.0.1:0` until ctx ends and
+// returns the address it listens on, its output, and its result.
+func serveInProcess(t *testing.T, ctx context.Context) (string, *lockedBuffer, <-chan error) {
+	t.Helper()
+	out := &lockedBuffer{}
+	root := newRootCmd()
+	root.SetOut(out)
+	root.SetErr(out)
+	root.SetArgs([]string{"serve", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	return addr, out, done
 }
 
 // TestDemoTooShort: a --duration shorter than the runs is a clear error,

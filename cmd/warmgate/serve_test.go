@@ -56,20 +56,10 @@ func TestServeLogHidesBaseURLPassword(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out lockedBuffer
-	root := newRootCmd()
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs([]string{"serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" || !strings.Contains(out.String(), "base_url="); time.Sleep(10 * time.Millisecond) {
+	addr, out, done := serveInProcess(t, ctx)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "base_url="); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
-			addr, _, _ = strings.Cut(rest, " ")
+			t.Fatalf("serve logged no upstream:\n%s", out.String())
 		}
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
