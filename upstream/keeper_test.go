@@ -59,8 +59,10 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func TestPrewarmOpensConnectionsBeforeAnyRequest(t *testing.T) {
 	// HTTP/1.1: each prewarmed connection is its own; on HTTP/2 one suffices.
 	m, p := startMock(t, mock.Options{NoH2: true}, func(c *Config) { c.Prewarm = 2; c.DisableHTTP2 = true })
-	waitFor(t, 5*time.Second, "2 prewarmed connections at the mock", func() bool {
-		return m.Stats().TLSHandshakes == 2
+	// A bound, not a speed claim: on a loaded machine a warm-up round can
+	// time out, and the keeper tries again a round (up to 5s) later.
+	waitFor(t, 30*time.Second, "2 prewarmed connections at the mock", func() bool {
+		return m.Stats().TLSHandshakes >= 2 && p.Stats()[0].Open >= 2
 	})
 	p.Warm(t.Context())
 	before := m.Stats()
@@ -84,10 +86,10 @@ func TestPrewarmOpensConnectionsBeforeAnyRequest(t *testing.T) {
 func TestPrewarmReopensExpiredConnections(t *testing.T) {
 	m, p := startMock(t, mock.Options{NoH2: true, IdleTimeout: 1500 * time.Millisecond},
 		func(c *Config) { c.Prewarm = 1; c.DisableHTTP2 = true })
-	waitFor(t, 5*time.Second, "the prewarmed connection", func() bool { return m.Stats().TLSHandshakes >= 1 })
+	waitFor(t, 30*time.Second, "the prewarmed connection", func() bool { return m.Stats().TLSHandshakes >= 1 })
 	// The mock closes it after 1.5s idle (or the pool expires it first once it
 	// learned the timeout); the keeper must open a new one by itself.
-	waitFor(t, 10*time.Second, "a re-opened warm connection", func() bool {
+	waitFor(t, 30*time.Second, "a re-opened warm connection", func() bool {
 		return m.Stats().TLSHandshakes >= 2 && p.Stats()[0].Open >= 1
 	})
 }
@@ -175,7 +177,7 @@ func TestMaxConnAgeRetiresIdleConnections(t *testing.T) {
 	if _, err := chat(t, p, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the old connection to be retired", func() bool { return p.Stats()[0].Expired >= 1 })
+	waitFor(t, 30*time.Second, "the old connection to be retired", func() bool { return p.Stats()[0].Expired >= 1 })
 	if _, err := chat(t, p, nil); err != nil {
 		t.Fatal(err)
 	}
