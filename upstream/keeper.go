@@ -105,8 +105,11 @@ func (u *Upstream) keeperInterval() time.Duration {
 
 // sweep closes idle connections that are past the idle timeout in effect or
 // past their age.
-func (u *Upstream) sweep(now time.Time) {
-	limit := u.idleTimeout()
+func (u *Upstream) sweep(now time.Time) { u.sweepIdle(now, u.idleTimeout()) }
+
+// sweepIdle closes idle connections idle for at least limit or past their
+// age.
+func (u *Upstream) sweepIdle(now time.Time, limit time.Duration) {
 	u.connsMu.Lock()
 	conns := make([]*trackedConn, 0, len(u.conns))
 	for c := range u.conns {
@@ -175,12 +178,15 @@ func (u *Upstream) observeServerClose(d time.Duration) {
 // observeStale learns from a connection that had waited idle d and was
 // found dropped by the server when a request went out on it (an idle drop:
 // see idleDrop): the server forgot it sooner. Idle connections as old are
-// suspect too, so they are closed now, before the retry picks one.
+// suspect too, so they are closed now, before the retry picks one: also
+// when d is too short to learn as a timeout (a server that drops
+// connections idle for milliseconds), else the retry draws the next
+// stale connection, and the next, until the attempts run out.
 func (u *Upstream) observeStale(d time.Duration) {
 	if d >= minIdleTimeout {
 		u.learnIdle(d)
 	}
-	u.sweep(time.Now())
+	u.sweepIdle(time.Now(), min(d, u.idleTimeout()))
 }
 
 // observeReuse learns from a connection that had waited idle d and then

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/warmgate/warmgate/internal/mock"
 )
 
 // holdListener holds the TLS handshake of its second connection until hold
@@ -149,5 +151,52 @@ func TestIdleNeverUsedConnectionIsStale(t *testing.T) {
 	}
 	if st := p.Stats()[0]; st.Retries[ReasonStaleConn.String()] != 1 {
 		t.Errorf("stale_conn retries = %d, want 1", st.Retries[ReasonStaleConn.String()])
+	}
+}
+
+// TestStaleRetryDoesNotDrawAnotherStaleConn: a server that drops every
+// request on a connection idle for even a few milliseconds (far below what
+// the pool learns as an idle timeout) must not cost the client an error
+// when several such connections wait idle: after the first stale_conn,
+// the idle connections as old are closed, so the retry goes out on a new
+// connection instead of drawing the next stale one, and the next, until
+// the attempts run out.
+func TestStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T) {
+	const idle = 4
+	m, err := mock.Start(mock.Options{Latency: 50 * time.Millisecond, Fault: "drop_idle=5ms"}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	obs := &attempts{}
+	p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", MaxIdle: 2 * idle}}, WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	var wg sync.WaitGroup
+	for range idle { // idle connections, opened by requests at once
+		// (On a loaded machine one may be handed a connection another just
+		// freed, late enough for the server to drop it: only the count of
+		// connections matters here.)
+		wg.Go(func() { _, _ = chat(t, p, nil) })
+	}
+	wg.Wait()
+	if n := m.Stats().ConnectionsAccepted; n < 3 {
+		t.Fatalf("%d connections opened, want at least 3 idle ones for the test", n)
+	}
+	time.Sleep(20 * time.Millisecond) // every idle connection is now one the server drops requests on
+	obs.mu.Lock()
+	obs.all = nil
+	obs.mu.Unlock()
+	resp, err := chat(t, p, nil)
+	if err != nil {
+		t.Fatalf("the request after the idle gap failed: %v (attempts: %+v)", err, obs.all)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if len(obs.all) > 2 {
+		t.Errorf("%d attempts, want at most 2: one stale connection, then a new one", len(obs.all))
 	}
 }
