@@ -215,13 +215,14 @@ func newBenchSuiteCmd() *cobra.Command {
 
 The suite starts what it measures as child processes of this executable,
 on free loopback ports: "warmgate mock" upstreams, "warmgate serve"
-gateways and, when it is installed, nginx as a keep-alive reverse proxy.
+gateways and, when it is installed, nginx as a keep-alive reverse proxy
+(and, with --portkey, Portkey's open-source gateway for comparison).
 It stops them at the end and on Ctrl-C. CPU time and peak memory are read
 per process from /proc, so the suite is meant for Linux.
 
 Scenarios:
   overhead   the same requests directly to a plain-HTTP mock, through
-             warmgate and through nginx: closed loop at concurrency 1 and
+             warmgate and through nginx (and Portkey): closed loop at concurrency 1 and
              64, then an open loop at 70% of what nginx sustains; added
              p50/p99 over direct, throughput, proxy CPU per request
   keepalive  a client with a new TLS connection per request, a warm
@@ -263,6 +264,7 @@ tiny counts (a smoke test: its numbers mean nothing). See docs/bench.md.`,
 	fl.IntVar(&o.KeepAliveRequests, "keepalive-requests", bench.DefaultKeepAliveRequests, "keepalive: requests per client and RTT (--quick: 48)")
 	fl.IntVar(&o.Streams, "streams", bench.DefaultStreams, "streaming: slow streams held open through the gateway (--quick: 50)")
 	fl.BoolVar(&o.NoNginx, "no-nginx", false, "leave nginx out even when it is installed")
+	fl.StringVar(&o.Portkey, "portkey", "", "overhead: also run Portkey's gateway with node, from its `start-server.js` (after npm install @portkey-ai/gateway: node_modules/@portkey-ai/gateway/build/start-server.js)")
 	fl.VisitAll(func(f *pflag.Flag) {
 		f.Usage += fmt.Sprintf(" [$%s%s]", benchSuiteEnvPrefix, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
 	})

@@ -512,14 +512,9 @@ func (e *suiteEnv) startSoakGateway(ctx context.Context, healthy, faulty string,
 	if err := os.WriteFile(file, []byte(soakConfig(filepath.Join(e.tmp, "data"), healthy, faulty, keys)), 0o600); err != nil {
 		return nil, "", err
 	}
-	// startProc gives children the suite's environment; the admin key is
-	// added to it for the gateway's start alone.
-	if err := os.Setenv(soakAdminEnv, admin); err != nil {
-		return nil, "", err
-	}
-	p, origin, err := startProc(ctx, "gateway", e.logDir, e.o.Binary,
-		[]string{"serve", "--config", file, "--log-level", "warn"}, gatewayAddrLine)
-	_ = os.Unsetenv(soakAdminEnv)
+	// The admin key goes to the gateway alone, in its environment.
+	p, origin, err := startProcEnv(ctx, "gateway", e.logDir, e.o.Binary,
+		[]string{"serve", "--config", file, "--log-level", "warn"}, []string{soakAdminEnv + "=" + admin}, gatewayAddrLine)
 	if err != nil {
 		return nil, "", err
 	}

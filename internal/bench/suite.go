@@ -85,6 +85,10 @@ type SuiteOptions struct {
 	Streams int
 	// NoNginx skips nginx even when it is installed.
 	NoNginx bool
+	// Portkey, if set, is the start-server.js of Portkey's open-source AI
+	// gateway (the npm package @portkey-ai/gateway), run with node as one
+	// more proxy of the overhead scenario, for comparison.
+	Portkey string
 	// Command is the command line, quoted in the report.
 	Command string
 	// Log receives a line per step and run; nil discards them.
@@ -224,7 +228,11 @@ func RunSuite(ctx context.Context, o SuiteOptions) (*SuiteReport, error) {
 	defer e.ctl.CloseIdleConnections()
 	rep := &SuiteReport{Command: o.Command, Started: time.Now(), Quick: o.Quick, Notes: []string{}, Failures: []string{}}
 	e.nginx = e.findNginx(rep)
+	e.node = e.findPortkey(rep)
 	rep.Machine = machine(ctx, o.Binary, e.nginx)
+	if e.node != "" {
+		rep.Machine.Portkey = portkeyVersion(o.Portkey)
+	}
 	e.logf("warmgate bench suite: %s; logs in %s", strings.Join(o.Scenarios, ", "), logDir)
 
 	for _, s := range o.Scenarios {

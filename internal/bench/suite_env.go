@@ -27,6 +27,7 @@ type suiteEnv struct {
 	logDir string       // children's logs
 	tmp    string       // configs and CA files; removed at the end
 	nginx  string       // nginx's path; "" when absent or not wanted
+	node   string       // node's path, to run Portkey; "" when not wanted
 	ctl    *http.Client // readiness, stats and metrics requests
 }
 
@@ -413,7 +414,9 @@ type Machine struct {
 	GoVersion string `json:"go_version"`
 	Commit    string `json:"commit,omitempty"`
 	Nginx     string `json:"nginx,omitempty"`
-	Date      string `json:"date"`
+	// Portkey is the version of Portkey's gateway, when the suite ran it.
+	Portkey string `json:"portkey,omitempty"`
+	Date    string `json:"date"`
 	// LoadStart and LoadEnd are /proc/loadavg's 1, 5 and 15 minute load
 	// averages when the suite started and ended: above about the core
 	// count at the start, something else was running, and the numbers
@@ -435,8 +438,6 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
-var goVersionRe = regexp.MustCompile(`go\d+\.\d+(\.\d+)?\S*`)
-
 // machine describes this machine, the Go version the warmgate binary was
 // built with, the commit of the working tree, and nginx's version.
 func machine(ctx context.Context, binary, nginx string) Machine {
@@ -453,9 +454,12 @@ func machine(ctx context.Context, binary, nginx string) Machine {
 	}
 	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, binary, "version").Output(); err == nil {
-		if v := goVersionRe.Find(out); v != nil {
-			m.GoVersion = string(v)
+	if out, err := exec.CommandContext(ctx, binary, "version", "--json").Output(); err == nil {
+		var v struct {
+			Go string `json:"go"`
+		}
+		if json.Unmarshal(out, &v) == nil && v.Go != "" {
+			m.GoVersion = v.Go
 		}
 	}
 	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -61,7 +62,7 @@ type OpenRate struct {
 
 // ProxyRun is one load on one path to the mock.
 type ProxyRun struct {
-	// Target is "direct", "warmgate" or "nginx".
+	// Target is "direct", "warmgate", "nginx" or "portkey".
 	Target string `json:"target"`
 	// Load is "c=1", "c=64" (closed loop) or "open N/s" (OpenRates).
 	Load   string  `json:"load"`
@@ -81,7 +82,8 @@ type ProxyRun struct {
 type overheadTarget struct {
 	name   string
 	origin string
-	proxy  *proc // nil for the direct path
+	proxy  *proc       // nil for the direct path
+	header http.Header // added to each request (Portkey's routing)
 }
 
 // overhead runs the overhead scenario: a plain-HTTP mock answering at
@@ -98,7 +100,7 @@ func (e *suiteEnv) overhead(ctx context.Context, rep *SuiteReport) (*OverheadRep
 		return nil, err
 	}
 	defer gw.stop()
-	targets := []overheadTarget{{"direct", mockOrigin, nil}, {"warmgate", gwOrigin, gw}}
+	targets := []overheadTarget{{"direct", mockOrigin, nil, nil}, {"warmgate", gwOrigin, gw, nil}}
 	if e.nginx != "" {
 		u, _ := url.Parse(mockOrigin)
 		ng, ngOrigin, err := e.startNginx(ctx, u.Host)
@@ -109,7 +111,19 @@ func (e *suiteEnv) overhead(ctx context.Context, rep *SuiteReport) (*OverheadRep
 			rep.Notes = append(rep.Notes, "nginx: failed to start, so it is missing from the overhead scenario: "+err.Error())
 		} else {
 			defer ng.stop()
-			targets = append(targets, overheadTarget{"nginx", ngOrigin, ng})
+			targets = append(targets, overheadTarget{"nginx", ngOrigin, ng, nil})
+		}
+	}
+	if e.node != "" {
+		pk, pkOrigin, err := e.startPortkey(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			rep.Notes = append(rep.Notes, "portkey: failed to start, so it is missing from the overhead scenario: "+err.Error())
+		} else {
+			defer pk.stop()
+			targets = append(targets, overheadTarget{"portkey", pkOrigin, pk, portkeyHeader(mockOrigin + "/v1")})
 		}
 	}
 
@@ -121,6 +135,7 @@ func (e *suiteEnv) overhead(ctx context.Context, rep *SuiteReport) (*OverheadRep
 			Duration: e.o.Duration,
 			Timeout:  overheadTimeout,
 			StatsURL: mockOrigin + "/mock/stats",
+			Header:   t.header,
 		}
 	}
 	for _, t := range targets {

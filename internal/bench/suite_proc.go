@@ -48,13 +48,19 @@ type proc struct {
 // readyTimeout) for the first line of stdout matching addr and returns
 // the regexp's first group.
 func startProc(ctx context.Context, name, logDir, bin string, args []string, addr *regexp.Regexp) (*proc, string, error) {
+	return startProcEnv(ctx, name, logDir, bin, args, nil, addr)
+}
+
+// startProcEnv is startProc with env ("NAME=value") added to the child's
+// environment.
+func startProcEnv(ctx context.Context, name, logDir, bin string, args, env []string, addr *regexp.Regexp) (*proc, string, error) {
 	logf, err := os.Create(filepath.Join(logDir, name+".log"))
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: log file: %w", name, err)
 	}
 	p := &proc{name: name, logf: logf, out: newLineWatcher(logf, addr), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = childEnv(os.Environ())
+	p.cmd.Env = append(childEnv(os.Environ()), env...)
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = logf
 	p.cmd.SysProcAttr = childSysProcAttr()

@@ -26,6 +26,9 @@ func (r *SuiteReport) WriteMarkdown(w io.Writer) error {
 	if m.Nginx != "" {
 		p("- **nginx:** %s", m.Nginx)
 	}
+	if m.Portkey != "" {
+		p("- **Portkey:** %s (node, --headless)", m.Portkey)
+	}
 	p("- **Date:** %s; the suite took %v", m.Date, (time.Duration(r.DurationSeconds * float64(time.Second))).Round(time.Second))
 	if m.LoadStart != "" {
 		p("- **Load average** (1, 5, 15 min): %s at the start, %s at the end", m.LoadStart, orDash(m.LoadEnd))
