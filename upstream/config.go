@@ -17,7 +17,9 @@ type Config struct {
 	// Name identifies the upstream in stats, metrics and logs.
 	Name string
 	// BaseURL is the API root, e.g. "https://api.openai.com/v1". A request
-	// path such as "/chat/completions" is appended to it.
+	// path such as "/chat/completions" is appended to it. Its query and
+	// fragment are dropped, and a user:password in it is not sent (put
+	// credentials in Header); Stats shows it without them.
 	BaseURL string
 	// Header is set on every attempt (e.g. Authorization). It is never logged.
 	Header http.Header

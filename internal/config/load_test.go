@@ -189,6 +189,8 @@ func TestParseErrors(t *testing.T) {
 		{"relative URL", "upstreams:\n  - name: a\n    base_url: api.openai.com/v1\n", nil, 3, `upstreams[0].base_url: invalid URL "api.openai.com/v1" (use an absolute http:// or https:// URL`},
 		{"ftp URL", "upstreams:\n  - name: a\n    base_url: ftp://x\n", nil, 3, `invalid URL "ftp://x"`},
 		{"URL with query", "upstreams:\n  - name: a\n    base_url: http://x/v1?a=b\n", nil, 3, `must not have a query or fragment`},
+		{"URL with a password", "upstreams:\n  - name: a\n    base_url: https://user:s3cret@x/v1\n", nil, 3, `upstreams[0].base_url: URL "https://user:xxxxx@x/v1" must not carry a user or password (user:password@): the gateway sends no Basic auth`},
+		{"URL with a user", "upstreams:\n  - name: a\n    base_url: https://sk-live@x/v1\n", nil, 3, `URL "https://xxxxx@x/v1" must not carry a user`},
 		{"missing base_url", "upstreams:\n  - name: a\n", nil, 2, `upstreams[0].base_url: base_url is required`},
 		{"missing name", "upstreams:\n  - base_url: http://x\n", nil, 2, `upstreams[0].name: name is required`},
 		{"duplicate upstream name", up + "  - name: a\n    base_url: http://y\n", nil, 4, `upstreams[1].name: duplicate upstream name "a" (also upstreams[0])`},

@@ -267,6 +267,10 @@ func checkBaseURL(p *problems, key, raw string) {
 		p.at(key, "invalid URL %s (use an absolute http:// or https:// URL like https://api.openai.com/v1)", showURL(p, key, raw))
 	case u.RawQuery != "" || u.Fragment != "":
 		p.at(key, "URL %s must not have a query or fragment", showURL(p, key, raw))
+	case u.User != nil:
+		// The gateway would send no Basic auth from it, and a config file
+		// is no place for a secret.
+		p.at(key, "URL %s must not carry a user or password (user:password@): the gateway sends no Basic auth; remove it and give the upstream's key in api_key_env or api_key_file", showURL(p, key, raw))
 	}
 }
 
