@@ -176,3 +176,9 @@ func (t *timedBody) readAll(n, max int64) ([]byte, error) {
 		}
 	}
 }
+
+// tooLarge is the 413 of a body over the gateway's limit of n bytes.
+func tooLarge(n int64) *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge, typ: openai.TypeInvalidRequest, code: "body_too_large",
+		message: "request body is larger than the gateway's limit of " + formatBytes(n) + " (server.max_body_bytes)"}
+}

@@ -84,9 +84,9 @@ func simpleContentType(ct string) bool {
 
 // edge refuses, on an open gateway, requests a web page could have made on
 // another site's behalf (see the comment above edgeHosts). p is the clean
-// request path. The static dashboard page and the probes are exempt: they
+// request path, ep its endpoint (nil outside the API). The static dashboard page and the probes are exempt: they
 // hold nothing a page could use, and orchestrators probe by IP address.
-func (g *Gateway) edge(r *http.Request, p string) *apiError {
+func (g *Gateway) edge(r *http.Request, p string, ep *endpoint) *apiError {
 	if len(g.keys) > 0 || p == "/healthz" || p == "/readyz" || p == "/dashboard" || strings.HasPrefix(p, "/dashboard/") {
 		return nil
 	}
@@ -105,7 +105,7 @@ func (g *Gateway) edge(r *http.Request, p string) *apiError {
 		return &apiError{status: http.StatusForbidden, typ: openai.TypePermission, code: "cross_site_request",
 			message: "refused a cross-site request (Sec-Fetch-Site: cross-site): a gateway without client keys answers only its own pages and programs; configure client keys to serve other sites"}
 	}
-	if relayRoutes[apiRoute(p)] && r.Method == http.MethodPost && simpleContentType(r.Header.Get("Content-Type")) {
+	if ep != nil && ep.routed && r.Method == http.MethodPost && simpleContentType(r.Header.Get("Content-Type")) {
 		return &apiError{status: http.StatusUnsupportedMediaType, typ: openai.TypeInvalidRequest, code: "unsupported_media_type",
 			message: "this route takes a JSON body: send it with \"Content-Type: application/json\", not " + quote(r.Header.Get("Content-Type"))}
 	}

@@ -84,18 +84,6 @@ func statusFor(err error) *apiError {
 	return e
 }
 
-// writeError renders e, with the X-Should-Retry its client's SDK follows.
-// A 499 is not sent: nobody is listening.
-func writeError(w http.ResponseWriter, e *apiError) {
-	if e.status == statusClientClosed {
-		return
-	}
-	if v := shouldRetry(e.status, e.code, e.retried, e.retryAfter > 0); v != "" {
-		w.Header().Set("X-Should-Retry", v)
-	}
-	openai.WriteError(w, e.status, e.typ, e.code, e.message, e.retryAfter)
-}
-
 // shouldRetry is the X-Should-Retry header of an answer with status: what
 // the official OpenAI and Anthropic SDKs obey over their own rule (retry
 // every 408, 409, 429 and 5xx, twice by default). The gateway is the retry

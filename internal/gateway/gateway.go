@@ -90,14 +90,6 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	return g
 }
 
-// relayRoutes are the POST endpoints routed by the body's model.
-var relayRoutes = map[string]bool{
-	"/v1/chat/completions": true,
-	"/v1/completions":      true,
-	"/v1/embeddings":       true,
-	"/v1/responses":        true,
-}
-
 // ServeHTTP dispatches by path. Every answer carries X-Request-Id.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dropUnreadBody(w, r) // until the relay reads it (body.go)
@@ -117,21 +109,31 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", id)
-	rec := &accessLog{start: time.Now(), id: id, route: routeLabel(r.URL.Path)}
-	sw := &statusWriter{ResponseWriter: w}
+	p := r.URL.Path
+	ep := endpointFor(p, r.Method) // nil outside the API
+	fr, route := openaiFront, ""
+	if ep != nil {
+		fr, route = ep.front, ep.label(p)
+		if fr.idHeader != "" {
+			w.Header().Set(fr.idHeader, id)
+		}
+	} else {
+		route = routeLabel(p)
+	}
+	rec := &accessLog{start: time.Now(), id: id, route: route}
+	sw := &respWriter{ResponseWriter: w}
 	defer func() { g.logAccess(r, sw, rec) }()
 
-	p := r.URL.Path
 	if !cleanPath(p) {
 		// The path goes upstream appended to the base URL: dot segments or
 		// empty ones would let the client leave the base path once the
 		// upstream (or a proxy in front of it) resolves them.
-		writeError(sw, errBadRequest("invalid_path", "the request path "+quote(p)+
+		fr.writeError(sw, errBadRequest("invalid_path", "the request path "+quote(p)+
 			" is not clean: it must not contain \".\" or \"..\" segments, empty segments (\"//\") or backslashes"))
 		return
 	}
-	if aerr := g.edge(r, p); aerr != nil {
-		writeError(sw, aerr)
+	if aerr := g.edge(r, p, ep); aerr != nil {
+		fr.writeError(sw, aerr)
 		return
 	}
 	switch {
@@ -141,7 +143,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.readyz(sw, r)
 	case p == "/metrics" || p == "/api/pools":
 		if r.Method != http.MethodGet {
-			methodNotAllowed(sw, http.MethodGet)
+			methodNotAllowed(sw, http.MethodGet, openaiFront)
 			return
 		}
 		if !g.admin(sw, r) {
@@ -168,7 +170,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.ledger.Handler().ServeHTTP(sw, r)
 	case p == "/admin/reload":
 		if r.Method != http.MethodPost {
-			methodNotAllowed(sw, http.MethodPost)
+			methodNotAllowed(sw, http.MethodPost, openaiFront)
 			return
 		}
 		if !g.admin(sw, r) {
@@ -191,7 +193,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// navigation. The page asks for the key and sends it to /api/pools,
 		// which is guarded above.
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			methodNotAllowed(sw, "GET, HEAD")
+			methodNotAllowed(sw, "GET, HEAD", openaiFront)
 			return
 		}
 		if g.dash == nil {
@@ -199,22 +201,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.dash.ServeHTTP(sw, r)
-	case relayRoutes[apiRoute(p)]: // "/v1/Chat/completions/" too: some upstreams take it for the route
-		if r.Method != http.MethodPost {
-			methodNotAllowed(sw, http.MethodPost)
-			return
-		}
-		g.relay(sw, r, rec, true)
-	case p == "/v1/models":
-		if r.Method != http.MethodGet {
-			methodNotAllowed(sw, http.MethodGet)
-			return
-		}
-		g.models(sw, r, rec)
-	case strings.HasPrefix(p, "/v1/models/") && r.Method == http.MethodGet:
-		g.model(sw, r, rec, strings.TrimPrefix(p, "/v1/models/"))
-	case strings.HasPrefix(p, "/v1/"):
-		g.relay(sw, r, rec, false)
+	case ep != nil && ep.method != "" && r.Method != ep.method:
+		methodNotAllowed(sw, ep.method, fr)
+	case ep != nil && ep.serve != nil:
+		ep.serve(g, sw, r, rec)
+	case ep != nil:
+		g.relay(sw, r, rec, ep)
 	default:
 		writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "unknown_route",
 			message: "unknown route " + r.Method + " " + p + ": the API is served under /v1/ (e.g. POST /v1/chat/completions)"})
@@ -230,9 +222,11 @@ func cleanPath(p string) bool {
 	return q == "" || path.Clean(q) == q && !strings.Contains(p, "\\")
 }
 
-func methodNotAllowed(w http.ResponseWriter, allow string) {
+// methodNotAllowed is the 405 of a route that takes only allow, in the
+// dialect of fr.
+func methodNotAllowed(w http.ResponseWriter, allow string, fr *front) {
 	w.Header().Set("Allow", allow)
-	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: openai.TypeInvalidRequest, code: "method_not_allowed",
+	fr.writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: openai.TypeInvalidRequest, code: "method_not_allowed",
 		message: "method not allowed: use " + allow})
 }
 
@@ -290,15 +284,16 @@ func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
-// authenticate returns the client key, nil in open mode, or an error.
-func (g *Gateway) authenticate(r *http.Request) (*config.Key, *apiError) {
+// authenticate returns the client key, read as the front fr reads it,
+// nil in open mode, or an error.
+func (g *Gateway) authenticate(r *http.Request, fr *front) (*config.Key, *apiError) {
 	if len(g.keys) == 0 {
 		return nil, nil
 	}
-	tok := bearer(r)
+	tok := fr.clientKey(r)
 	if tok == "" {
 		return nil, &apiError{status: http.StatusUnauthorized, typ: openai.TypeAuthentication, code: "missing_api_key",
-			message: "missing API key: send it as \"Authorization: Bearer <key>\" (or in an \"api-key\" or \"x-api-key\" header)"}
+			message: "missing API key: " + fr.keyHint}
 	}
 	// The lookup is by the SHA-256 of what the client sent, and that makes
 	// it safe without a constant-time compare: how long the map takes can
@@ -313,22 +308,6 @@ func (g *Gateway) authenticate(r *http.Request) (*config.Key, *apiError) {
 			message: "invalid API key"}
 	}
 	return k, nil
-}
-
-// bearer extracts the client key: "Authorization: Bearer <key>" (the
-// OpenAI SDKs), else the "api-key" header (Azure OpenAI's SDKs), else
-// "x-api-key" (Anthropic's and others). An Authorization of another scheme
-// is no key.
-func bearer(r *http.Request) string {
-	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		if k := strings.TrimSpace(a[7:]); k != "" {
-			return k
-		}
-	}
-	if k := strings.TrimSpace(r.Header.Get("Api-Key")); k != "" {
-		return k
-	}
-	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
 // keyAllows reports whether client key k may use model (always in open

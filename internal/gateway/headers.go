@@ -94,3 +94,42 @@ func (g *Gateway) relayLocation(v, upstreamName, reqPath string) string {
 	}
 	return out
 }
+
+// hopHeaders are connection-level headers that a proxy must not forward
+// (RFC 9110 section 7.6.1), in canonical form.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// routingHeaders name another host or path for the request than its own
+// URL; some front proxies and frameworks route by them (IIS and Symfony by
+// X-Original-URL, nginx setups by X-Forwarded-Host or Forwarded). A client
+// must not choose where an upstream's infrastructure sends the request, so
+// they are never forwarded.
+var routingHeaders = map[string]bool{
+	"X-Original-Url": true, "X-Rewrite-Url": true, "X-Forwarded-Host": true, "X-Forwarded-Prefix": true,
+	"X-Host": true, "Forwarded": true,
+}
+
+// copyRequestHeader forwards the client's headers minus hop-by-hop ones,
+// routing ones, the client's credentials (the upstream's own are set per
+// attempt), Accept-Encoding (the transport negotiates compression itself)
+// and the forwardable ones (billing selectors, client-address claims) that
+// pass does not let through.
+func copyRequestHeader(dst, src http.Header, pass func(canonicalName string) bool) {
+	for k, vv := range src {
+		switch {
+		case hopHeaders[k], routingHeaders[k]:
+		case forwardable[k] && !pass(k):
+		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
+		default:
+			dst[k] = vv
+		}
+	}
+	if c := src.Get("Connection"); c != "" { // and headers named by Connection
+		for _, f := range strings.Split(c, ",") {
+			dst.Del(strings.TrimSpace(f))
+		}
+	}
+}

@@ -12,10 +12,8 @@ package gateway
 // its usage. docs/keys.md tells users how exact this is.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,7 +23,6 @@ import (
 	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/ratelimit"
-	"github.com/warmgate/warmgate/sse"
 )
 
 // defaultCompletionEstimate is the completion a request reserves from its
@@ -56,7 +53,8 @@ type charge struct {
 	estimate int         // tokens reserved from it
 	local    bool        // taken from this instance's own buckets: Redis could not be asked
 	model    string      // the model the request was routed to
-	w        *usageWriter
+	w        *respWriter // the answer's writer, once watched
+	usage    *usageReader
 	// strip: the gateway asked for the stream's usage chunk in the
 	// client's place (streamusage.go), so it is dropped from the relay.
 	strip bool
@@ -71,8 +69,8 @@ type charge struct {
 // to fail closed. By default it fails open: this instance's own buckets
 // decide until Redis answers again. The answer's header h gets the key's
 // rpm and tpm state, allowed or refused (setRateHeaders).
-func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body []byte, h http.Header) (*charge, *apiError) {
-	c := &charge{g: g}
+func (g *Gateway) limit(ctx context.Context, key *config.Key, ep *endpoint, body []byte, h http.Header) (*charge, *apiError) {
+	c := &charge{g: g, usage: ep.usage}
 	if key != nil {
 		c.key, c.cfg, c.tpm = key.Name, key, key.TPM > 0
 	}
@@ -91,7 +89,7 @@ func (g *Gateway) limit(ctx context.Context, key *config.Key, path string, body 
 		n++
 	}
 	if c.tpm {
-		if est = estimateTokens(path, body); est > 0 {
+		if est = estimateTokens(ep.class, body); est > 0 {
 			takes[n] = ratelimit.Take{Key: tpmPrefix + key.Name, N: est}
 			n++
 		}
@@ -184,15 +182,6 @@ func (g *Gateway) keyLimits(ctx context.Context) ([]dashboard.KeyLimit, error) {
 	return out, nil
 }
 
-// ownRateHeaders reports whether the answer relayed through w is to a key
-// with limits of its own (rpm or tpm): the upstream's x-ratelimit-*
-// headers, which describe the gateway's provider key, are then not
-// relayed; the gateway's, set by limit, say what the client has left.
-func ownRateHeaders(w http.ResponseWriter) bool {
-	u, ok := w.(*usageWriter)
-	return ok && u.ownLimits
-}
-
 // isRateHeader reports whether the canonical header name k is one of the
 // x-ratelimit-* family.
 func isRateHeader(k string) bool { return strings.HasPrefix(k, "X-Ratelimit-") }
@@ -226,17 +215,18 @@ func (g *Gateway) adjust(ctx context.Context, name string, delta int) {
 	}
 }
 
-// estimateTokens is what a request reserves from its key's tpm before it
-// is sent: its prompt, estimated at one token per 4 bytes of body (JSON
-// syntax included, so rather more than less), plus, except for embeddings,
-// its completion: max_completion_tokens, max_tokens or max_output_tokens
-// when the request caps it, else defaultCompletionEstimate, times "n".
-// Other /v1/ paths reserve nothing; usage they report is still charged.
-func estimateTokens(path string, body []byte) int {
-	switch path {
-	case "/v1/embeddings":
+// estimateTokens is what a request of a route of class reserves from its
+// key's tpm before it is sent: its prompt, estimated at one token per 4
+// bytes of body (JSON syntax included, so rather more than less), plus,
+// for a generation, its completion: max_completion_tokens, max_tokens or
+// max_output_tokens when the request caps it, else
+// defaultCompletionEstimate, times "n". Other routes reserve nothing;
+// usage they report is still charged.
+func estimateTokens(class trafficClass, body []byte) int {
+	switch class {
+	case classEmbed:
 		return len(body) / 4
-	case "/v1/chat/completions", "/v1/completions", "/v1/responses":
+	case classGenerate:
 	default:
 		return 0
 	}
@@ -281,15 +271,14 @@ func estimateTokens(path string, body []byte) int {
 	return len(body)/4 + min(completion, ratelimit.MaxTokens)
 }
 
-// watch returns the writer to relay the answer of model through, which
-// picks the usage out of it.
-func (c *charge) watch(w http.ResponseWriter, model string) http.ResponseWriter {
+// watch makes w, which relays the answer of model, pick the usage out of
+// it.
+func (c *charge) watch(w *respWriter, model string) {
 	if c == nil {
-		return w
+		return
 	}
-	c.model = model
-	c.w = &usageWriter{ResponseWriter: w, strip: c.strip, ownLimits: c.cfg != nil && (c.cfg.RPM > 0 || c.cfg.TPM > 0)}
-	return c.w
+	c.model, c.w = model, w
+	w.watch(c.usage, c.strip, c.cfg != nil && (c.cfg.RPM > 0 || c.cfg.TPM > 0))
 }
 
 // settle reconciles the key's tpm with the answer's usage, and counts the
@@ -332,175 +321,4 @@ func (c *charge) settle(ctx context.Context) {
 	if known && c.g.metrics != nil {
 		c.g.metrics.Tokens(c.key, c.model, u.PromptTokens, u.CompletionTokens)
 	}
-}
-
-// usageWriter relays an answer to the client unchanged and finds its usage:
-// in the last usageTail bytes of a successful non-streamed answer, or in
-// the events of a stream, through onEvent.
-type usageWriter struct {
-	http.ResponseWriter
-	status int
-	stream bool
-	tail   []byte
-	usage  openai.Usage
-	known  bool
-	// strip drops the usage chunk (see charge.strip); usageChunk says the
-	// event onEvent last saw is one.
-	strip, usageChunk bool
-	// ownLimits: the key has an rpm or tpm (see ownRateHeaders).
-	ownLimits bool
-}
-
-func (u *usageWriter) ok() bool { return u.status >= 200 && u.status < 300 }
-
-func (u *usageWriter) WriteHeader(code int) {
-	if u.status == 0 && code >= 200 {
-		u.status = code
-		u.stream = isEventStream(u.Header().Get("Content-Type"))
-		if n, err := strconv.Atoi(u.Header().Get("Content-Length")); err == nil && n > 0 && u.ok() && !u.stream {
-			u.tail = make([]byte, 0, min(n, usageTail)) // one allocation for most answers
-		}
-	}
-	u.ResponseWriter.WriteHeader(code)
-}
-
-func (u *usageWriter) Write(b []byte) (int, error) {
-	if u.status == 0 {
-		u.WriteHeader(http.StatusOK)
-	}
-	n, err := u.ResponseWriter.Write(b)
-	if u.ok() && !u.stream {
-		u.keep(b[:n])
-	}
-	return n, err
-}
-
-// keep appends b to the tail, keeping the last usageTail bytes at least.
-func (u *usageWriter) keep(b []byte) {
-	if len(b) >= usageTail {
-		u.tail = append(u.tail[:0], b[len(b)-usageTail:]...)
-		return
-	}
-	if len(u.tail)+len(b) > 2*usageTail {
-		n := copy(u.tail, u.tail[len(u.tail)-(usageTail-len(b)):])
-		u.tail = u.tail[:n]
-	}
-	u.tail = append(u.tail, b...)
-}
-
-// done parses the usage out of the tail, once the answer is complete.
-func (u *usageWriter) done() {
-	if !u.known && !u.stream && u.ok() {
-		u.usage, u.known = findUsage(u.tail)
-	}
-}
-
-// onEvent is sse.CopyOptions.OnEvent: it keeps the usage of the last event
-// that has one (the final chunk with stream_options.include_usage, or
-// the Responses API's response.completed).
-func (u *usageWriter) onEvent(ev sse.Event) {
-	u.usageChunk = false
-	if us, ok := findUsage(ev.Data); ok {
-		u.usage, u.known = us, true
-		u.usageChunk = u.strip && emptyChoices(ev.Data)
-	}
-}
-
-// drop is sse.CopyOptions.Drop: the usage chunk the client did not ask
-// for.
-func (u *usageWriter) drop(sse.Event) bool { return u.usageChunk }
-
-// Flush implements http.Flusher.
-func (u *usageWriter) Flush() { _ = http.NewResponseController(u.ResponseWriter).Flush() }
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (u *usageWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
-
-// copyOptions are the sse.Copy options for a stream relayed to w: the
-// usage writer's hooks, when w looks for usage.
-func copyOptions(w http.ResponseWriter) sse.CopyOptions {
-	if u, ok := w.(*usageWriter); ok {
-		return sse.CopyOptions{OnEvent: u.onEvent, Drop: u.drop}
-	}
-	return sse.CopyOptions{}
-}
-
-// wireUsage is a usage object in either naming: Chat Completions'
-// prompt/completion or the Responses API's input/output. Fields absent
-// from the JSON keep the value unset.
-type wireUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	InputTokens      int `json:"input_tokens"`
-	OutputTokens     int `json:"output_tokens"`
-	TotalTokens      int `json:"total_tokens"`
-}
-
-// unset marks a wireUsage field the JSON did not set.
-const unset = math.MinInt
-
-var usageKey = []byte(`"usage"`)
-
-// findUsage finds the last "usage" object in b, which may be a whole JSON
-// document, the tail of one or one SSE event's data. A "usage" inside a
-// string has its quotes escaped, so it does not match; "usage": null is
-// skipped.
-func findUsage(b []byte) (openai.Usage, bool) {
-	for end := len(b); ; {
-		i := bytes.LastIndex(b[:end], usageKey)
-		if i < 0 {
-			return openai.Usage{}, false
-		}
-		end = i
-		if escaped(b, i) {
-			continue
-		}
-		rest := bytes.TrimLeft(b[i+len(usageKey):], " \t\r\n")
-		if len(rest) == 0 || rest[0] != ':' {
-			continue
-		}
-		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
-		if len(rest) == 0 || rest[0] != '{' {
-			continue
-		}
-		w, ok := parseUsage(rest)
-		if !ok {
-			continue
-		}
-		if u, ok := w.normalize(); ok {
-			return u, true
-		}
-	}
-}
-
-// escaped reports whether the byte at i follows an odd number of
-// backslashes.
-func escaped(b []byte, i int) bool {
-	n := 0
-	for i > 0 && b[i-1] == '\\' {
-		n, i = n+1, i-1
-	}
-	return n%2 == 1
-}
-
-func (w wireUsage) normalize() (openai.Usage, bool) {
-	pick := func(a, b int) (int, bool) {
-		switch {
-		case a != unset:
-			return max(a, 0), true
-		case b != unset:
-			return max(b, 0), true
-		}
-		return 0, false
-	}
-	p, okP := pick(w.PromptTokens, w.InputTokens)
-	c, okC := pick(w.CompletionTokens, w.OutputTokens)
-	t, okT := pick(w.TotalTokens, unset)
-	if !okP && !okC && !okT {
-		return openai.Usage{}, false
-	}
-	if !okT || t < p+c {
-		t = p + c
-	}
-	return openai.Usage{PromptTokens: p, CompletionTokens: c, TotalTokens: t}, true
 }

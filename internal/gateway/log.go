@@ -1,11 +1,8 @@
 package gateway
 
 import (
-	"bufio"
 	"cmp"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,7 +42,7 @@ type accessLog struct {
 
 // logAccess writes one line per request. It never logs headers, so keys
 // and Authorization cannot leak.
-func (g *Gateway) logAccess(r *http.Request, sw *statusWriter, rec *accessLog) {
+func (g *Gateway) logAccess(r *http.Request, sw *respWriter, rec *accessLog) {
 	status := sw.status
 	if status == 0 {
 		status = http.StatusOK
@@ -174,55 +171,17 @@ func quietPath(p string) bool {
 // retries, failover or a fallback model.
 func (rec *accessLog) retried() bool { return rec.attempt.Attempt > 1 || rec.fellBack }
 
-// routeLabel bounds the route names used in logs and metrics.
+// routeLabel bounds the route names used in logs and metrics: the
+// endpoint table's (endpoint.label), and the operational endpoints'.
 func routeLabel(p string) string {
 	switch p {
-	case "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/models",
-		"/healthz", "/readyz", "/metrics", "/api/pools":
+	case "/healthz", "/readyz", "/metrics", "/api/pools":
 		return p
 	}
-	if len(p) > 4 && p[:4] == "/v1/" {
-		return "/v1/*"
+	if e := endpointFor(p, http.MethodPost); e != nil {
+		return e.label(p)
 	}
 	return "other"
-}
-
-// statusWriter remembers the status and size of an answer. It passes
-// Flush, Hijack and the ResponseController's Unwrap through.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Flush implements http.Flusher.
-func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Hijack implements http.Hijacker where the real writer does.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
-		return h.Hijack()
-	}
-	return nil, nil, errors.New("hijack not supported")
 }
 
 func quote(s string) string {

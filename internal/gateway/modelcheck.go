@@ -13,6 +13,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -323,4 +324,17 @@ func queryModel(key *config.Key, rawQuery string) *apiError {
 // case, or percent-encoded.
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub) || strings.IndexByte(s, '%') >= 0
+}
+
+// jsonErrorText makes a json error readable without echoing the body.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return se.Error() + " at byte " + itoa(int(se.Offset))
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + quote(te.Field) + " must be a " + te.Type.String() + ", not a JSON " + te.Value
+	}
+	return err.Error()
 }

@@ -75,7 +75,7 @@ type modelSnap struct {
 // has not answered, its literal model names), plus the aliases; a key
 // limited to some models sees only those.
 func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *accessLog) {
-	key, aerr := g.authenticate(r)
+	key, aerr := g.authenticate(r, openaiFront)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -101,12 +101,12 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *accessLog)
 // model answers GET /v1/models/{id} from the model table. A model the
 // table lacks but some upstream's globs serve is asked of those upstreams
 // only; one no upstream serves, or the key may not use, is a 404.
-func (g *Gateway) model(w http.ResponseWriter, r *http.Request, rec *accessLog, id string) {
+func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id string) {
 	if id == "" { // "/v1/models/"
 		g.models(w, r, rec)
 		return
 	}
-	key, aerr := g.authenticate(r)
+	key, aerr := g.authenticate(r, openaiFront)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -134,7 +134,8 @@ func (g *Gateway) model(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 			message: "the model " + quote(id) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
 		return
 	}
-	resp, err := view.Do(g.outbound(r, nil, view, rec.id))
+	x := exchange{ep: passthroughRow, w: w, r: r, ur: r, rec: rec} // the upstream's answer is relayed as it is
+	resp, err := view.Do(g.outbound(&x, nil, view))
 	if err != nil {
 		rec.err = err
 		var ue *upstream.Error
@@ -147,7 +148,8 @@ func (g *Gateway) model(w http.ResponseWriter, r *http.Request, rec *accessLog, 
 	defer resp.Body.Close()
 	rec.attempt, _ = upstream.AttemptOf(resp)
 	rec.upstream = rec.attempt.Upstream
-	g.respond(w, r, resp, rec)
+	x.resp = resp
+	g.relayAnswer(&x)
 }
 
 // modelSnapshot returns the model table, starting a refresh when it is

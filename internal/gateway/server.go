@@ -364,8 +364,12 @@ func clientGone(r *http.Request) bool {
 }
 
 // failure is what r's client is told when its request failed with err:
-// statusFor(err), or 503 shutting_down when the Server cut it.
+// statusFor(err), or 503 shutting_down when the Server cut it; err itself
+// when it is the gateway's own.
 func failure(r *http.Request, err error) *apiError {
+	if e, ok := err.(*apiError); ok {
+		return e
+	}
 	if wasCut(r) {
 		return &apiError{status: http.StatusServiceUnavailable, typ: openai.TypeServer, code: "shutting_down",
 			message: "the gateway is shutting down and cut this request at its drain timeout (server.drain_timeout); send it again: another instance will take it"}

@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/warmgate/warmgate/sse"
 	"github.com/warmgate/warmgate/upstream"
@@ -23,34 +22,6 @@ import (
 // incomplete stream look whole.
 type streamEnd struct {
 	end, hold func(sse.Event) bool
-}
-
-// streamEnds are the end-of-stream rules by route, one row per path whose
-// dialect the gateway knows, each made fresh for one stream. Streams of
-// other paths (passed through) are not judged.
-var streamEnds = map[string]func() streamEnd{
-	"/v1/chat/completions": newChatEnd,
-	"/v1/completions":      newChatEnd,
-	"/v1/responses":        func() streamEnd { return streamEnd{end: responsesEnd} },
-}
-
-// streamOptions are the sse.Copy options for a stream of the route at path
-// relayed to w: the usage writer's hooks (copyOptions) and the route's end
-// of stream.
-func streamOptions(w http.ResponseWriter, path string) sse.CopyOptions {
-	opt := copyOptions(w)
-	mk := streamEnds[path]
-	if mk == nil {
-		return opt
-	}
-	se := mk()
-	opt.End = se.end
-	if hold, drop := se.hold, opt.Drop; hold != nil && drop != nil {
-		opt.Drop = func(ev sse.Event) bool { return hold(ev) || drop(ev) }
-	} else if hold != nil {
-		opt.Drop = hold
-	}
-	return opt
 }
 
 // chatEnd is the end of a Chat Completions or (legacy) Completions stream:
@@ -107,23 +78,29 @@ func hasFinishReason(b []byte) bool {
 
 // responsesEnd is the end of a Responses API stream: its terminal events
 // (response.completed, response.failed, response.incomplete) or an error
-// event; the Responses API sends no [DONE]. The event's name is its SSE
-// event field; a server that sends only data is read by its "type".
+// event; the Responses API sends no [DONE].
 func responsesEnd(ev sse.Event) bool {
-	name := ev.Name
-	if name == "" && bytes.Contains(ev.Data, []byte(`"type"`)) {
-		var t struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(ev.Data, &t) == nil {
-			name = t.Type
-		}
-	}
-	switch name {
+	switch eventType(ev) {
 	case "response.completed", "response.failed", "response.incomplete", "error":
 		return true
 	}
 	return false
+}
+
+// eventType is the type of an event of the dialects that name their
+// events (the Responses API, Anthropic's Messages): its SSE event field,
+// or for a server that sends only data, its data's "type".
+func eventType(ev sse.Event) string {
+	if ev.Name != "" || !bytes.Contains(ev.Data, []byte(`"type"`)) {
+		return ev.Name
+	}
+	var t struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(ev.Data, &t) != nil {
+		return ""
+	}
+	return t.Type
 }
 
 // streamError is the error a failed stream is logged and told with: a

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/warmgate/warmgate/sse"
@@ -57,7 +58,7 @@ func TestResponsesEnd(t *testing.T) {
 // TestChatEnd: [DONE] ends a chat stream only after a finish_reason, and
 // a [DONE] before one is held back.
 func TestChatEnd(t *testing.T) {
-	se := streamEnds["/v1/chat/completions"]()
+	se := endpointFor("/v1/chat/completions", http.MethodPost).end()
 	tok := sse.Event{Data: []byte(`{"choices":[{"delta":{"content":"a"},"finish_reason":null}]}`)}
 	fin := sse.Event{Data: []byte(`{"choices":[{"delta":{},"finish_reason":"stop"}]}`)}
 	done := sse.Event{Data: []byte("[DONE]")}
@@ -73,7 +74,7 @@ func TestChatEnd(t *testing.T) {
 	if se.hold(done) || !se.end(done) {
 		t.Error("[DONE] after a finish_reason does not end the stream")
 	}
-	if _, ok := streamEnds["/v1/files"]; ok {
+	if endpointFor("/v1/files", http.MethodPost).end != nil {
 		t.Error("a passed-through path has an end rule")
 	}
 }

@@ -20,13 +20,10 @@ import (
 var includeUsage = []byte(`"stream_options":{"include_usage":true}`)
 
 // wantsUsageOption reports whether the gateway should ask for the usage
-// chunk of this request: a stream of an API that sends usage only on
-// request, where the client did not ask.
-func wantsUsageOption(path string, env *openai.Envelope) bool {
-	if !env.Stream || path != "/v1/chat/completions" && path != "/v1/completions" {
-		return false
-	}
-	return env.StreamOptions == nil || !env.StreamOptions.IncludeUsage
+// chunk of this request, to a route that sends it only on request
+// (endpoint.askUsage): a stream, where the client did not ask.
+func wantsUsageOption(env *openai.Envelope) bool {
+	return env.Stream && (env.StreamOptions == nil || !env.StreamOptions.IncludeUsage)
 }
 
 // withStreamUsage returns body with stream_options.include_usage set to

@@ -1,7 +1,7 @@
 package gateway
 
 // A small reader for the one JSON object the gateway parses on every
-// answer: the "usage" object. encoding/json costs a decoder, a buffer and
+// answer: the "usage" object (usage.go). encoding/json costs a decoder, a buffer and
 // reflection per answer for five integers; this reads them in place.
 
 import "math"
@@ -12,7 +12,7 @@ import "math"
 // object is malformed or a usage field is not an integer, as encoding/json
 // would refuse it.
 func parseUsage(b []byte) (w wireUsage, ok bool) {
-	w = wireUsage{unset, unset, unset, unset, unset}
+	w = noUsage
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
 		return w, true
@@ -67,6 +67,10 @@ func (w *wireUsage) field(key []byte) *int {
 		return &w.OutputTokens
 	case "total_tokens":
 		return &w.TotalTokens
+	case "cache_read_input_tokens":
+		return &w.CacheReadInputTokens
+	case "cache_creation_input_tokens":
+		return &w.CacheCreationInputTokens
 	}
 	return nil
 }

@@ -3,12 +3,13 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"testing"
 )
 
 // usageByDecoder is the reference parseUsage must agree with.
 func usageByDecoder(b []byte) (wireUsage, bool) {
-	w := wireUsage{unset, unset, unset, unset, unset}
+	w := noUsage
 	err := json.NewDecoder(bytes.NewReader(b)).Decode(&w)
 	return w, err == nil
 }
@@ -39,7 +40,7 @@ func TestParseUsage(t *testing.T) {
 		if wantOK && (!ok || got != want) {
 			t.Errorf("parseUsage(%s) = %+v, %v; encoding/json reads %+v", s, got, ok, want)
 		}
-		if !wantOK && ok && got != (wireUsage{unset, unset, unset, unset, unset}) && bytes.Contains([]byte(s), []byte("tokens\":")) {
+		if !wantOK && ok && got != noUsage && bytes.Contains([]byte(s), []byte("tokens\":")) {
 			// Lenient only about what it skips, never about a usage number.
 			if _, err := json.Marshal(got); err == nil && !json.Valid([]byte(s)) {
 				t.Errorf("parseUsage(%s) = %+v, accepted what encoding/json refuses", s, got)
@@ -106,7 +107,7 @@ func TestEstimateTokens(t *testing.T) {
 		if tt.want < 0 {
 			want = 0
 		}
-		if got := estimateTokens(tt.path, []byte(tt.body)); got != want {
+		if got := estimateTokens(endpointFor(tt.path, http.MethodPost).class, []byte(tt.body)); got != want {
 			t.Errorf("estimateTokens(%s, %s) = %d, want %d", tt.path, tt.body, got, want)
 		}
 	}
