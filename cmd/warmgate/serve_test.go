@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/warmgate/warmgate/internal/mock"
 )
 
 // TestServeRefusesOpenProfiler: the profiler on a gateway open to the
@@ -43,42 +39,22 @@ func TestServeRefusesOpenProfiler(t *testing.T) {
 	}
 }
 
-// TestServeLogHidesBaseURLPassword: the start-up log names each upstream's
-// base_url without its password.
-func TestServeLogHidesBaseURLPassword(t *testing.T) {
+// TestServeRefusesBaseURLPassword: serve without a config file takes its
+// upstream from OPENAI_BASE_URL; one with a user:password is refused (the
+// gateway sends no Basic auth), and the refusal does not show the password.
+func TestServeRefusesBaseURLPassword(t *testing.T) {
 	t.Chdir(t.TempDir())
-	m, err := mock.Start(mock.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	t.Setenv("OPENAI_BASE_URL", strings.Replace(m.URL(), "http://", "http://user:urlsecret1@", 1)+"/v1")
+	t.Setenv("OPENAI_BASE_URL", "http://user:urlsecret1@127.0.0.1:1/v1")
 	t.Setenv("OPENAI_API_KEY", "")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	addr, out, done := serveInProcess(t, ctx)
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "base_url="); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve logged no upstream:\n%s", out.String())
-		}
+	out, err := execute(t, t.Context(), "serve", "--listen", "127.0.0.1:0")
+	if err == nil {
+		t.Fatalf("serve started with a base_url password:\n%s", out)
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + addr + "/api/pools")
-	if err != nil {
-		t.Fatal(err)
+	msg := err.Error() + out
+	if !strings.Contains(msg, "http://user:xxxxx@127.0.0.1:1/v1") || !strings.Contains(msg, "must not carry a user or password") {
+		t.Errorf("the refusal does not say what is wrong: %v\n%s", err, out)
 	}
-	pools, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	client.CloseIdleConnections()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	log := out.String()
-	if !strings.Contains(log, "base_url=http://user:xxxxx@") {
-		t.Errorf("the start-up log does not show the redacted base_url:\n%s", log)
-	}
-	if strings.Contains(log+string(pools), "urlsecret1") {
-		t.Errorf("the base_url password is shown:\n%s\n%s", log, pools)
+	if strings.Contains(msg, "urlsecret1") {
+		t.Errorf("the refusal shows the password: %v\n%s", err, out)
 	}
 }

@@ -1,59 +1,33 @@
 package gateway_test
 
 import (
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/warmgate/warmgate/internal/mock"
+	"github.com/warmgate/warmgate/internal/config"
 )
 
 // TestBaseURLPasswordNotShown: credentials in a base_url (a password, or a
-// user name alone, which some APIs take as the key) appear nowhere the
-// gateway shows: /api/pools (the dashboard's data), /metrics, /readyz,
-// /v1/models, error answers and the log.
+// user name alone, which some APIs take as the key) are refused by the
+// config, since the gateway sends no Basic auth, and the refusal shows
+// neither. (Stats, what /api/pools shows, redacts them for Go programs
+// that give such a URL to the pool itself: see package upstream.)
 func TestBaseURLPasswordNotShown(t *testing.T) {
-	m := startMock(t, mock.Options{})
-	dead := closedAddr(t)
-	mockHost := strings.TrimPrefix(m.URL(), "http://")
-	yaml := fmt.Sprintf("upstreams:\n"+
-		"  - name: live\n    base_url: http://user:urlsecret1@%s/v1\n    models: [\"gpt-*\"]\n    retry: {attempts: 1}\n"+
-		"  - name: dead\n    base_url: http://tok-urlsecret2@%s/v1\n    models: [\"dead-*\"]\n    retry: {attempts: 1}\n",
-		mockHost, dead)
-	g := startGateway(t, yaml, nil)
-	var shown strings.Builder
-	for _, r := range []struct {
-		method, path, body string
-		status             int
-	}{
-		{"POST", "/v1/chat/completions", chatBody("gpt-4.1-mini", false), 200},
-		{"POST", "/v1/chat/completions", chatBody("dead-model", false), http.StatusBadGateway},
-		{"POST", "/v1/chat/completions", chatBody("dead-model", true), http.StatusBadGateway},
-		{"GET", "/api/pools", "", 200},
-		{"GET", "/metrics", "", 200},
-		{"GET", "/readyz", "", 0},
-		{"GET", "/v1/models", "", 200},
-	} {
-		a := g.do(t, r.method, r.path, r.body)
-		if r.status != 0 && a.status != r.status {
-			t.Errorf("%s %s: status %d, want %d: %s", r.method, r.path, a.status, r.status, a.body)
-		}
-		fmt.Fprintf(&shown, "%s %s -> %d %v\n%s\n", r.method, r.path, a.status, a.header, a.body)
+	yaml := "upstreams:\n" +
+		"  - name: live\n    base_url: http://user:urlsecret1@127.0.0.1:1/v1\n    models: [\"gpt-*\"]\n" +
+		"  - name: dead\n    base_url: http://tok-urlsecret2@127.0.0.1:2/v1\n    models: [\"dead-*\"]\n"
+	_, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err == nil {
+		t.Fatal("a base_url with credentials was accepted")
 	}
-	pools := g.do(t, "GET", "/api/pools", "").body
-	for _, want := range []string{`"base_url":"http://user:xxxxx@` + mockHost + `/v1"`, `"base_url":"http://xxxxx@` + dead + `/v1"`} {
-		if !strings.Contains(string(pools), want) {
-			t.Errorf("/api/pools lacks %s: %s", want, pools)
+	for _, want := range []string{`"http://user:xxxxx@127.0.0.1:1/v1" must not carry a user or password`, `"http://xxxxx@127.0.0.1:2/v1" must not carry`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %s", err, want)
 		}
 	}
-	for _, st := range g.Pool.Stats() {
-		fmt.Fprintf(&shown, "%+v\n", st)
-	}
-	shown.WriteString(g.logs.String())
 	for _, secret := range []string{"urlsecret1", "urlsecret2"} {
-		if strings.Contains(shown.String(), secret) {
-			t.Errorf("%q is shown:\n%s", secret, shown.String())
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%q is shown: %v", secret, err)
 		}
 	}
 }
