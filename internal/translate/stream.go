@@ -174,6 +174,9 @@ func (t *MessagesToChatStream) Event(ev sse.Event, emit Emit) error {
 		if t.ev.Delta == nil {
 			return badAnswer("message_delta without a delta")
 		}
+		if n := len(t.blocks); n > 0 && t.blocks[n-1].open {
+			return badAnswer("message_delta before the last content block stopped")
+		}
 		t.finished = true
 		if t.ev.Usage != nil {
 			t.addUsage(t.ev.Usage)
@@ -253,6 +256,9 @@ func (t *MessagesToChatStream) blockStart(emit Emit) error {
 		}
 		return nil
 	case anthropic.BlockToolUse:
+		if cb.ID == "" || cb.Name == "" {
+			return badAnswer("a tool_use block without an id or a name")
+		}
 		tool := t.nextTool
 		t.nextTool++
 		t.blocks = append(t.blocks, blockState{kind: kindTool, tool: tool, open: true})
