@@ -388,33 +388,13 @@ type StreamEvent struct {
 // Delta is the delta of a content_block_delta event (Type set) or of a
 // message_delta event (Type empty; StopReason and StopSequence).
 type Delta struct {
-	Type         string
-	Text         string  // text_delta
-	PartialJSON  string  // input_json_delta
-	Thinking     string  // thinking_delta
-	Signature    string  // signature_delta
-	StopReason   *string // message_delta
-	StopSequence *string // message_delta
-}
-
-type wireDelta struct {
 	Type         string  `json:"type"`
-	Text         string  `json:"text"`
-	PartialJSON  string  `json:"partial_json"`
-	Thinking     string  `json:"thinking"`
-	Signature    string  `json:"signature"`
-	StopReason   *string `json:"stop_reason"`
-	StopSequence *string `json:"stop_sequence"`
-}
-
-// UnmarshalJSON decodes either kind of delta.
-func (d *Delta) UnmarshalJSON(b []byte) error {
-	var w wireDelta
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*d = Delta(w)
-	return nil
+	Text         string  `json:"text"`          // text_delta
+	PartialJSON  string  `json:"partial_json"`  // input_json_delta
+	Thinking     string  `json:"thinking"`      // thinking_delta
+	Signature    string  `json:"signature"`     // signature_delta
+	StopReason   *string `json:"stop_reason"`   // message_delta
+	StopSequence *string `json:"stop_sequence"` // message_delta
 }
 
 // MarshalJSON writes the fields of the delta's type; a delta without Type

@@ -34,7 +34,10 @@ func benchTools() []map[string]any {
 	return tools
 }
 
-func benchSystem() string { return strings.Repeat("You are a careful coding agent. Follow the rules. ", 1230)[:60<<10] }
+func benchSystem() string {
+	// Lines, quotes and tabs: the escapes a real prompt has.
+	return strings.Repeat("You are a careful coding agent.\n\t- Follow the \"rules\" <exactly>.\n", 1100)[:60<<10]
+}
 
 func benchOpenAIRequest(b *testing.B) []byte {
 	var tools []map[string]any

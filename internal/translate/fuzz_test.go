@@ -26,16 +26,7 @@ func seedStreams(f *testing.F, table string) {
 		}
 		var buf bytes.Buffer
 		for _, e := range evs {
-			data := []byte(e.Data)
-			var s string
-			if json.Unmarshal(e.Data, &s) == nil {
-				data = []byte(s)
-			} else {
-				var cb bytes.Buffer
-				_ = json.Compact(&cb, e.Data)
-				data = cb.Bytes()
-			}
-			_ = sse.WriteEvent(&buf, e.Event, data)
+			_ = sse.WriteEvent(&buf, e.Event, eventData(e.Data))
 		}
 		f.Add(buf.Bytes(), true)
 		f.Add(buf.Bytes(), false)

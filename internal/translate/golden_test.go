@@ -175,18 +175,7 @@ func runStream(t *testing.T, in json.RawMessage, event func(sse.Event, Emit) err
 		return nil
 	}
 	for _, e := range evs {
-		data := []byte(e.Data)
-		var s string
-		if json.Unmarshal(e.Data, &s) == nil {
-			data = []byte(s) // a JSON string stands for data that is not JSON
-		} else {
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, e.Data); err != nil {
-				t.Fatal(err)
-			}
-			data = buf.Bytes()
-		}
-		if err := event(sse.Event{Name: e.Event, Data: data}, emit); err != nil {
+		if err := event(sse.Event{Name: e.Event, Data: eventData(e.Data)}, emit); err != nil {
 			out.Error = errorText(err)
 			break
 		}
@@ -204,15 +193,25 @@ func errorText(err error) string {
 	return r.Kind + ": " + r.Error
 }
 
+// eventData returns a table event's data as sent on the wire: a JSON
+// string stands for data that is not JSON ([DONE], garbage), anything else
+// is JSON, compacted.
+func eventData(d json.RawMessage) []byte {
+	var s string
+	if json.Unmarshal(d, &s) == nil {
+		return []byte(s)
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, d) != nil {
+		return d
+	}
+	return buf.Bytes()
+}
+
 func eventsOf(s []streamEvent) []sse.Event {
 	out := make([]sse.Event, len(s))
 	for i, e := range s {
-		data := []byte(e.Data)
-		var str string
-		if json.Unmarshal(e.Data, &str) == nil {
-			data = []byte(str)
-		}
-		out[i] = sse.Event{Name: e.Event, Data: data}
+		out[i] = sse.Event{Name: e.Event, Data: eventData(e.Data)}
 	}
 	return out
 }

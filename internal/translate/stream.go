@@ -86,11 +86,13 @@ type MessagesToChatStream struct {
 	ev    anthropic.StreamEvent
 	chunk openai.ChatChunk
 	out   encoder
+	// prefix is every chunk's JSON up to the delta's fields, made at
+	// message_start; line is the reused buffer of fragment chunks.
+	prefix, line []byte
 	// reused pieces of chunk
 	choice   [1]openai.ChunkChoice
 	call     [1]openai.ToolCall
 	callIdx  int
-	text     string
 	finish   string
 	oaiUsage openai.Usage
 }
@@ -145,6 +147,11 @@ func (t *MessagesToChatStream) Event(ev sse.Event, emit Emit) error {
 		}
 		t.started = true
 		t.id, t.model = t.ev.Message.ID, t.ev.Message.Model
+		t.prefix = appendJSONString(append(t.prefix[:0], `{"id":`...), t.id)
+		t.prefix = append(t.prefix, `,"object":"chat.completion.chunk","created":`...)
+		t.prefix = strconv.AppendInt(t.prefix, t.created, 10)
+		t.prefix = appendJSONString(append(t.prefix, `,"model":`...), t.model)
+		t.prefix = append(t.prefix, `,"choices":[{"index":0,"delta":{`...)
 		t.addUsage(&t.ev.Message.Usage)
 		empty := ""
 		return t.emitDelta(emit, openai.ChunkDelta{Role: openai.RoleAssistant, Content: &empty}, nil)
@@ -296,16 +303,24 @@ func (t *MessagesToChatStream) blockDelta(emit Emit) error {
 		if d.PartialJSON == "" {
 			return nil
 		}
-		return t.emitCall(emit, b.tool, "", "", d.PartialJSON)
+		// {...,"delta":{"tool_calls":[{"index":N,"function":{"arguments":"..."}}]},"finish_reason":null}]}
+		t.line = append(append(t.line[:0], t.prefix...), `"tool_calls":[{"index":`...)
+		t.line = appendInt(t.line, b.tool)
+		t.line = appendJSONString(append(t.line, `,"function":{"arguments":`...), d.PartialJSON)
+		t.line = append(t.line, `}}]},"finish_reason":null}]}`...)
+		return emit("", t.line)
 	case b.kind == kindThinking && (d.Type == anthropic.DeltaThinking || d.Type == anthropic.DeltaSignature):
 		return nil
 	}
 	return badAnswer("a %q delta does not fit its content block", d.Type)
 }
 
+// emitText emits {...,"delta":{"content":"..."},"finish_reason":null}]}.
 func (t *MessagesToChatStream) emitText(emit Emit, s string) error {
-	t.text = s
-	return t.emitDelta(emit, openai.ChunkDelta{Content: &t.text}, nil)
+	t.line = append(append(t.line[:0], t.prefix...), `"content":`...)
+	t.line = appendJSONString(t.line, s)
+	t.line = append(t.line, `},"finish_reason":null}]}`...)
+	return emit("", t.line)
 }
 
 func (t *MessagesToChatStream) emitCall(emit Emit, index int, id, name, args string) error {
@@ -391,6 +406,7 @@ type ChatToMessagesStream struct {
 	chunk openai.ChatChunk
 	ev    anthropic.StreamEvent
 	out   encoder
+	line  []byte // the reused buffer of delta events
 	// reused pieces of ev
 	evIndex int
 	block   anthropic.ContentBlock
@@ -485,8 +501,7 @@ func (t *ChatToMessagesStream) choiceDelta(emit Emit, d *openai.ChunkDelta) erro
 				return err
 			}
 		}
-		t.delta = anthropic.Delta{Type: anthropic.DeltaText, Text: *s}
-		if err := t.emitDelta(emit); err != nil {
+		if err := t.emitDelta(emit, `,"delta":{"type":"text_delta","text":`, *s); err != nil {
 			return err
 		}
 	}
@@ -518,8 +533,7 @@ func (t *ChatToMessagesStream) choiceDelta(emit Emit, d *openai.ChunkDelta) erro
 			}
 		}
 		if tc.Function.Arguments != "" {
-			t.delta = anthropic.Delta{Type: anthropic.DeltaInputJSON, PartialJSON: tc.Function.Arguments}
-			if err := t.emitDelta(emit); err != nil {
+			if err := t.emitDelta(emit, `,"delta":{"type":"input_json_delta","partial_json":`, tc.Function.Arguments); err != nil {
 				return err
 			}
 		}
@@ -560,11 +574,15 @@ func (t *ChatToMessagesStream) openBlock(emit Emit, kind int) error {
 	return t.emit(emit)
 }
 
-// emitDelta emits content_block_delta with t.delta for the open block.
-func (t *ChatToMessagesStream) emitDelta(emit Emit) error {
-	t.evIndex = t.index
-	t.ev = anthropic.StreamEvent{Type: anthropic.EventContentBlockDelta, Index: &t.evIndex, Delta: &t.delta}
-	return t.emit(emit)
+// emitDelta emits a content_block_delta for the open block:
+// {"type":"content_block_delta","index":N,"delta":{"type":...,"text":"..."}}
+// where head is the delta's JSON up to its string.
+func (t *ChatToMessagesStream) emitDelta(emit Emit, head, s string) error {
+	t.line = append(t.line[:0], `{"type":"content_block_delta","index":`...)
+	t.line = appendInt(t.line, t.index)
+	t.line = appendJSONString(append(t.line, head...), s)
+	t.line = append(t.line, `}}`...)
+	return emit(anthropic.EventContentBlockDelta, t.line)
 }
 
 // closeBlock emits content_block_stop for the open block, if any.
