@@ -148,32 +148,30 @@ const (
 // ContentBlock is one block of a message's content, of any type: the fields
 // used depend on Type. Encoding writes exactly the fields of its type, so
 // that a text block always carries "text" (even empty) and a tool_use block
-// always carries "input".
+// always carries "input". A block of a type not listed above (document,
+// search_result, server tool blocks, ...) decodes with its Type and the
+// fields it shares with these; translation refuses it by its Type.
 type ContentBlock struct {
-	Type string
+	Type string `json:"type"`
 
-	Text string // text
+	Text string `json:"text"` // text
 
-	Source *ImageSource // image
+	Source *ImageSource `json:"source"` // image
 
-	ID    string          // tool_use
-	Name  string          // tool_use
-	Input json.RawMessage // tool_use: a JSON object
+	ID    string          `json:"id"`    // tool_use
+	Name  string          `json:"name"`  // tool_use
+	Input json.RawMessage `json:"input"` // tool_use: a JSON object
 
-	ToolUseID string   // tool_result
-	Content   *Content // tool_result: a string or text and image blocks
-	IsError   bool     // tool_result
+	ToolUseID string   `json:"tool_use_id"` // tool_result
+	Content   *Content `json:"content"`     // tool_result: a string or text and image blocks
+	IsError   bool     `json:"is_error"`    // tool_result
 
-	Thinking  string // thinking
-	Signature string // thinking
-	Data      string // redacted_thinking
+	Thinking  string `json:"thinking"`  // thinking
+	Signature string `json:"signature"` // thinking
+	Data      string `json:"data"`      // redacted_thinking
 
 	// CacheControl is the block's cache_control, kept as sent.
-	CacheControl json.RawMessage
-
-	// Raw holds the block as sent when its Type is not one of the above;
-	// encoding writes it back unchanged.
-	Raw json.RawMessage
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 // ImageSource is an image block's source.
@@ -189,43 +187,6 @@ const (
 	SourceBase64 = "base64"
 	SourceURL    = "url"
 )
-
-// wireBlock is ContentBlock's JSON form when decoding.
-type wireBlock struct {
-	Type         string          `json:"type"`
-	Text         string          `json:"text"`
-	Source       *ImageSource    `json:"source"`
-	ID           string          `json:"id"`
-	Name         string          `json:"name"`
-	Input        json.RawMessage `json:"input"`
-	ToolUseID    string          `json:"tool_use_id"`
-	Content      *Content        `json:"content"`
-	IsError      bool            `json:"is_error"`
-	Thinking     string          `json:"thinking"`
-	Signature    string          `json:"signature"`
-	Data         string          `json:"data"`
-	CacheControl json.RawMessage `json:"cache_control"`
-}
-
-// UnmarshalJSON decodes a block of any type; an unknown type keeps its raw
-// bytes in Raw.
-func (c *ContentBlock) UnmarshalJSON(b []byte) error {
-	var w wireBlock
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*c = ContentBlock{
-		Type: w.Type, Text: w.Text, Source: w.Source, ID: w.ID, Name: w.Name, Input: w.Input,
-		ToolUseID: w.ToolUseID, Content: w.Content, IsError: w.IsError,
-		Thinking: w.Thinking, Signature: w.Signature, Data: w.Data, CacheControl: w.CacheControl,
-	}
-	switch w.Type {
-	case BlockText, BlockImage, BlockToolUse, BlockToolResult, BlockThinking, BlockRedactedThinking:
-	default:
-		c.Raw = append(json.RawMessage(nil), b...)
-	}
-	return nil
-}
 
 // MarshalJSON writes the fields of the block's type.
 func (c ContentBlock) MarshalJSON() ([]byte, error) {
@@ -274,9 +235,6 @@ func (c ContentBlock) MarshalJSON() ([]byte, error) {
 			Type string `json:"type"`
 			Data string `json:"data"`
 		}{c.Type, c.Data})
-	}
-	if len(c.Raw) > 0 {
-		return c.Raw, nil
 	}
 	return json.Marshal(struct {
 		Type string `json:"type"`

@@ -18,7 +18,7 @@ func TestContentRoundTrip(t *testing.T) {
 		{name: "tool use without input gets {}", in: `[{"type":"tool_use","id":"t","name":"f"}]`, want: `[{"type":"tool_use","id":"t","name":"f","input":{}}]`},
 		{name: "tool result", in: `[{"type":"tool_result","tool_use_id":"t","content":"ok","is_error":true}]`},
 		{name: "thinking", in: `[{"type":"thinking","thinking":"","signature":"s"},{"type":"redacted_thinking","data":"x"}]`},
-		{name: "unknown type kept as sent", in: `[{"type":"document","source":{"type":"text","data":"x"},"title":"t"}]`},
+		{name: "unknown type: only its type", in: `[{"type":"document","source":{"type":"text","data":"x"},"title":"t"}]`, want: `[{"type":"document"}]`},
 		{name: "cache control kept", in: `[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]`},
 	}
 	for _, tt := range tests {

@@ -92,8 +92,20 @@ func benchAnthropicRequest(b *testing.B) []byte {
 }
 
 // BenchmarkRequest measures one request's translation, body to body:
-// decode, translate, encode.
+// decode, translate, encode. envelope is the baseline: what the gateway
+// already pays per request to read the model and stream flag.
 func BenchmarkRequest(b *testing.B) {
+	b.Run("envelope", func(b *testing.B) {
+		body := benchOpenAIRequest(b)
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var e openai.Envelope
+			if err := json.Unmarshal(body, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("openai_to_anthropic", func(b *testing.B) {
 		body := benchOpenAIRequest(b)
 		b.SetBytes(int64(len(body)))
