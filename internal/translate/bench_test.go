@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warmgate/warmgate/anthropic"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/sse"
 )
@@ -111,15 +110,7 @@ func BenchmarkRequest(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			var in openai.ChatRequest
-			if err := json.Unmarshal(body, &in); err != nil {
-				b.Fatal(err)
-			}
-			out, err := ChatRequestToMessages(&in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := json.Marshal(out); err != nil {
+			if _, err := ChatRequestBodyToMessages(body); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -129,15 +120,7 @@ func BenchmarkRequest(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
-			var in anthropic.Request
-			if err := json.Unmarshal(body, &in); err != nil {
-				b.Fatal(err)
-			}
-			out, err := MessagesRequestToChat(&in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := json.Marshal(out); err != nil {
+			if _, err := MessagesRequestBodyToChat(body); err != nil {
 				b.Fatal(err)
 			}
 		}
