@@ -9,6 +9,10 @@
 //
 // Answers: [MessagesResponseToChat] and [ChatResponseToMessages].
 //
+// A gateway holds bodies: [ChatRequestBodyToMessages],
+// [MessagesRequestBodyToChat], [MessagesResponseBodyToChat] and
+// [ChatResponseBodyToMessages] decode, translate and encode in one call.
+//
 // Streams, event by event, by stateful translators that a gateway drives
 // from [sse.Reader] events: [MessagesToChatStream] (Anthropic events in,
 // OpenAI chunks out) and [ChatToMessagesStream] (OpenAI chunks in,
