@@ -54,6 +54,7 @@ type RequestError struct {
 	Reason string
 }
 
+// Error returns "param: reason", the message for the client.
 func (e *RequestError) Error() string {
 	if e.Param == "" {
 		return e.Reason
@@ -74,6 +75,7 @@ type AnswerError struct {
 	Reason string
 }
 
+// Error says that the answer cannot be translated, and why.
 func (e *AnswerError) Error() string { return "upstream answer cannot be translated: " + e.Reason }
 
 func badAnswer(format string, args ...any) error {
@@ -91,6 +93,7 @@ type StreamError struct {
 	Body    []byte // the error body in the client's dialect
 }
 
+// Error says that the upstream sent an error event, with its type and message.
 func (e *StreamError) Error() string {
 	return fmt.Sprintf("upstream sent an error event mid-stream: %s: %s", e.Type, e.Message)
 }
