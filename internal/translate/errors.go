@@ -33,7 +33,7 @@ import (
 func MessagesErrorToChat(status int, body []byte) (int, openai.ErrorBody) {
 	e, err := anthropic.ParseError(body)
 	if err != nil {
-		e = anthropic.NewError(anthropic.TypeForStatus(status), "upstream answered status "+strconv.Itoa(status))
+		e = anthropic.NewError(anthropic.TypeForStatus(status), noErrorBody(status))
 	}
 	if status < 400 {
 		status = anthropic.StatusForType(e.Error.Type)
@@ -71,6 +71,14 @@ func MessagesErrorToChat(status int, body []byte) (int, openai.ErrorBody) {
 	return status, openai.NewError(typ, code, e.Error.Message)
 }
 
+// noErrorBody is the message for an upstream error whose body says nothing.
+func noErrorBody(status int) string {
+	if status < 400 {
+		return "upstream sent an error event mid-stream"
+	}
+	return "upstream answered status " + strconv.Itoa(status)
+}
+
 func openaiTypeForStatus(status int) string {
 	switch status {
 	case http.StatusUnauthorized:
@@ -102,7 +110,7 @@ func openaiTypeForStatus(status int) string {
 func ChatErrorToMessages(status int, body []byte) (int, anthropic.ErrorBody) {
 	var e openai.ErrorBody
 	if json.Unmarshal(body, &e) != nil || (e.Error.Message == "" && e.Error.Type == "") {
-		e = openai.NewError("", "", "upstream answered status "+strconv.Itoa(status))
+		e = openai.NewError("", "", noErrorBody(status))
 	}
 	if status < 400 {
 		code := ""
