@@ -3,6 +3,8 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/warmgate/warmgate/internal/jsonstring"
 )
 
 // This file holds the chat completions wire types (POST /v1/chat/completions)
@@ -102,7 +104,7 @@ func TextContent(s string) MessageContent {
 // MarshalJSON encodes a string, an array of parts, or null.
 func (c MessageContent) MarshalJSON() ([]byte, error) {
 	if c.FromString && len(c.Parts) == 1 && c.Parts[0].Type == PartText {
-		return json.Marshal(c.Parts[0].Text)
+		return jsonstring.Append(nil, c.Parts[0].Text), nil
 	}
 	if len(c.Parts) == 0 {
 		return []byte("null"), nil

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/warmgate/warmgate/anthropic"
+	"github.com/warmgate/warmgate/internal/jsonstring"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/sse"
 )
@@ -147,10 +148,10 @@ func (t *MessagesToChatStream) Event(ev sse.Event, emit Emit) error {
 		}
 		t.started = true
 		t.id, t.model = t.ev.Message.ID, t.ev.Message.Model
-		t.prefix = appendJSONString(append(t.prefix[:0], `{"id":`...), t.id)
+		t.prefix = jsonstring.Append(append(t.prefix[:0], `{"id":`...), t.id)
 		t.prefix = append(t.prefix, `,"object":"chat.completion.chunk","created":`...)
 		t.prefix = strconv.AppendInt(t.prefix, t.created, 10)
-		t.prefix = appendJSONString(append(t.prefix, `,"model":`...), t.model)
+		t.prefix = jsonstring.Append(append(t.prefix, `,"model":`...), t.model)
 		t.prefix = append(t.prefix, `,"choices":[{"index":0,"delta":{`...)
 		t.addUsage(&t.ev.Message.Usage)
 		empty := ""
@@ -305,8 +306,8 @@ func (t *MessagesToChatStream) blockDelta(emit Emit) error {
 		}
 		// {...,"delta":{"tool_calls":[{"index":N,"function":{"arguments":"..."}}]},"finish_reason":null}]}
 		t.line = append(append(t.line[:0], t.prefix...), `"tool_calls":[{"index":`...)
-		t.line = appendInt(t.line, b.tool)
-		t.line = appendJSONString(append(t.line, `,"function":{"arguments":`...), d.PartialJSON)
+		t.line = strconv.AppendInt(t.line, int64(b.tool), 10)
+		t.line = jsonstring.Append(append(t.line, `,"function":{"arguments":`...), d.PartialJSON)
 		t.line = append(t.line, `}}]},"finish_reason":null}]}`...)
 		return emit("", t.line)
 	case b.kind == kindThinking && (d.Type == anthropic.DeltaThinking || d.Type == anthropic.DeltaSignature):
@@ -318,7 +319,7 @@ func (t *MessagesToChatStream) blockDelta(emit Emit) error {
 // emitText emits {...,"delta":{"content":"..."},"finish_reason":null}]}.
 func (t *MessagesToChatStream) emitText(emit Emit, s string) error {
 	t.line = append(append(t.line[:0], t.prefix...), `"content":`...)
-	t.line = appendJSONString(t.line, s)
+	t.line = jsonstring.Append(t.line, s)
 	t.line = append(t.line, `},"finish_reason":null}]}`...)
 	return emit("", t.line)
 }
@@ -579,8 +580,8 @@ func (t *ChatToMessagesStream) openBlock(emit Emit, kind int) error {
 // where head is the delta's JSON up to its string.
 func (t *ChatToMessagesStream) emitDelta(emit Emit, head, s string) error {
 	t.line = append(t.line[:0], `{"type":"content_block_delta","index":`...)
-	t.line = appendInt(t.line, t.index)
-	t.line = appendJSONString(append(t.line, head...), s)
+	t.line = strconv.AppendInt(t.line, int64(t.index), 10)
+	t.line = jsonstring.Append(append(t.line, head...), s)
 	t.line = append(t.line, `}}`...)
 	return emit(anthropic.EventContentBlockDelta, t.line)
 }

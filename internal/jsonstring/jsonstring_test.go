@@ -1,16 +1,16 @@
-package translate
+package jsonstring
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-// TestAppendJSONString: the hand-made encoding decodes to what
+// TestAppend: the hand-made encoding decodes to what
 // encoding/json's encoding decodes to, for every kind of character.
-func TestAppendJSONString(t *testing.T) {
+func TestAppend(t *testing.T) {
 	for _, s := range []string{"", "plain", `"quoted" \ back`, "line\nfeed\r\ttab", "\x00\x01\x1f\x7f", "<html> & more",
 		"héllo wörld ✓ 😀", "bad \xff utf8 \xc3", "sep\u2028\u2029", "end\\"} {
-		got := appendJSONString(nil, s)
+		got := Append(nil, s)
 		if !json.Valid(got) {
 			t.Fatalf("%q: not valid JSON: %s", s, got)
 		}
@@ -24,10 +24,10 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
-func FuzzAppendJSONString(f *testing.F) {
+func FuzzAppend(f *testing.F) {
 	f.Add("a\"b\\c\n\x00\xff\u2028")
 	f.Fuzz(func(t *testing.T, s string) {
-		got := appendJSONString(nil, s)
+		got := Append(nil, s)
 		want, _ := json.Marshal(s)
 		var a, b string
 		if err := json.Unmarshal(got, &a); err != nil {

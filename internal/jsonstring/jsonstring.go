@@ -1,19 +1,18 @@
-package translate
+// Package jsonstring encodes a Go string as a JSON string, fast: the one
+// piece of encoding/json that the wire packages and the translators need on
+// their hot paths without reflection.
+package jsonstring
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string, escaped as encoding/json
+// Append appends s as a JSON string, escaped as encoding/json
 // escapes it without HTML escaping: quote, backslash and control
 // characters escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029
-// escaped (JavaScript line terminators). The stream translators build their
-// most frequent events (text and argument fragments) with it, around
-// prefixes made once per stream, rather than through encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
+// escaped (JavaScript line terminators). Decoding the result with
+// encoding/json gives what decoding encoding/json's own encoding gives.
+func Append(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -60,6 +59,3 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
-
-// appendInt appends n in decimal.
-func appendInt(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10) }
