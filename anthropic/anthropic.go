@@ -62,7 +62,7 @@ func (s System) IsZero() bool { return len(s.Blocks) == 0 && !s.FromString }
 // text block, else the array of blocks.
 func (s System) MarshalJSON() ([]byte, error) {
 	if s.FromString && len(s.Blocks) == 1 && s.Blocks[0].Type == BlockText {
-		return jsonstring.Append(nil, s.Blocks[0].Text), nil
+		return jsonstring.Append(make([]byte, 0, len(s.Blocks[0].Text)+len(s.Blocks[0].Text)/8+2), s.Blocks[0].Text), nil
 	}
 	if s.Blocks == nil {
 		return []byte("[]"), nil
@@ -111,7 +111,7 @@ type Content struct {
 // block, else the array of blocks.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.FromString && len(c.Blocks) == 1 && c.Blocks[0].Type == BlockText {
-		return jsonstring.Append(nil, c.Blocks[0].Text), nil
+		return jsonstring.Append(make([]byte, 0, len(c.Blocks[0].Text)+len(c.Blocks[0].Text)/8+2), c.Blocks[0].Text), nil
 	}
 	if c.Blocks == nil {
 		return []byte("[]"), nil

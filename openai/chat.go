@@ -104,7 +104,7 @@ func TextContent(s string) MessageContent {
 // MarshalJSON encodes a string, an array of parts, or null.
 func (c MessageContent) MarshalJSON() ([]byte, error) {
 	if c.FromString && len(c.Parts) == 1 && c.Parts[0].Type == PartText {
-		return jsonstring.Append(nil, c.Parts[0].Text), nil
+		return jsonstring.Append(make([]byte, 0, len(c.Parts[0].Text)+len(c.Parts[0].Text)/8+2), c.Parts[0].Text), nil
 	}
 	if len(c.Parts) == 0 {
 		return []byte("null"), nil
