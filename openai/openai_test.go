@@ -53,3 +53,41 @@ func FuzzEnvelope(f *testing.F) {
 		_ = json.Unmarshal(b, &e)
 	})
 }
+
+func TestChatWireForms(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string // "" means the same as in
+	}{
+		{name: "string content", in: `{"role":"user","content":"hi"}`},
+		{name: "null content", in: `{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":""}}]}`},
+		{name: "parts", in: `{"role":"user","content":[{"type":"text","text":""},{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"low"}}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m ChatMessage
+			if err := json.Unmarshal([]byte(tt.in), &m); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(m)
+			want := tt.want
+			if want == "" {
+				want = tt.in
+			}
+			if string(got) != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+	var r ChatRequest
+	if err := json.Unmarshal([]byte(`{"model":"m","messages":[],"stop":"x","tool_choice":{"type":"function","function":{"name":"f"}}}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Stop) != 1 || r.Stop[0] != "x" || r.ToolChoice == nil || r.ToolChoice.Name != "f" {
+		t.Errorf("decoded %+v", r)
+	}
+	if b, _ := json.Marshal(ToolChoice{Mode: ToolChoiceRequired}); string(b) != `"required"` {
+		t.Errorf("tool choice mode encodes as %s", b)
+	}
+}
