@@ -83,7 +83,7 @@ var (
 )
 
 // endpoints is the table, by path.
-var endpoints = tableOf(chatRow, completionsRow, embeddingsRow, responsesRow, modelsRow)
+var endpoints = tableOf(chatRow, completionsRow, embeddingsRow, responsesRow, modelsRow, messagesRow, countTokensRow)
 
 func tableOf(rows ...*endpoint) map[string]*endpoint {
 	m := make(map[string]*endpoint, len(rows))
