@@ -62,3 +62,35 @@ func TestTotalTimeoutPerUpstream(t *testing.T) {
 		t.Errorf("a stream longer than timeouts.total: %d\n%s\nwant some chunks, then an error event, no [DONE]", status, body)
 	}
 }
+
+// TestAnthropicUpstreamKind: an upstream of kind anthropic, its base_url
+// given without /v1 as Anthropic's SDKs take it, gets the gateway's key as
+// x-api-key with an anthropic-version (the mock checks both), never as
+// Authorization; the client's own credentials do not reach it, and the key
+// is in no log line.
+func TestAnthropicUpstreamKind(t *testing.T) {
+	const key = "sk-ant-gateway-secret"
+	m := startMock(t, mock.Options{APIKey: key})
+	yaml := fmt.Sprintf(`upstreams:
+  - name: claude
+    kind: anthropic
+    base_url: %s
+    api_key_env: ANTHROPIC_KEY
+    models: ["claude-*"]
+`, m.URL())
+	g := startGateway(t, yaml, map[string]string{"ANTHROPIC_KEY": key})
+	for _, stream := range []bool{false, true} {
+		body := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":32,"stream":%v,"messages":[{"role":"user","content":"hi"}]}`, stream)
+		a := g.do(t, http.MethodPost, "/v1/messages", body, "X-Api-Key", "client-own-key", "Anthropic-Version", "2023-06-01")
+		if a.status != http.StatusOK || a.header.Get("X-Mock-Has-Api-Key") != "true" || a.header.Get("X-Mock-Has-Authorization") != "false" {
+			t.Fatalf("stream=%v: status %d, x-api-key sent %s, Authorization sent %s: %s", stream, a.status,
+				a.header.Get("X-Mock-Has-Api-Key"), a.header.Get("X-Mock-Has-Authorization"), a.body)
+		}
+		if stream && !strings.HasSuffix(string(a.body), "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n") {
+			t.Errorf("stream: %s", a.body)
+		}
+	}
+	if strings.Contains(g.logs.String(), key) {
+		t.Error("the gateway logged the upstream key")
+	}
+}

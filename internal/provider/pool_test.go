@@ -74,6 +74,13 @@ func TestAnthropicPoolAgainstMock(t *testing.T) {
 	t.Cleanup(func() { _ = m.Close() })
 	p := poolFor(t, provider.Settings{Kind: provider.Anthropic, BaseURL: m.URL(), APIKey: anthropicKey}, &tls.Config{RootCAs: m.CertPool()})
 
+	// The warm-up request (GET <base>/models) carries the key and the
+	// version too: the mock answers it 200.
+	p.Warm(t.Context())
+	if st := p.Stats()[0].WarmStatus; st != http.StatusOK {
+		t.Errorf("warm-up status %d, want 200", st)
+	}
+
 	resp, b, err := messages(t, p)
 	if err != nil {
 		t.Fatal(err)
