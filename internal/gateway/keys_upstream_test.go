@@ -77,7 +77,8 @@ func TestAnthropicUpstreamKind(t *testing.T) {
     base_url: %s
     api_key_env: ANTHROPIC_KEY
     models: ["claude-*"]
-`, m.URL())
+    %s
+`, m.URL(), fastRetry)
 	g := startGateway(t, yaml, map[string]string{"ANTHROPIC_KEY": key})
 	for _, stream := range []bool{false, true} {
 		body := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":32,"stream":%v,"messages":[{"role":"user","content":"hi"}]}`, stream)
@@ -89,6 +90,15 @@ func TestAnthropicUpstreamKind(t *testing.T) {
 		if stream && !strings.HasSuffix(string(a.body), "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n") {
 			t.Errorf("stream: %s", a.body)
 		}
+		if a.header.Get("Anthropic-Ratelimit-Requests-Limit") == "" {
+			t.Errorf("stream=%v: the upstream's anthropic-ratelimit-* headers did not reach the client", stream)
+		}
+	}
+	// Overloaded once (529): retried by the gateway, then answered.
+	a := g.do(t, http.MethodPost, "/v1/messages", `{"model":"claude-haiku-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`,
+		"Anthropic-Version", "2023-06-01", mock.FaultHeader, "status=529,times=1")
+	if a.status != http.StatusOK || g.stats(t).Retries["status_5xx"] != 1 {
+		t.Errorf("after a 529: status %d, status_5xx retries %d; want 200 after 1: %s", a.status, g.stats(t).Retries["status_5xx"], a.body)
 	}
 	if strings.Contains(g.logs.String(), key) {
 		t.Error("the gateway logged the upstream key")
