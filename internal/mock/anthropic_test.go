@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -347,4 +348,64 @@ func TestAnthropicOverloadThenRetry(t *testing.T) {
 	if got := s.Stats().Requests; got != 3 {
 		t.Errorf("%d requests at the mock, want 3", got)
 	}
+}
+
+// TestAnthropicFaults: the faults of the OpenAI routes act on the
+// Anthropic ones too: ttft, drop_idle, html, times, a server-wide spec.
+func TestAnthropicFaults(t *testing.T) {
+	t.Parallel()
+	const msgs = `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	const streamed = `{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	post := func(t *testing.T, s *Server, c *http.Client, body string, hdr ...string) (*http.Response, []byte, error) {
+		resp, err := send(t.Context(), c, http.MethodPost, s.URL()+"/v1/messages", body, hdr...)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+	t.Run("ttft", func(t *testing.T) {
+		s := start(t, Options{})
+		t0 := time.Now()
+		resp, err := send(t.Context(), s.Client(), http.MethodPost, s.URL()+"/v1/messages", streamed, FaultHeader, "ttft=200ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		evs, err := readEvents(resp.Body, t0)
+		if err != nil || len(evs) == 0 || evs[0].at < 200*time.Millisecond {
+			t.Errorf("events %v, %v: want the first after >= 200ms", evs, err)
+		}
+	})
+	t.Run("drop_idle", func(t *testing.T) {
+		s := start(t, Options{})
+		c := s.Client()
+		if resp, _, err := post(t, s, c, msgs, FaultHeader, "drop_idle=100ms,times=1"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("first request: %v, %v", resp, err)
+		}
+		time.Sleep(150 * time.Millisecond)
+		if _, _, err := post(t, s, c, msgs, FaultHeader, "drop_idle=100ms,times=1"); err == nil {
+			t.Error("a request on a connection idle for > 100ms was answered, want it dropped")
+		}
+	})
+	t.Run("html", func(t *testing.T) {
+		s := start(t, Options{})
+		resp, b, err := post(t, s, s.Client(), msgs, FaultHeader, "html=1")
+		if err != nil || resp.StatusCode != 502 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), "502 Bad Gateway") {
+			t.Errorf("%v, %v: %s", resp, err, b)
+		}
+	})
+	t.Run("server-wide 529, twice", func(t *testing.T) {
+		s := start(t, Options{Fault: "status=529,times=2"})
+		for i, want := range []int{529, 529, 200} {
+			resp, b, err := post(t, s, s.Client(), msgs)
+			if err != nil || resp.StatusCode != want {
+				t.Fatalf("request %d: %v, %v: %s; want %d", i, resp, err, b, want)
+			}
+			if want == 529 && !strings.Contains(string(b), `"type":"overloaded_error"`) {
+				t.Errorf("529 body %s", b)
+			}
+		}
+	})
 }
