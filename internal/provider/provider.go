@@ -23,9 +23,21 @@
 //
 // Add a Kind constant and its row in kinds: its dialect, how its base URL
 // is normalized, and build, which turns Settings into the Endpoint's
-// headers and, where fixed headers are not enough (a signature, a URL that
-// depends on the model, a token that is refreshed), its Prepare hook. The
-// config's kind key accepts every kind in the table.
+// headers and, where fixed headers are not enough, its Prepare hook. The
+// config's kind key accepts every kind in the table, and the gateway puts
+// BaseURL, Header and Prepare into the kind's upstream.Config.
+//
+// Prepare runs on every attempt, warm-up requests included, after the
+// pool has set the URL and headers, so it is where a kind:
+//   - signs a request (a signature over the final URL, headers and body,
+//     fresh on every retry; the body comes from GetBody);
+//   - maps a URL: a path that depends on the model (read from GetBody's
+//     copy of the body), a query such as api-version, or the warm-up
+//     request's GET /models mapped to the kind's own cheap GET;
+//   - sets a header whose value changes (a token re-read when it expires).
+//
+// Settings then grow the keys such a kind needs (a region, deployments, an
+// API version), with config validating them.
 package provider
 
 import (
