@@ -99,6 +99,13 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	for k, v := range u.cfg.Header {
 		out.Header[k] = v
 	}
+	if u.cfg.Prepare != nil {
+		if err := u.cfg.Prepare(out); err != nil {
+			cancel(nil)
+			done(outcomeExcluded)
+			return nil, a, &Error{Kind: KindUnknown, Upstream: u.cfg.Name, Attempt: n, Err: err}
+		}
+	}
 
 	u.inflight.Add(1)
 	a.cls.inflight.Add(1)

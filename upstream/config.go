@@ -23,6 +23,16 @@ type Config struct {
 	BaseURL string
 	// Header is set on every attempt (e.g. Authorization). It is never logged.
 	Header http.Header
+	// Prepare, if set, is called on every attempt's outgoing request, after
+	// its URL (BaseURL plus the request's path) and headers (the caller's,
+	// then Header) are set and before it is sent: the hook of an upstream
+	// that needs more than fixed headers, such as a header default the
+	// caller may override, a URL of its own, or a signature (fresh on every
+	// attempt). It may replace headers (Set, Del: the values may be shared
+	// with the caller's request) and the URL; it must not read Body
+	// (GetBody gives a copy). An error fails the attempt, not retried
+	// (KindUnknown); it must not hold secrets. Default nil: none.
+	Prepare func(*http.Request) error
 	// Weight scales this upstream's share among equals. Default 1.
 	Weight int
 	// Priority orders failover tiers: lower is tried first. Default 0.

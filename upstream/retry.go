@@ -23,7 +23,7 @@ const (
 	ReasonStaleConn RetryReason = iota // the connection died before the upstream could run the request (KindStaleConn), or after with a replayable request
 	ReasonConnect                      // dial, DNS, TLS or pool wait failed: nothing was sent
 	ReasonStatus429                    // the upstream rate-limited us
-	ReasonStatus5xx                    // the upstream answered 500/502/503/504
+	ReasonStatus5xx                    // the upstream answered 500/502/503/504, or Anthropic's 529
 	ReasonTimeout                      // no response headers within FirstByte
 	numRetryReasons
 )
@@ -189,13 +189,18 @@ func retryable(kind Kind, wrote, replayable bool) (RetryReason, bool) {
 	return 0, false
 }
 
+// statusOverloaded is the status of Anthropic's overloaded_error: the API is
+// over capacity for everyone, not rate-limiting this key. It is retried
+// and counted against the upstream like a 503.
+const statusOverloaded = 529
+
 // retryableStatus reports whether an upstream status may be retried.
 func retryableStatus(code int) (RetryReason, bool) {
 	switch code {
 	case http.StatusTooManyRequests:
 		return ReasonStatus429, true
 	case http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout, statusOverloaded:
 		return ReasonStatus5xx, true
 	}
 	return 0, false

@@ -29,18 +29,28 @@ func newMockCmd() *cobra.Command {
 	var (
 		listen string
 		caOut  string
+		keyEnv string
 		o      mock.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "mock",
-		Short: "Run an OpenAI-compatible fake upstream with fault injection",
-		Long: `Run an OpenAI-compatible fake upstream, for tests, demos and benchmarks.
+		Short: "Run an OpenAI- and Anthropic-compatible fake upstream with fault injection",
+		Long: `Run a fake upstream that speaks OpenAI's API and Anthropic's Messages API,
+for tests, demos and benchmarks.
 
 It serves POST /v1/chat/completions (JSON, or SSE with "stream":true and a
 usage chunk when stream_options.include_usage), /v1/completions,
-/v1/embeddings and GET /v1/models, with plausible usage, and
-GET /mock/stats: {"connections_accepted","tls_handshakes","requests",
-"active_connections"}, counted on the server side.
+/v1/embeddings and GET /v1/models, with plausible usage; Anthropic's
+POST /v1/messages (JSON, or Anthropic's SSE events with "stream":true; a
+tool_use block when the request has tools), /v1/messages/count_tokens, and
+GET /v1/models in Anthropic's shape when asked with an anthropic-version
+header; and GET /mock/stats: {"connections_accepted","tls_handshakes",
+"requests","active_connections"}, counted on the server side. Errors take
+the shape of the route's API (Anthropic's overload is status=529).
+
+With --api-key-env VAR, requests must carry the key in $VAR: OpenAI's routes
+as "Authorization: Bearer KEY", Anthropic's as "x-api-key: KEY" (or Bearer)
+with an anthropic-version header; others get the API's 401.
 
 With --tls it serves HTTPS (HTTP/2 by ALPN unless --no-h2) with a certificate
 for localhost, 127.0.0.1 and ::1, signed by a CA made at startup; --ca-out
@@ -49,7 +59,9 @@ writes that CA for clients to trust.
 Faults: a comma-separated list of name=value, for the whole server with
 --fault, or for one request with the header "X-Mock-Fault: SPEC" (which
 replaces --fault; "X-Mock-Fault: none" turns it off):
-  status=CODE           answer CODE (400-599) with an OpenAI error body
+  status=CODE           answer CODE (400-599) with an error body of the
+                        route's API (OpenAI's, or Anthropic's: 529 is its
+                        overloaded_error, 429 its rate_limit_error)
   retry_after=S         add Retry-After: S seconds (alone: status 429)
   times=N               only the first N matching requests get the fault
   reset_after_chunks=K  send K stream events (or half a JSON body), then abort
@@ -79,6 +91,12 @@ Every flag can also be set by its environment twin, WARMGATE_MOCK_<FLAG>
     -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}' \
     http://127.0.0.1:18080/v1/chat/completions
 
+  # Anthropic's Messages API, with a key, overloaded (529) twice
+  MOCK_KEY=sk-ant-test warmgate mock --api-key-env MOCK_KEY --fault 'status=529,times=2'
+  curl -H "x-api-key: sk-ant-test" -H 'anthropic-version: 2023-06-01' \
+    -d '{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}' \
+    http://127.0.0.1:18080/v1/messages
+
   # connections close after 5s idle, and the server says so
   WARMGATE_MOCK_IDLE_TIMEOUT=5s warmgate mock --advertise-keepalive`,
 		Args:         cobra.NoArgs,
@@ -99,6 +117,7 @@ Every flag can also be set by its environment twin, WARMGATE_MOCK_<FLAG>
 	fl.BoolVar(&o.AdvertiseKeepAlive, "advertise-keepalive", false, "add 'Keep-Alive: timeout=N' to HTTP/1 answers; needs --idle-timeout")
 	fl.DurationVar(&o.HandshakeDelay, "handshake-delay", 0, "what every new connection costs before its first byte is read")
 	fl.StringVar(&o.Fault, "fault", "", "server-wide fault `SPEC`, e.g. 'status=503,times=2' (see above)")
+	fl.StringVar(&keyEnv, "api-key-env", "", "require the key in $`VAR` on every API request (see above; the key is never printed)")
 
 	// Name each flag's environment twin in its help line.
 	fl.VisitAll(func(f *pflag.Flag) {
@@ -120,6 +139,11 @@ Every flag can also be set by its environment twin, WARMGATE_MOCK_<FLAG>
 		}
 		if o.Tokens <= 0 {
 			return fmt.Errorf("mock: --tokens must be at least 1, got %d", o.Tokens)
+		}
+		if keyEnv != "" {
+			if o.APIKey = strings.TrimSpace(os.Getenv(keyEnv)); o.APIKey == "" {
+				return fmt.Errorf("mock: --api-key-env %s: the variable is not set or empty", keyEnv)
+			}
 		}
 		o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 		return runMock(cmd.Context(), cmd, o, listen, caOut)

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/warmgate/warmgate/internal/probe"
+	"github.com/warmgate/warmgate/internal/provider"
 )
 
 // probeEnvPrefix prefixes the environment twin of every probe flag:
@@ -24,18 +26,20 @@ func newProbeCmd() *cobra.Command {
 	var (
 		o       probe.Options
 		keyEnv  string
+		kind    string
 		caFile  string
 		jsonOut bool
 	)
 	cmd := &cobra.Command{
 		Use:   "probe URL",
 		Short: "Measure an endpoint's keep-alive behaviour and recommend client settings",
-		Long: `The keep-alive doctor: probe an HTTP(S) endpoint, e.g. https://api.openai.com/v1,
-and report what a new connection costs, how long the server keeps an idle
+		Long: `The keep-alive doctor: probe an HTTP(S) endpoint, e.g. https://api.openai.com/v1
+or https://api.anthropic.com, and report what a new connection costs, how long the server keeps an idle
 connection, how many requests it serves on one, and the client settings to
 use (warmgate, Go, Python httpx, Node.js), ready to paste.
 
-It sends GET URL+PATH (default /models):
+It sends GET URL+PATH (default /models; for --kind anthropic, URL is taken as
+Anthropic's SDKs take it, with or without /v1, and the path is under /v1):
   - --samples requests on new connections and as many on one reused
     connection, each traced (DNS, TCP connect, TLS handshake, first byte),
     reported as p50/p90; TLS version, cipher, ALPN (h2 or http/1.1), TLS
@@ -47,14 +51,20 @@ It sends GET URL+PATH (default /models):
     about --idle-max when the server has no shorter timeout.
 
 It connects directly (no proxy), trusts the system roots (and SSL_CERT_FILE)
-plus --ca, and sends "Authorization: Bearer $VAR" with --key-env VAR (the key
-is never printed). A failure to connect names the phase: DNS lookup, TCP
+plus --ca, and sends the key in $VAR with --key-env VAR as the API takes it
+(the key is never printed): --kind openai sends "Authorization: Bearer KEY";
+--kind anthropic sends "x-api-key: KEY" and "anthropic-version: 2023-06-01"
+(Anthropic's /v1/models wants both). --kind defaults to anthropic for
+api.anthropic.com and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
 connect or TLS handshake.
 
 Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 (upper case, dashes as underscores); a flag on the command line wins.`,
 		Example: `  # an OpenAI-compatible API, as an authenticated client
   warmgate probe https://api.openai.com/v1 --key-env OPENAI_API_KEY
+
+  # Anthropic's API (the kind is found from the host; --kind anthropic for a proxy)
+  warmgate probe https://api.anthropic.com --key-env ANTHROPIC_API_KEY
 
   # the mock, with its private CA, a 5s idle timeout, and JSON for scripts
   warmgate mock --tls --idle-timeout 5s --ca-out /tmp/mock-ca.pem &
@@ -70,7 +80,8 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 	fl.DurationVar(&o.IdleMax, "idle-max", probe.DefaultIdleMax, "longest idle gap to test (negative: skip the idle timeout search)")
 	fl.IntVar(&o.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send on one connection to find a cap (negative: skip)")
 	fl.StringVar(&o.Path, "path", probe.DefaultPath, "path appended to URL for every request")
-	fl.StringVar(&keyEnv, "key-env", "", "send 'Authorization: Bearer $`VAR`' (the key is never printed)")
+	fl.StringVar(&keyEnv, "key-env", "", "send the key in $`VAR` as the API takes it (the key is never printed)")
+	fl.StringVar(&kind, "kind", "", "the API's kind: openai or anthropic (default: anthropic for api.anthropic.com, else openai)")
 	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
 	fl.BoolVar(&o.HTTP1, "http1", false, "probe as an HTTP/1.1 client even if the server offers h2")
 	fl.DurationVar(&o.RequestTimeout, "timeout", probe.DefaultRequestTimeout, "limit for each request, connection included")
@@ -87,11 +98,20 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 		if o.Samples < 1 {
 			return fmt.Errorf("probe: --samples must be at least 1, got %d", o.Samples)
 		}
+		var key string
 		if keyEnv != "" {
-			o.APIKey = os.Getenv(keyEnv)
-			if o.APIKey == "" {
+			if key = os.Getenv(keyEnv); key == "" {
 				return fmt.Errorf("probe: --key-env %s: the variable is not set or empty", keyEnv)
 			}
+		}
+		k, err := probeKind(kind, o.URL)
+		if err != nil {
+			return err
+		}
+		// The kind's base URL and headers; a URL it cannot take is left for
+		// the probe to report in its own words.
+		if ep, err := provider.New(provider.Settings{Kind: k, BaseURL: o.URL, APIKey: key}); err == nil {
+			o.URL, o.Header = ep.BaseURL, ep.ProbeHeader()
 		}
 		if caFile != "" {
 			pool, err := certPool(caFile)
@@ -119,6 +139,22 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 		return probe.WriteText(out, r)
 	}
 	return cmd
+}
+
+// probeKind is the --kind flag's kind, or when it is empty the kind of the
+// URL's host: Anthropic's API host is anthropic, any other openai.
+func probeKind(flag, rawURL string) (provider.Kind, error) {
+	if flag != "" {
+		k, err := provider.ParseKind(flag)
+		if err != nil {
+			return "", fmt.Errorf("probe: --kind: %w", err)
+		}
+		return k, nil
+	}
+	if u, err := url.Parse(rawURL); err == nil && strings.EqualFold(u.Hostname(), "api.anthropic.com") {
+		return provider.Anthropic, nil
+	}
+	return provider.OpenAI, nil
 }
 
 // certPool is the system roots plus the PEM certificates in file.

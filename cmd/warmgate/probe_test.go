@@ -111,3 +111,61 @@ func TestProbeCmdErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeCmdAnthropic: with --kind anthropic, a base URL without /v1 is
+// probed at /v1/models with the key as x-api-key and an anthropic-version,
+// which the mock (given a key) requires; the key is never printed.
+func TestProbeCmdAnthropic(t *testing.T) {
+	s, ca := probeMock(t, mock.Options{TLS: true, APIKey: "sk-ant-probe-secret"})
+	t.Setenv("PROBE_ANT_KEY", "sk-ant-probe-secret")
+	t.Setenv("PROBE_WRONG_KEY", "sk-ant-wrong")
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		wantURL    string
+		wantStatus float64
+	}{
+		{"anthropic", []string{"--kind", "anthropic", "--key-env", "PROBE_ANT_KEY"}, s.URL() + "/v1/models", 200},
+		{"anthropic, /v1 given", []string{"--kind", "anthropic", "--key-env", "PROBE_ANT_KEY"}, s.URL() + "/v1/models", 200},
+		{"anthropic, wrong key", []string{"--kind", "anthropic", "--key-env", "PROBE_WRONG_KEY"}, s.URL() + "/v1/models", 401},
+		{"openai kind: Bearer to the OpenAI-shaped models", []string{"--kind", "openai", "--key-env", "PROBE_ANT_KEY"}, s.URL() + "/v1/models", 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := s.URL()
+			if strings.Contains(tt.name, "/v1") || strings.HasPrefix(tt.name, "openai") {
+				base += "/v1"
+			}
+			args := append([]string{base, "--ca", ca, "--samples", "1", "--idle-max", "-1s", "--max-requests", "-1", "--json"}, tt.args...)
+			out, err := runProbe(t, args...)
+			if err != nil {
+				t.Fatalf("probe: %v", err)
+			}
+			if strings.Contains(out, "sk-ant-") {
+				t.Error("the output shows the API key")
+			}
+			var j map[string]any
+			if err := json.Unmarshal([]byte(out), &j); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if j["url"] != tt.wantURL || j["status"] != tt.wantStatus {
+				t.Errorf("url %v, status %v; want %s, %v", j["url"], j["status"], tt.wantURL, tt.wantStatus)
+			}
+		})
+	}
+	if _, err := runProbe(t, s.URL(), "--kind", "claude"); err == nil || !strings.Contains(err.Error(), `--kind: unknown kind "claude" (use one of: openai, anthropic)`) {
+		t.Errorf("--kind claude: %v", err)
+	}
+}
+
+func TestProbeKindFromHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.anthropic.com":    "anthropic",
+		"https://API.anthropic.com/v1": "anthropic",
+		"https://api.openai.com/v1":    "openai",
+		"http://127.0.0.1:18080":       "openai",
+	} {
+		if got, err := probeKind("", in); err != nil || string(got) != want {
+			t.Errorf("probeKind(%q) = %q, %v; want %s", in, got, err, want)
+		}
+	}
+}

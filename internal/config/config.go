@@ -62,8 +62,20 @@ type Usage struct {
 
 // Upstream is one provider endpoint (one base URL and one key).
 type Upstream struct {
-	Name    string `yaml:"name"`
+	Name string `yaml:"name"`
+	// Kind is the upstream's API: "openai" (any OpenAI-compatible API;
+	// "" means openai) or "anthropic" (Anthropic's Messages API: the key
+	// goes out as x-api-key, anthropic-version is set). See
+	// internal/provider.
+	Kind string `yaml:"kind"`
+	// BaseURL is the API's root. Kind openai: used as given, usually with
+	// /v1 (https://api.openai.com/v1). Kind anthropic: with or without /v1
+	// (https://api.anthropic.com); request paths are relative to the /v1 URL.
 	BaseURL string `yaml:"base_url"`
+	// AnthropicVersion is the anthropic-version header sent to a kind
+	// anthropic upstream on requests whose client sent none (a client's own
+	// wins). "" means provider.DefaultAnthropicVersion (2023-06-01).
+	AnthropicVersion string `yaml:"anthropic_version"`
 	// APIKeyEnv names the environment variable holding the upstream key.
 	APIKeyEnv string `yaml:"api_key_env"`
 	// APIKeyFile names a file holding the upstream key (trailing newline trimmed).

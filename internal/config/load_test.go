@@ -226,6 +226,13 @@ func TestParseErrors(t *testing.T) {
 		{"recursive merge via alias", "server: &s {<<: *s}\n" + up, nil, 1, `server: a merge key (<<) refers to a mapping that contains it`},
 		{"merge of a scalar", up + "    <<: 3\n", nil, 4, `upstreams[0]: a merge key (<<) needs a mapping`},
 		{"two documents", up + "---\nlisten: :1\n", nil, 4, `only one YAML document is allowed`},
+		{"unknown kind", up + "    kind: claude\n", nil, 4, `upstreams[0].kind: unknown kind "claude" (use one of: openai, anthropic)`},
+		{"anthropic_version on openai", up + "    anthropic_version: 2023-06-01\n", nil, 4,
+			`upstreams[0].anthropic_version: anthropic_version applies to kind: anthropic only (this upstream is kind openai): set kind: anthropic, or remove it`},
+		{"bad anthropic_version", up + "    kind: anthropic\n    anthropic_version: latest\n", nil, 5,
+			`upstreams[0].anthropic_version: anthropic_version "latest" is not a version date (use YYYY-MM-DD, e.g. 2023-06-01)`},
+		{"anthropic-version in headers", up + "    kind: anthropic\n    headers: {anthropic-version: 2023-06-01}\n", nil, 5,
+			`upstreams[0].headers["anthropic-version"]: set the version with anthropic_version`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -806,5 +813,24 @@ func TestLoadDataDir(t *testing.T) {
 				t.Errorf("LoadDataDir = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestUpstreamKind: kind and anthropic_version parse; "" is openai and the
+// version's default is the provider's, left to it.
+func TestUpstreamKind(t *testing.T) {
+	in := "upstreams:\n  - {name: o, base_url: \"https://api.openai.com/v1\"}\n" +
+		"  - {name: c, kind: anthropic, base_url: \"https://api.anthropic.com\", api_key_env: ANTHROPIC_API_KEY}\n" +
+		"  - {name: d, kind: anthropic, base_url: \"https://api.anthropic.com/v1\", anthropic_version: \"2026-10-21\"}\n"
+	c, err := Parse([]byte(in), env(map[string]string{"ANTHROPIC_API_KEY": "sk-ant-x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []Upstream{{Kind: ""}, {Kind: "anthropic", APIKey: "sk-ant-x"}, {Kind: "anthropic", AnthropicVersion: "2026-10-21"}} {
+		u := c.Upstreams[i]
+		if u.Kind != want.Kind || u.AnthropicVersion != want.AnthropicVersion || u.APIKey != want.APIKey {
+			t.Errorf("upstreams[%d]: kind %q, anthropic_version %q, key set %v; want %q, %q, %v",
+				i, u.Kind, u.AnthropicVersion, u.APIKey != "", want.Kind, want.AnthropicVersion, want.APIKey != "")
+		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/warmgate/warmgate/internal/provider"
 )
 
 // Validate checks c as Parse does, but without line numbers: call it after
@@ -93,6 +95,7 @@ func (u *Upstream) validate(p *problems, key string) {
 		p.at(key+".name", "name is required (it appears in logs, metrics and the dashboard)")
 	}
 	checkBaseURL(p, key+".base_url", u.BaseURL)
+	u.validateKind(p, key)
 	checkGlobs(p, key+".models", u.Models)
 	nonNegative(p, key+".weight", int64(u.Weight))
 	nonNegative(p, key+".pool.max_conns", int64(u.Pool.MaxConns))
@@ -123,6 +126,30 @@ func (u *Upstream) validate(p *problems, key string) {
 	durations(p, key+".circuit", map[string]time.Duration{"window": c.Window, "cooldown": c.Cooldown})
 	if !(c.Ratio >= 0 && c.Ratio <= 1) {
 		p.at(key+".circuit.ratio", "ratio %v is outside 0..1 (the share of failed requests that opens the circuit, e.g. 0.5)", c.Ratio)
+	}
+}
+
+// validateKind checks kind and the keys that belong to one kind.
+func (u *Upstream) validateKind(p *problems, key string) {
+	kind, err := provider.ParseKind(u.Kind)
+	if err != nil {
+		p.at(key+".kind", "%v", err)
+		return
+	}
+	switch {
+	case kind != provider.Anthropic && u.AnthropicVersion != "":
+		p.at(key+".anthropic_version", "anthropic_version applies to kind: anthropic only (this upstream is kind %s): set kind: anthropic, or remove it", kind)
+	case u.AnthropicVersion != "":
+		if err := provider.CheckAnthropicVersion(u.AnthropicVersion); err != nil {
+			p.at(key+".anthropic_version", "%v", err)
+		}
+	}
+	if kind == provider.Anthropic {
+		for _, name := range sortedKeys(u.Headers) {
+			if textproto.CanonicalMIMEHeaderKey(name) == "Anthropic-Version" {
+				p.at(fmt.Sprintf("%s.headers[%q]", key, name), "set the version with anthropic_version (a client's own anthropic-version then still wins), not in headers")
+			}
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/provider"
 )
 
 // Effective returns a copy of cfg as the gateway will run it: the upstream
@@ -23,6 +24,12 @@ func Effective(cfg *config.Config) *config.Config {
 		d := tuning(u).WithDefaults()
 		u.APIKey = ""
 		u.BaseURL = redactURL(u.BaseURL)
+		if ep, err := providerEndpoint(u); err == nil { // the kind and its defaults, spelled out
+			u.Kind = string(ep.Kind)
+			if ep.Kind == provider.Anthropic && u.AnthropicVersion == "" {
+				u.AnthropicVersion = provider.DefaultAnthropicVersion
+			}
+		}
 		u.Models = append([]string(nil), u.Models...)
 		u.Weight, u.Priority = d.Weight, d.Priority
 		h2 := !d.DisableHTTP2

@@ -62,3 +62,45 @@ func TestTotalTimeoutPerUpstream(t *testing.T) {
 		t.Errorf("a stream longer than timeouts.total: %d\n%s\nwant some chunks, then an error event, no [DONE]", status, body)
 	}
 }
+
+// TestAnthropicUpstreamKind: an upstream of kind anthropic, its base_url
+// given without /v1 as Anthropic's SDKs take it, gets the gateway's key as
+// x-api-key with an anthropic-version (the mock checks both), never as
+// Authorization; the client's own credentials do not reach it, and the key
+// is in no log line.
+func TestAnthropicUpstreamKind(t *testing.T) {
+	const key = "sk-ant-gateway-secret"
+	m := startMock(t, mock.Options{APIKey: key})
+	yaml := fmt.Sprintf(`upstreams:
+  - name: claude
+    kind: anthropic
+    base_url: %s
+    api_key_env: ANTHROPIC_KEY
+    models: ["claude-*"]
+    %s
+`, m.URL(), fastRetry)
+	g := startGateway(t, yaml, map[string]string{"ANTHROPIC_KEY": key})
+	for _, stream := range []bool{false, true} {
+		body := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":32,"stream":%v,"messages":[{"role":"user","content":"hi"}]}`, stream)
+		a := g.do(t, http.MethodPost, "/v1/messages", body, "X-Api-Key", "client-own-key", "Anthropic-Version", "2023-06-01")
+		if a.status != http.StatusOK || a.header.Get("X-Mock-Has-Api-Key") != "true" || a.header.Get("X-Mock-Has-Authorization") != "false" {
+			t.Fatalf("stream=%v: status %d, x-api-key sent %s, Authorization sent %s: %s", stream, a.status,
+				a.header.Get("X-Mock-Has-Api-Key"), a.header.Get("X-Mock-Has-Authorization"), a.body)
+		}
+		if stream && !strings.HasSuffix(string(a.body), "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n") {
+			t.Errorf("stream: %s", a.body)
+		}
+		if a.header.Get("Anthropic-Ratelimit-Requests-Limit") == "" {
+			t.Errorf("stream=%v: the upstream's anthropic-ratelimit-* headers did not reach the client", stream)
+		}
+	}
+	// Overloaded once (529): retried by the gateway, then answered.
+	a := g.do(t, http.MethodPost, "/v1/messages", `{"model":"claude-haiku-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`,
+		"Anthropic-Version", "2023-06-01", mock.FaultHeader, "status=529,times=1")
+	if a.status != http.StatusOK || g.stats(t).Retries["status_5xx"] != 1 {
+		t.Errorf("after a 529: status %d, status_5xx retries %d; want 200 after 1: %s", a.status, g.stats(t).Retries["status_5xx"], a.body)
+	}
+	if strings.Contains(g.logs.String(), key) {
+		t.Error("the gateway logged the upstream key")
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
+	"github.com/warmgate/warmgate/internal/provider"
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/internal/usage"
 	"github.com/warmgate/warmgate/openai"
@@ -83,14 +84,17 @@ func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 }
 
 // UpstreamConfigs turns the file's upstreams into the pool's configs:
-// credentials as an Authorization header, TLS trust, pool tuning.
+// what the upstream's kind needs (base URL, credential headers, request
+// hook: internal/provider), TLS trust, pool tuning.
 func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, error) {
 	out := make([]upstream.Config, 0, len(cfg.Upstreams))
 	for _, u := range cfg.Upstreams {
 		uc := tuning(u)
-		if u.APIKey != "" {
-			uc.Header = http.Header{"Authorization": {"Bearer " + u.APIKey}}
+		ep, err := providerEndpoint(u)
+		if err != nil {
+			return nil, err
 		}
+		uc.BaseURL, uc.Header, uc.Prepare = ep.BaseURL, ep.Header.Clone(), ep.Prepare
 		for k, v := range u.Headers { // headers: set on every request, over the client's
 			if uc.Header == nil {
 				uc.Header = http.Header{}
@@ -121,6 +125,15 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 		out = append(out, uc)
 	}
 	return out, nil
+}
+
+// providerEndpoint is how the gateway talks to u, by its kind.
+func providerEndpoint(u config.Upstream) (*provider.Endpoint, error) {
+	ep, err := provider.New(provider.Settings{Kind: provider.Kind(u.Kind), BaseURL: u.BaseURL, APIKey: u.APIKey, AnthropicVersion: u.AnthropicVersion})
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
+	}
+	return ep, nil
 }
 
 // tuning is u's pool settings as the upstream package takes them; zero

@@ -1,4 +1,5 @@
-// Package mock is an OpenAI-compatible fake upstream with fault injection.
+// Package mock is a fake upstream with fault injection that speaks OpenAI's
+// API and Anthropic's Messages API.
 //
 // It backs the tests, the demo and the benchmarks, so it is a real server:
 // real sockets, real TLS (a CA and a leaf certificate made in memory at
@@ -12,19 +13,46 @@
 //   - POST /v1/completions: a text_completion, streaming too.
 //   - POST /v1/embeddings: one 8-float embedding per input (or "dimensions").
 //   - GET /v1/models and GET /v1/models/{id}.
+//   - POST /v1/messages (Anthropic): a Message, or with "stream":true
+//     Anthropic's SSE events, each with its "event:" line: message_start,
+//     content_block_start, ping (after the first block's start),
+//     content_block_delta (text_delta, input_json_delta),
+//     content_block_stop, message_delta (stop_reason, output_tokens),
+//     message_stop; no [DONE]. A request with client tools gets a text block
+//     then a tool_use block calling the first tool (or the one tool_choice
+//     names; a forced call has no text), its input giving each required
+//     property of the tool's input_schema a value of its type
+//     ("mock", 1, true, [], {}); stop_reason tool_use. A request whose last
+//     turn holds a tool_result gets text only. max_tokens is required.
+//   - POST /v1/messages/count_tokens (Anthropic): {"input_tokens":N}, the
+//     same N as /v1/messages's usage.input_tokens.
+//   - GET /v1/models and /v1/models/{id} with an anthropic-version header:
+//     Anthropic's model list and model objects.
 //   - GET /mock/stats: [Stats] counted on the server side, as JSON.
 //
 // The answer's content is "word1 word2 … wordN" for N completion tokens
 // (Options.Tokens, capped by the request's max_tokens or
 // max_completion_tokens), the same text streamed or not. Prompt tokens are
 // the byte length of the request's messages (prompt, input) divided by 4.
-// Errors use OpenAI's shape: {"error":{"message","type","param","code"}}.
+// Errors use OpenAI's shape: {"error":{"message","type","param","code"}};
+// on the Anthropic routes, Anthropic's:
+// {"type":"error","error":{"type","message"},"request_id"} with the type
+// its API gives the status (invalid_request_error, authentication_error,
+// permission_error, not_found_error, rate_limit_error, api_error,
+// overloaded_error for 529, ...), and answers also carry Request-Id and
+// anthropic-ratelimit-requests-* headers (remaining 0 on a 429).
+//
+// With Options.APIKey set, API requests must carry the key: OpenAI's routes
+// as "Authorization: Bearer KEY", Anthropic's as "x-api-key: KEY" (or the
+// Bearer form Anthropic's newer SDKs send) with an anthropic-version
+// header; others get the API's 401 (Anthropic's: 400 without the version).
 //
 // Every API answer carries these headers, for tests:
 //
 //	X-Request-Id:             req_… (unique per request)
 //	X-Mock-Conn-Id:           the server-side sequence number of the connection
-//	X-Mock-Has-Authorization: true or false (the value itself is never read)
+//	X-Mock-Has-Authorization: true or false (the value is read only to check Options.APIKey)
+//	X-Mock-Has-Api-Key:       the same for x-api-key
 //
 // # Timing
 //
@@ -43,12 +71,13 @@
 // request (header "X-Mock-Fault: SPEC", which replaces the server's spec;
 // "X-Mock-Fault: none" turns it off for that request):
 //
-//	status=CODE          answer CODE (400-599) with an OpenAI error body
+//	status=CODE          answer CODE (400-599) with an error body of the
+//	                     route's API (Anthropic's: 529 is overloaded_error)
 //	retry_after=S        add "Retry-After: S" (seconds); alone, it implies status=429
 //	times=N              only the first N matching requests get the fault; the
 //	                     count is kept per spec on the server, so a client that
 //	                     retries with the same header succeeds after N
-//	reset_after_chunks=K streams: send K data events, then abort the connection
+//	reset_after_chunks=K streams: send K events, then abort the connection
 //	                     (h1: the TCP connection is closed mid-body; h2:
 //	                     RST_STREAM); K=0 aborts right after the headers.
 //	                     Non-streaming answers: send the headers and, if K>0,

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,33 +42,92 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.inflight.Add(-1)
 
 	h := w.Header()
-	h.Set("X-Request-Id", fmt.Sprintf("req_mock%012x", s.seq.Add(1)))
+	anthropic := isAnthropic(r)
+	id := fmt.Sprintf("req_mock%012x", s.seq.Add(1))
+	h.Set("X-Request-Id", id)
+	if anthropic {
+		h.Set("Request-Id", id) // Anthropic's name for it; its SDKs read this one
+	}
 	h.Set("X-Mock-Has-Authorization", strconv.FormatBool(r.Header.Get("Authorization") != ""))
+	h.Set("X-Mock-Has-Api-Key", strconv.FormatBool(r.Header.Get("X-Api-Key") != ""))
 	if s.opts.AdvertiseKeepAlive && r.ProtoMajor == 1 {
 		h.Set("Keep-Alive", fmt.Sprintf("timeout=%d", int(s.opts.IdleTimeout/time.Second)))
 	}
 	s.log.Debug("mock: request", "method", r.Method, "path", r.URL.Path, "proto", r.Proto,
 		"conn", h.Get("X-Mock-Conn-Id"), "fault", r.Header.Get(FaultHeader))
 
-	method, build := s.route(r.URL.Path)
+	method, build := s.route(r.URL.Path, anthropic)
 	switch {
 	case build == nil:
-		writeError(w, apiError{status: http.StatusNotFound, msg: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)})
+		writeError(w, apiError{anthropic: anthropic, status: http.StatusNotFound, msg: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)})
 	case r.Method != method:
 		h.Set("Allow", method)
-		writeError(w, apiError{status: http.StatusMethodNotAllowed, code: "method_not_supported",
+		writeError(w, apiError{anthropic: anthropic, status: http.StatusMethodNotAllowed, code: "method_not_supported",
 			msg: fmt.Sprintf("Invalid method for URL (%s %s)", r.Method, r.URL.Path)})
 	default:
-		s.serveAPI(w, r, idle, build)
+		if aerr := s.authorize(r, anthropic); aerr != nil {
+			writeError(w, *aerr)
+			return
+		}
+		s.serveAPI(w, r, idle, anthropic, build)
 	}
+}
+
+// isAnthropic reports whether r is in Anthropic's dialect: its Messages
+// API paths, or /v1/models asked with an anthropic-version header (as
+// Anthropic's API requires and no OpenAI client sends).
+func isAnthropic(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/v1/messages" || strings.HasPrefix(p, "/v1/messages/") ||
+		(p == "/v1/models" || strings.HasPrefix(p, "/v1/models/")) && r.Header.Get("Anthropic-Version") != ""
+}
+
+// authorize checks the request's key when Options.APIKey is set: OpenAI's
+// dialect wants "Authorization: Bearer KEY"; Anthropic's "x-api-key: KEY"
+// (or the Bearer form its newer SDKs send) and an anthropic-version.
+func (s *Server) authorize(r *http.Request, anthropic bool) *apiError {
+	want := s.opts.APIKey
+	if want == "" {
+		return nil
+	}
+	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !anthropic {
+		if subtle.ConstantTimeCompare([]byte(bearer), []byte(want)) != 1 {
+			return &apiError{status: http.StatusUnauthorized, code: "invalid_api_key",
+				msg: "Incorrect API key provided (mock)."}
+		}
+		return nil
+	}
+	key := r.Header.Get("X-Api-Key")
+	if key == "" {
+		key = bearer
+	}
+	switch {
+	case key == "":
+		return &apiError{anthropic: true, status: http.StatusUnauthorized, msg: "x-api-key header is required"}
+	case subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1:
+		return &apiError{anthropic: true, status: http.StatusUnauthorized, msg: "invalid x-api-key"}
+	case r.Header.Get("Anthropic-Version") == "":
+		return &apiError{anthropic: true, status: http.StatusBadRequest, msg: "anthropic-version: header is required"}
+	}
+	return nil
 }
 
 // buildFunc turns a validated request into the reply to send.
 type buildFunc func(r *http.Request, body []byte) (reply, *apiError)
 
 // route maps a path to its method and reply builder; nil for unknown paths.
-func (s *Server) route(path string) (string, buildFunc) {
+// anthropic says the request is in Anthropic's dialect (isAnthropic).
+func (s *Server) route(path string, anthropic bool) (string, buildFunc) {
 	switch {
+	case path == "/v1/messages":
+		return http.MethodPost, s.messages
+	case path == "/v1/messages/count_tokens":
+		return http.MethodPost, s.countTokens
+	case anthropic && path == "/v1/models":
+		return http.MethodGet, s.anthropicModels
+	case anthropic && strings.HasPrefix(path, "/v1/models/"):
+		return http.MethodGet, s.anthropicModel
 	case path == "/v1/chat/completions":
 		return http.MethodPost, s.chat
 	case path == "/v1/completions":
@@ -86,21 +146,26 @@ func (s *Server) route(path string) (string, buildFunc) {
 type reply struct {
 	stream bool
 	body   []byte  // the JSON answer, when !stream
-	events []event // the SSE data events before [DONE], when stream
+	events []event // the SSE events, when stream
+	// noDone ends a stream with its last event, without OpenAI's
+	// "data: [DONE]" (Anthropic's streams end with message_stop).
+	noDone bool
 }
 
-// event is one SSE data event; paced events wait TokenInterval first.
+// event is one SSE event: its data, and its name ("event:" line) when it
+// has one; paced events wait TokenInterval first.
 type event struct {
+	name  string
 	data  []byte
 	paced bool
 }
 
 // serveAPI runs one API request: fault spec, body, reply, then the fault's
 // verdict on how (or whether) to send it.
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Duration, build buildFunc) {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Duration, anthropic bool, build buildFunc) {
 	f, err := s.requestFault(r)
 	if err != nil {
-		writeError(w, apiError{status: http.StatusBadRequest, code: "invalid_mock_fault", msg: FaultHeader + ": " + err.Error()})
+		writeError(w, apiError{anthropic: anthropic, status: http.StatusBadRequest, code: "invalid_mock_fault", msg: FaultHeader + ": " + err.Error()})
 		return
 	}
 	var body []byte
@@ -108,7 +173,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-				writeError(w, apiError{status: http.StatusRequestEntityTooLarge, msg: "Request body too large."})
+				writeError(w, apiError{anthropic: anthropic, status: http.StatusRequestEntityTooLarge, msg: "Request body too large."})
 			}
 			return // otherwise the client is gone
 		}
@@ -132,9 +197,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 		if f.hasRetryAfter {
 			w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
 		}
-		if f.html {
+		if anthropic && f.status == http.StatusTooManyRequests {
+			setAnthropicRateLimit(w.Header(), 0)
+		}
+		switch {
+		case f.html:
 			writeBody(w, r, f.status, "text/html; charset=utf-8", htmlPage(f.status), f)
-		} else {
+		case anthropic:
+			writeBody(w, r, f.status, "application/json", anthropicFaultError(f.status, w.Header().Get("Request-Id")), f)
+		default:
 			writeBody(w, r, f.status, "application/json", faultError(f.status), f)
 		}
 	default:
@@ -148,8 +219,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 		if !wait(ctx, delay) {
 			return
 		}
+		if anthropic {
+			setAnthropicRateLimit(w.Header(), anthropicRequestsLimit-1)
+		}
 		if rep.stream {
-			s.writeStream(w, r, rep.events, f)
+			s.writeStream(w, r, rep, f)
 		} else {
 			writeBody(w, r, http.StatusOK, "application/json", rep.body, f)
 		}
@@ -181,7 +255,7 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType s
 
 // writeStream sends an SSE answer, flushing each event: the first event at
 // once (its wait, TTFT, is behind us), then paced events TokenInterval apart.
-func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, events []event, f Fault) {
+func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, rep reply, f Fault) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -192,11 +266,15 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, events []ev
 	}
 	ctx := r.Context()
 	buf := make([]byte, 0, 256)
-	for i, ev := range events {
+	for i, ev := range rep.events {
 		if ev.paced && !wait(ctx, s.opts.TokenInterval) {
 			return
 		}
-		buf = append(append(append(buf[:0], "data: "...), ev.data...), "\n\n"...)
+		buf = buf[:0]
+		if ev.name != "" {
+			buf = append(append(append(buf, "event: "...), ev.name...), '\n')
+		}
+		buf = append(append(append(buf, "data: "...), ev.data...), "\n\n"...)
 		if _, err := w.Write(buf); err != nil {
 			return
 		}
@@ -210,7 +288,9 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, events []ev
 			return
 		}
 	}
-	_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	if !rep.noDone {
+		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	}
 	_ = rc.Flush()
 }
 
@@ -264,13 +344,16 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Stats())
 }
 
-// apiError is an OpenAI-shaped error answer.
+// apiError is an error answer: OpenAI-shaped, or Anthropic-shaped when
+// anthropic is set (then typ, "" by default, is found from the status, and
+// code and param are not shown).
 type apiError struct {
-	status int
-	typ    string // "" = invalid_request_error
-	code   string // "" = null
-	param  string // "" = null
-	msg    string
+	anthropic bool
+	status    int
+	typ       string // "" = invalid_request_error
+	code      string // "" = null
+	param     string // "" = null
+	msg       string
 }
 
 type errorBody struct {
@@ -299,6 +382,10 @@ func (e apiError) body() errorBody {
 }
 
 func writeError(w http.ResponseWriter, e apiError) {
+	if e.anthropic {
+		writeJSON(w, e.status, anthropicErrorBody(e.status, e.typ, e.msg, w.Header().Get("Request-Id")))
+		return
+	}
 	writeJSON(w, e.status, e.body())
 }
 

@@ -50,6 +50,12 @@ type Options struct {
 	H2C bool
 	// Fault is the server-wide fault spec (see the package doc); "" is none.
 	Fault string
+	// APIKey, when set, is the key every API request must carry: OpenAI's
+	// dialect as "Authorization: Bearer KEY", Anthropic's as "x-api-key:
+	// KEY" (or Bearer) with an anthropic-version header. A request without
+	// it gets the provider's 401 (Anthropic: 400 without anthropic-version).
+	// "" checks nothing.
+	APIKey string
 	// Logger receives debug logs of connections and requests (never their
 	// credentials); nil discards them.
 	Logger *slog.Logger

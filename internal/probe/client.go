@@ -187,6 +187,9 @@ func (p *prober) do(parent context.Context, c *client) (sample, error) {
 	if p.o.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+p.o.APIKey)
 	}
+	for k, v := range p.o.Header {
+		req.Header[k] = v
+	}
 	dials := c.dials.Load()
 	resp, err := c.hc.Do(req)
 	if err == nil {

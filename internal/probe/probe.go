@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -52,6 +53,11 @@ type Options struct {
 	// APIKey, if set, is sent as "Authorization: Bearer APIKey". It never
 	// appears in the Report.
 	APIKey string
+	// Header is set on every request, after APIKey's Authorization: an
+	// API's own credentials and version headers (Anthropic's x-api-key and
+	// anthropic-version: see internal/provider's ProbeHeader). It never
+	// appears in the Report.
+	Header http.Header
 	// Samples is the number of requests on new connections, and again on
 	// one reused connection; 0 means DefaultSamples.
 	Samples int

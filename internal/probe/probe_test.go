@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,28 @@ func TestTarget(t *testing.T) {
 				t.Errorf("target %q, hostPort %q; want %q, %q", p.target, p.hostPort, tt.want, tt.hostPort)
 			}
 		})
+	}
+}
+
+// TestHeader: Options.Header goes out on every request (the mock, given a
+// key, answers Anthropic's /v1/models only with x-api-key and
+// anthropic-version) and never into the report.
+func TestHeader(t *testing.T) {
+	t.Parallel()
+	s := startMock(t, mock.Options{APIKey: "sk-ant-header-secret"})
+	o := options(s)
+	o.IdleMax, o.Samples = -1, 2
+	o.Header = http.Header{"X-Api-Key": {"sk-ant-header-secret"}, "Anthropic-Version": {"2023-06-01"}}
+	r := run(t, o)
+	if r.Status != http.StatusOK {
+		t.Errorf("status %d, want 200: the headers did not go out", r.Status)
+	}
+	b, _ := json.Marshal(r)
+	if strings.Contains(string(b), "sk-ant-header-secret") {
+		t.Error("the report shows the key")
+	}
+	o.Header = nil
+	if r := run(t, o); r.Status != http.StatusUnauthorized {
+		t.Errorf("without the headers: status %d, want 401", r.Status)
 	}
 }
