@@ -253,6 +253,13 @@ func NewGeminiToMessagesStream(model string) *PivotToMessagesStream {
 
 func (p *PivotToMessagesStream) forward(name string, data []byte) error {
 	p.ev.Name, p.ev.Data = name, data
+	if p.ev.IsDone() {
+		// The source's usage is finer than OpenAI's (cache writes have
+		// no OpenAI field): the final message_delta carries it as is.
+		if r := p.src.End(); r.UsageSeen {
+			p.dst.usage, p.dst.usageSeen = r.Usage, true
+		}
+	}
 	return p.dst.Event(p.ev, p.out)
 }
 
