@@ -412,3 +412,63 @@ func BedrockErrorToMessages(status int, errorType string, body []byte) (int, ant
 	status, oe := BedrockErrorToChat(status, errorType, body)
 	return status, anthropic.NewError(anthropic.TypeForStatus(status), oe.Error.Message)
 }
+
+// ChatRequestBodyToConverse translates an OpenAI chat request body into a
+// Converse request body (see [ChatRequestToConverse]).
+func ChatRequestBodyToConverse(body []byte) ([]byte, error) {
+	var in openai.ChatRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, refuse("", "the request body is not a valid chat completions request: %v", err)
+	}
+	out, err := ChatRequestToConverse(&in)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// MessagesRequestBodyToConverse translates an Anthropic Messages request
+// body into a Converse request body (see [MessagesRequestToConverse]).
+func MessagesRequestBodyToConverse(body []byte) ([]byte, error) {
+	var in anthropic.Request
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, refuse("", "the request body is not a valid Messages request: %v", err)
+	}
+	out, err := MessagesRequestToConverse(&in)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// ConverseResponseBodyToChat translates a Converse answer body into an
+// OpenAI chat completion body (see [ConverseResponseToChat]), and returns
+// the answer's usage for accounting.
+func ConverseResponseBodyToChat(body []byte, id string, created int64, model string) ([]byte, Usage, error) {
+	var in bedrock.Response
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, Usage{}, badAnswer("the answer is not a valid Converse response: %v", err)
+	}
+	out, err := ConverseResponseToChat(&in, id, created, model)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	b, err := json.Marshal(out)
+	return b, UsageFromBedrock(in.Usage), err
+}
+
+// ConverseResponseBodyToMessages translates a Converse answer body into an
+// Anthropic answer body (see [ConverseResponseToMessages]), and returns
+// the answer's usage for accounting.
+func ConverseResponseBodyToMessages(body []byte, id, model string) ([]byte, Usage, error) {
+	var in bedrock.Response
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, Usage{}, badAnswer("the answer is not a valid Converse response: %v", err)
+	}
+	out, err := ConverseResponseToMessages(&in, id, model)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	b, err := json.Marshal(out)
+	return b, UsageFromBedrock(in.Usage), err
+}

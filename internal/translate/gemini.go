@@ -608,3 +608,63 @@ func jsonstringAppendBase64(raw []byte) []byte {
 	b = base64.StdEncoding.AppendEncode(b, raw)
 	return append(b, '"')
 }
+
+// ChatRequestBodyToGemini translates an OpenAI chat request body into a
+// Gemini request body (see [ChatRequestToGemini]).
+func ChatRequestBodyToGemini(body []byte) ([]byte, error) {
+	var in openai.ChatRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, refuse("", "the request body is not a valid chat completions request: %v", err)
+	}
+	out, err := ChatRequestToGemini(&in)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// MessagesRequestBodyToGemini translates an Anthropic Messages request
+// body into a Gemini request body (see [MessagesRequestToGemini]).
+func MessagesRequestBodyToGemini(body []byte) ([]byte, error) {
+	var in anthropic.Request
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, refuse("", "the request body is not a valid Messages request: %v", err)
+	}
+	out, err := MessagesRequestToGemini(&in)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// GeminiResponseBodyToChat translates a Gemini answer body into an OpenAI
+// chat completion body (see [GeminiResponseToChat]), and returns the
+// answer's usage for accounting.
+func GeminiResponseBodyToChat(body []byte, created int64, model string) ([]byte, Usage, error) {
+	var in gemini.Response
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, Usage{}, badAnswer("the answer is not a valid GenerateContentResponse: %v", err)
+	}
+	out, err := GeminiResponseToChat(&in, created, model)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	b, err := json.Marshal(out)
+	return b, UsageFromGemini(in.UsageMetadata), err
+}
+
+// GeminiResponseBodyToMessages translates a Gemini answer body into an
+// Anthropic answer body (see [GeminiResponseToMessages]), and returns the
+// answer's usage for accounting.
+func GeminiResponseBodyToMessages(body []byte, model string) ([]byte, Usage, error) {
+	var in gemini.Response
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, Usage{}, badAnswer("the answer is not a valid GenerateContentResponse: %v", err)
+	}
+	out, err := GeminiResponseToMessages(&in, model)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	b, err := json.Marshal(out)
+	return b, UsageFromGemini(in.UsageMetadata), err
+}
