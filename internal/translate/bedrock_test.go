@@ -216,6 +216,47 @@ func TestBedrockEventStreamBody(t *testing.T) {
 	}
 }
 
+// TestBedrockReaderNames: a Reader names an event for its :event-type,
+// an exception for its :exception-type, and a protocol error "error" with
+// its code and message as JSON; the end of the body between messages is
+// io.EOF.
+func TestBedrockReaderNames(t *testing.T) {
+	var body bytes.Buffer
+	enc := eventstream.NewEncoder()
+	if err := bedrock.Encode(&body, enc, "messageStart", []byte(`{"role":"assistant"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bedrock.EncodeException(&body, enc, "throttlingException", "slow down"); err != nil {
+		t.Fatal(err)
+	}
+	var h eventstream.Headers
+	h.Set(":message-type", eventstream.StringValue("error"))
+	h.Set(":error-code", eventstream.StringValue("InternalFailure"))
+	h.Set(":error-message", eventstream.StringValue("it broke"))
+	if err := enc.Encode(&body, eventstream.Message{Headers: h}); err != nil {
+		t.Fatal(err)
+	}
+	r := bedrock.NewReader(&body, 0)
+	want := []sse.Event{
+		{Name: "messageStart", Data: []byte(`{"role":"assistant"}`)},
+		{Name: "throttlingException", Data: []byte(`{"message":"slow down"}`)},
+		{Name: "error", Data: []byte(`{"message":"it broke","__type":"InternalFailure"}`)},
+	}
+	for i, w := range want {
+		ev, err := r.Next()
+		if err != nil || ev.Name != w.Name || string(ev.Data) != string(w.Data) {
+			t.Fatalf("event %d = %q %s, %v; want %q %s", i, ev.Name, ev.Data, err, w.Name, w.Data)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last message: %v; want io.EOF", err)
+	}
+	status, body2 := BedrockErrorToChat(0, "error", []byte(`{"message":"it broke","__type":"InternalFailure"}`))
+	if status != 500 || body2.Error.Message != "it broke" {
+		t.Fatalf("a protocol error maps to %d %+v; want 500 with its message", status, body2)
+	}
+}
+
 // TestBedrockReaderRefusesLongMessage: a prelude announcing a message
 // longer than the limit is refused before anything is read or allocated.
 func TestBedrockReaderRefusesLongMessage(t *testing.T) {
@@ -226,16 +267,17 @@ func TestBedrockReaderRefusesLongMessage(t *testing.T) {
 	}
 }
 
-// FuzzBedrockToOpenAIStream: whatever bytes a Bedrock upstream sends as a
-// ConverseStream body, the event-stream reader and the translator do not
-// panic, and what comes out is a well-formed OpenAI stream (or a prefix of
-// one), ending in [DONE] exactly when End says the source was complete.
+// FuzzBedrockToOpenAIStream: whatever a Bedrock upstream sends, the
+// event-stream reader and the translator do not panic, and what comes out
+// is a well-formed OpenAI stream (or a prefix of one), ending in [DONE]
+// exactly when End says the source was complete. With asSSE the input is
+// read as SSE events named for their event type instead of event-stream
+// framing, so that mutations reach the translator past the checksums.
 func FuzzBedrockToOpenAIStream(f *testing.F) {
 	seedBedrock(f)
-	f.Fuzz(func(t *testing.T, body []byte, includeUsage bool) {
+	f.Fuzz(func(t *testing.T, body []byte, includeUsage, asSSE bool) {
 		tr := NewBedrockToChatStream(BedrockToChatOptions{IncludeUsage: includeUsage, ID: "chatcmpl-1", Created: created, Model: "m"})
-		out, _, evErr := runBedrockBody(body, tr.Event)
-		checkFuzzError(t, evErr)
+		out := fuzzBedrock(t, body, asSSE, tr.Event)
 		if err := checkOpenAIStream(out, tr.End().Complete); err != nil {
 			t.Fatal(err)
 		}
@@ -246,17 +288,28 @@ func FuzzBedrockToOpenAIStream(f *testing.F) {
 // Anthropic stream.
 func FuzzBedrockToAnthropicStream(f *testing.F) {
 	seedBedrock(f)
-	f.Fuzz(func(t *testing.T, body []byte, _ bool) {
+	f.Fuzz(func(t *testing.T, body []byte, _, asSSE bool) {
 		tr := NewBedrockToMessagesStream("msg_1", "m")
-		out, _, evErr := runBedrockBody(body, tr.Event)
-		checkFuzzError(t, evErr)
+		out := fuzzBedrock(t, body, asSSE, tr.Event)
 		if err := checkAnthropicStream(out, tr.End().Complete); err != nil {
 			t.Fatal(err)
 		}
 	})
 }
 
-// seedBedrock adds the golden Bedrock streams, encoded, to f.
+// fuzzBedrock feeds body to a translator, read as event-stream framing or
+// (asSSE) as SSE, and returns what came out.
+func fuzzBedrock(t *testing.T, body []byte, asSSE bool, event func(sse.Event, Emit) error) []sse.Event {
+	if asSSE {
+		return fuzzStream(t, body, event)
+	}
+	out, _, evErr := runBedrockBody(body, event)
+	checkFuzzError(t, evErr)
+	return out
+}
+
+// seedBedrock adds the golden Bedrock streams to f, both as event-stream
+// bodies (encoded by aws-sdk-go-v2's Encoder) and as SSE.
 func seedBedrock(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "bedrock_stream_to_chat", "*.json"))
 	for _, file := range files {
@@ -265,12 +318,18 @@ func seedBedrock(f *testing.F) {
 			f.Fatal(err)
 		}
 		var c goldenCase
-		if err := json.Unmarshal(raw, &c); err != nil {
-			f.Fatal(err)
+		var evs []streamEvent
+		if json.Unmarshal(raw, &c) != nil || json.Unmarshal(c.In, &evs) != nil {
+			f.Fatalf("%s: not a stream case", file)
 		}
 		body := encodeStreamCase(f, c.In)
-		f.Add(body, true)
-		f.Add(body, false)
+		f.Add(body, true, false)
+		f.Add(body, false, false)
+		var buf bytes.Buffer
+		for _, e := range evs {
+			_ = sse.WriteEvent(&buf, e.Event, eventData(e.Data))
+		}
+		f.Add(buf.Bytes(), true, true)
 	}
 }
 
