@@ -29,7 +29,9 @@ import (
 // the arguments object); a tool message becomes a functionResponse named
 // after the function of the tool call it answers (Gemini matches results
 // by name: the name is found by tool_call_id among the earlier assistant
-// tool_calls), with response {"output": content}; tools become one tool
+// tool_calls), with response {"output": content}; a thought signature a
+// tool call's id carries (see [GeminiResponseToChat]) goes back on its
+// functionCall part; tools become one tool
 // of functionDeclarations (parameters as parametersJsonSchema), and
 // tool_choice auto/none/required/named becomes functionCallingConfig mode
 // AUTO/NONE/ANY/ANY with allowedFunctionNames; stop, temperature, top_p,
@@ -327,7 +329,7 @@ func modelParts(param string, m *openai.ChatMessage, names map[string]string) ([
 			return nil, refuse(pp+".function.arguments", "must be a JSON object (Gemini's functionCall args is one)")
 		}
 		names[tc.ID] = tc.Function.Name
-		parts = append(parts, gemini.Part{FunctionCall: &gemini.FunctionCall{Name: tc.Function.Name, Args: args}})
+		parts = append(parts, gemini.Part{FunctionCall: &gemini.FunctionCall{Name: tc.Function.Name, Args: args}, ThoughtSignature: thoughtSignature(tc.ID)})
 	}
 	return parts, nil
 }
@@ -369,13 +371,42 @@ func UsageFromGemini(u *gemini.UsageMetadata) Usage {
 	}
 }
 
+// thoughtSeparator separates a tool call id from the thought signature
+// carried in it (see [geminiCallID]).
+const thoughtSeparator = "__thought__"
+
 // geminiCallID is the OpenAI id of the i-th function call of an answer:
-// Gemini's own id when it gives one, else one made from the answer's id.
-func geminiCallID(fc *gemini.FunctionCall, responseID string, i int) string {
-	if fc.ID != "" {
-		return fc.ID
+// Gemini's own id when it gives one, else one made from the answer's id
+// (call_<responseId>_<i>). When the call carries a thought signature
+// (thinking models attach one and require it back with the call in the
+// next turn), the id carries it too: id + "__thought__" + the signature
+// in unpadded base64url, so that a client that sends the call back, as
+// every client does, sends the signature back without knowing it.
+func geminiCallID(p *gemini.Part, responseID string, i int) string {
+	id := p.FunctionCall.ID
+	if id == "" {
+		id = "call_" + responseID + "_" + strconv.Itoa(i)
 	}
-	return "call_" + responseID + "_" + strconv.Itoa(i)
+	if p.ThoughtSignature != "" {
+		if raw, err := base64.StdEncoding.DecodeString(p.ThoughtSignature); err == nil {
+			return id + thoughtSeparator + base64.RawURLEncoding.EncodeToString(raw)
+		}
+	}
+	return id
+}
+
+// thoughtSignature returns the thought signature a tool call id carries
+// (see [geminiCallID]), "" for none.
+func thoughtSignature(id string) string {
+	_, enc, ok := strings.Cut(id, thoughtSeparator)
+	if !ok {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || len(raw) == 0 {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(raw)
 }
 
 // GeminiResponseToChat translates a Gemini answer into an OpenAI chat
@@ -386,7 +417,9 @@ func geminiCallID(fc *gemini.FunctionCall, responseID string, i int) string {
 // id is "chatcmpl-" + responseId. Text parts are joined into the content;
 // thought parts (a thinking model's summaries) are dropped; functionCall
 // parts become tool_calls, with Gemini's id or a generated one
-// (call_<responseId>_<n>), and finish_reason tool_calls. finishReason
+// (call_<responseId>_<n>), followed by "__thought__" and the call's
+// thought signature when it has one (a thinking model requires it back
+// with the call: the id brings it back), and finish_reason tool_calls. finishReason
 // maps as [GeminiFinishReason] says. A prompt blocked by
 // promptFeedback.blockReason is one choice with empty content and
 // finish_reason content_filter. usageMetadata becomes usage as
@@ -419,7 +452,7 @@ func GeminiResponseToChat(in *gemini.Response, created int64, model string) (*op
 			switch {
 			case p.Thought:
 			case p.FunctionCall != nil:
-				calls = append(calls, openai.ToolCall{ID: geminiCallID(p.FunctionCall, in.ResponseID, len(calls)), Type: "function",
+				calls = append(calls, openai.ToolCall{ID: geminiCallID(&p, in.ResponseID, len(calls)), Type: "function",
 					Function: openai.FunctionCall{Name: p.FunctionCall.Name, Arguments: inputArguments(p.FunctionCall.Args)}})
 			case p.InlineData != nil || p.FileData != nil || p.FunctionResponse != nil:
 				return nil, badAnswer("a candidate part other than text and functionCall has no OpenAI equivalent")

@@ -26,7 +26,8 @@ import (
 //     "chatcmpl-" + responseId, model the modelVersion).
 //   - text parts: a chunk with the text as content; thought parts: nothing.
 //   - functionCall parts: one chunk per call with its index, id (Gemini's,
-//     or call_<responseId>_<n>), type, name and the whole arguments
+//     or call_<responseId>_<n>, with its thought signature as
+//     [GeminiResponseToChat] says), type, name and the whole arguments
 //     (Gemini sends each call whole).
 //   - finishReason: the finish chunk (as [GeminiFinishReason] maps it,
 //     tool_calls when the answer called functions), then the usage chunk
@@ -160,7 +161,7 @@ func (t *GeminiToChatStream) part(emit Emit, p *gemini.Part) error {
 			return badAnswer("a functionCall without a name")
 		}
 		t.idx = t.nextTool
-		t.call[0] = openai.ToolCall{Index: &t.idx, ID: geminiCallID(p.FunctionCall, t.resp.ResponseID, t.nextTool), Type: "function",
+		t.call[0] = openai.ToolCall{Index: &t.idx, ID: geminiCallID(p, t.resp.ResponseID, t.nextTool), Type: "function",
 			Function: openai.FunctionCall{Name: p.FunctionCall.Name, Arguments: inputArguments(p.FunctionCall.Args)}}
 		t.nextTool++
 		return t.emitDelta(emit, openai.ChunkDelta{ToolCalls: t.call[:]}, nil)
