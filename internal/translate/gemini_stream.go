@@ -43,6 +43,7 @@ type GeminiToChatStream struct {
 	opts GeminiToChatOptions
 
 	id, model string
+	respID    string // the first chunk's responseId, for the tool call ids
 	started   bool
 	stopped   bool
 	nextTool  int
@@ -112,6 +113,7 @@ func (t *GeminiToChatStream) Event(ev sse.Event, emit Emit) error {
 		if prefix == "" {
 			prefix = "chatcmpl-"
 		}
+		t.respID = r.ResponseID
 		t.id = prefix + r.ResponseID
 		if r.ModelVersion != "" {
 			t.model = r.ModelVersion
@@ -161,7 +163,7 @@ func (t *GeminiToChatStream) part(emit Emit, p *gemini.Part) error {
 			return badAnswer("a functionCall without a name")
 		}
 		t.idx = t.nextTool
-		t.call[0] = openai.ToolCall{Index: &t.idx, ID: geminiCallID(p, t.resp.ResponseID, t.nextTool), Type: "function",
+		t.call[0] = openai.ToolCall{Index: &t.idx, ID: geminiCallID(p, t.respID, t.nextTool), Type: "function",
 			Function: openai.FunctionCall{Name: p.FunctionCall.Name, Arguments: inputArguments(p.FunctionCall.Args)}}
 		t.nextTool++
 		return t.emitDelta(emit, openai.ChunkDelta{ToolCalls: t.call[:]}, nil)
