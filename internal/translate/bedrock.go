@@ -249,9 +249,12 @@ func converseAssistantBlocks(param string, m *openai.ChatMessage) ([]bedrock.Con
 // a Converse request, through OpenAI's form: [MessagesRequestToChat], then
 // [ChatRequestToConverse]; top_k, which OpenAI lacks, is sent as
 // additionalModelRequestFields {"top_k": N}, the field Anthropic's models
-// on Bedrock read. What either step refuses or drops is refused or dropped
-// (a refusal's param names the field in OpenAI's form); images with url
-// sources are refused (Bedrock takes only bytes).
+// on Bedrock read; a tool_result's is_error and the cache_control of the
+// last system block and of the last tool are carried too (see
+// carryAnthropicToConverse). What either step refuses or drops is
+// otherwise refused or dropped (a refusal's param names the field in
+// OpenAI's form); images with url sources are refused (Bedrock takes only
+// bytes).
 func MessagesRequestToConverse(in *anthropic.Request) (*bedrock.Request, error) {
 	chat, err := MessagesRequestToChat(in)
 	if err != nil {
@@ -264,7 +267,42 @@ func MessagesRequestToConverse(in *anthropic.Request) (*bedrock.Request, error) 
 	if in.TopK != nil {
 		out.AdditionalModelRequestFields = json.RawMessage(`{"top_k":` + strconv.Itoa(*in.TopK) + `}`)
 	}
+	carryAnthropicToConverse(in, out)
 	return out, nil
+}
+
+// cachePoint is Converse's prompt cache checkpoint.
+var cachePoint = json.RawMessage(`{"type":"default"}`)
+
+// carryAnthropicToConverse carries what Converse can express but the
+// OpenAI form cannot: a tool_result's is_error (toolResult status
+// "error"), and cache_control on the last system block or the last tool
+// (a cachePoint after the system prompt or the tools; cache_control on
+// message blocks is dropped).
+func carryAnthropicToConverse(in *anthropic.Request, out *bedrock.Request) {
+	failed := map[string]bool{}
+	for _, m := range in.Messages {
+		for _, b := range m.Content.Blocks {
+			if b.Type == anthropic.BlockToolResult && b.IsError {
+				failed[b.ToolUseID] = true
+			}
+		}
+	}
+	if len(failed) > 0 {
+		for _, m := range out.Messages {
+			for _, b := range m.Content {
+				if b.ToolResult != nil && failed[b.ToolResult.ToolUseID] {
+					b.ToolResult.Status = "error"
+				}
+			}
+		}
+	}
+	if n := len(in.System.Blocks); n > 0 && isSet(in.System.Blocks[n-1].CacheControl) && len(out.System) > 0 {
+		out.System = append(out.System, bedrock.SystemBlock{CachePoint: cachePoint})
+	}
+	if n := len(in.Tools); n > 0 && isSet(in.Tools[n-1].CacheControl) && out.ToolConfig != nil {
+		out.ToolConfig.Tools = append(out.ToolConfig.Tools, bedrock.Tool{CachePoint: cachePoint})
+	}
 }
 
 // BedrockFinishReason maps Converse's stopReason to OpenAI's
