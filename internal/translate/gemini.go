@@ -535,7 +535,9 @@ func GeminiErrorToMessages(status int, body []byte) (int, anthropic.ErrorBody) {
 
 // MessagesRequestToGemini translates an Anthropic Messages request into a
 // Gemini request, through OpenAI's form: [MessagesRequestToChat], then
-// [ChatRequestToGemini]; top_k, which OpenAI lacks, is carried to topK.
+// [ChatRequestToGemini]; top_k, which OpenAI lacks, is carried to topK,
+// and a tool_result's is_error makes its functionResponse's response
+// {"error": content} instead of {"output": content}.
 // What either step refuses or drops is refused or dropped (a refusal's
 // param names the field in OpenAI's form).
 func MessagesRequestToGemini(in *anthropic.Request) (*gemini.Request, error) {
@@ -552,6 +554,33 @@ func MessagesRequestToGemini(in *anthropic.Request) (*gemini.Request, error) {
 			out.GenerationConfig = &gemini.GenerationConfig{}
 		}
 		out.GenerationConfig.TopK = in.TopK
+	}
+	// is_error: the result goes as {"error": ...}, which Gemini reads as
+	// the call's failure. Tool results and functionResponse parts come in
+	// the same order.
+	var failed []bool
+	for _, m := range in.Messages {
+		for _, b := range m.Content.Blocks {
+			if b.Type == anthropic.BlockToolResult {
+				failed = append(failed, b.IsError)
+			}
+		}
+	}
+	k := 0
+	for _, c := range out.Contents {
+		for _, p := range c.Parts {
+			if p.FunctionResponse == nil || k >= len(failed) {
+				continue
+			}
+			if failed[k] {
+				var r struct {
+					Output string `json:"output"`
+				}
+				_ = json.Unmarshal(p.FunctionResponse.Response, &r)
+				p.FunctionResponse.Response = jsonstringObject("error", r.Output)
+			}
+			k++
+		}
 	}
 	return out, nil
 }
