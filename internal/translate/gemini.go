@@ -35,7 +35,8 @@ import (
 // of functionDeclarations (parameters as parametersJsonSchema), and
 // tool_choice auto/none/required/named becomes functionCallingConfig mode
 // AUTO/NONE/ANY/ANY with allowedFunctionNames; stop, temperature, top_p,
-// max_completion_tokens else max_tokens (maxOutputTokens);
+// max_completion_tokens else max_tokens (maxOutputTokens),
+// presence_penalty, frequency_penalty, seed;
 // response_format json_object and json_schema (responseMimeType
 // application/json, and responseJsonSchema).
 //
@@ -50,14 +51,15 @@ import (
 //
 // Dropped: message names, tool call ids (Gemini matches by name),
 // parallel_tool_calls, user, image detail, tools' strict flag, and fields
-// Gemini lacks that are not decoded (seed, penalties, ...).
+// Gemini lacks, which are not decoded.
 // stream_options is read by the caller: Gemini streams always carry usage.
 func ChatRequestToGemini(in *openai.ChatRequest) (*gemini.Request, error) {
 	if err := refuseFor(in, "a Gemini upstream", "Gemini's generateContent"); err != nil {
 		return nil, err
 	}
 	out := &gemini.Request{Contents: make([]gemini.Content, 0, len(in.Messages))}
-	gc := gemini.GenerationConfig{Temperature: in.Temperature, TopP: in.TopP, StopSequences: in.Stop}
+	gc := gemini.GenerationConfig{Temperature: in.Temperature, TopP: in.TopP, StopSequences: in.Stop,
+		PresencePenalty: in.PresencePenalty, FrequencyPenalty: in.FrequencyPenalty, Seed: in.Seed}
 	switch {
 	case in.MaxCompletionTokens != nil:
 		gc.MaxOutputTokens = in.MaxCompletionTokens
@@ -70,7 +72,8 @@ func ChatRequestToGemini(in *openai.ChatRequest) (*gemini.Request, error) {
 	if err := responseFormatToGemini(in.ResponseFormat, &gc); err != nil {
 		return nil, err
 	}
-	if gc.Temperature != nil || gc.TopP != nil || gc.MaxOutputTokens != nil || len(gc.StopSequences) > 0 || gc.ResponseMimeType != "" {
+	if gc.Temperature != nil || gc.TopP != nil || gc.MaxOutputTokens != nil || len(gc.StopSequences) > 0 || gc.ResponseMimeType != "" ||
+		gc.PresencePenalty != nil || gc.FrequencyPenalty != nil || gc.Seed != nil {
 		out.GenerationConfig = &gc
 	}
 
