@@ -139,3 +139,24 @@ func FuzzGeminiToAnthropicStream(f *testing.F) {
 		}
 	})
 }
+
+// TestGeminiSSEBody: a streamGenerateContent?alt=sse body as Gemini
+// writes it (CRLF line endings, "data: " lines, no end marker), read with
+// sse.Reader as the gateway does, translates to a complete OpenAI stream
+// with the final usage.
+func TestGeminiSSEBody(t *testing.T) {
+	body := "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hel\"}],\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 5,\"totalTokenCount\": 5},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"abc\"}\r\n\r\n" +
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"lo\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 5,\"candidatesTokenCount\": 2,\"totalTokenCount\": 7},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"abc\"}\r\n\r\n"
+	tr := NewGeminiToChatStream(GeminiToChatOptions{IncludeUsage: true, Created: created})
+	out := fuzzStream(t, []byte(body), tr.Event)
+	end := tr.End()
+	if err := checkOpenAIStream(out, end.Complete); err != nil || !end.Complete {
+		t.Fatalf("complete=%v, %v", end.Complete, err)
+	}
+	if want := (Usage{InputTokens: 5, OutputTokens: 2}); end.Usage != want {
+		t.Fatalf("usage %+v, want %+v", end.Usage, want)
+	}
+	if len(out) != 6 { // role, "Hel", "lo", finish, usage, [DONE]
+		t.Fatalf("%d events: %q", len(out), out)
+	}
+}
