@@ -22,6 +22,11 @@ type ChatRequest struct {
 	TopP                *float64 `json:"top_p,omitempty"`
 	N                   *int     `json:"n,omitempty"`
 	Stop                Stop     `json:"stop,omitempty"`
+	// Sampling fields only some upstream kinds take (Gemini); the others
+	// drop them.
+	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
+	Seed             *int64   `json:"seed,omitempty"`
 
 	Stream        bool           `json:"stream,omitempty"`
 	StreamOptions *StreamOptions `json:"stream_options,omitempty"`

@@ -31,7 +31,7 @@ import (
 //
 // Dropped: message names, empty text parts, tools' strict flag, image
 // detail, and sampling fields Anthropic does not have (frequency_penalty,
-// presence_penalty, seed, ...: they are not decoded). stream_options is read
+// presence_penalty, seed, ...). stream_options is read
 // by the caller: Anthropic streams always carry usage.
 func ChatRequestToMessages(in *openai.ChatRequest) (*anthropic.Request, error) {
 	if err := refuseChat(in); err != nil {

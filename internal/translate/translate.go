@@ -26,6 +26,22 @@
 // (the gateway answers 400 invalid_request_error in the client's dialect) or
 // dropped as documented on each function; nothing is silently changed.
 // docs/providers.md has the whole table.
+//
+// Two upstream dialects are translated to from both client dialects, with
+// OpenAI's form as the pivot for Anthropic clients (each Anthropic
+// function composes the Anthropic ⇄ OpenAI and OpenAI ⇄ upstream ones):
+//   - Gemini (wire types in package gemini): [ChatRequestToGemini],
+//     [MessagesRequestToGemini], [GeminiResponseToChat],
+//     [GeminiResponseToMessages], the streams [GeminiToChatStream] and
+//     [NewGeminiToMessagesStream], embeddings [ChatEmbeddingsToGemini] and
+//     [GeminiEmbeddingsToChat], errors [GeminiErrorToChat] and
+//     [GeminiErrorToMessages].
+//   - Bedrock Converse (wire types and the event-stream reader in package
+//     bedrock): [ChatRequestToConverse], [MessagesRequestToConverse],
+//     [ConverseResponseToChat], [ConverseResponseToMessages], the streams
+//     [BedrockToChatStream] and [NewBedrockToMessagesStream] (fed by a
+//     bedrock.Reader), errors [BedrockErrorToChat] and
+//     [BedrockErrorToMessages].
 package translate
 
 import (
