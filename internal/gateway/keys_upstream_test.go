@@ -100,6 +100,12 @@ func TestAnthropicUpstreamKind(t *testing.T) {
 	if a.status != http.StatusOK || g.stats(t).Retries["status_5xx"] != 1 {
 		t.Errorf("after a 529: status %d, status_5xx retries %d; want 200 after 1: %s", a.status, g.stats(t).Retries["status_5xx"], a.body)
 	}
+	// GET /v1/models lists the anthropic upstream's models: its list is
+	// fetched through the pool, with the key and the version.
+	a = g.do(t, http.MethodGet, "/v1/models", "")
+	if a.status != http.StatusOK || !strings.Contains(string(a.body), `"id":"claude-sonnet-4-5"`) {
+		t.Errorf("/v1/models: %d %s", a.status, a.body)
+	}
 	if strings.Contains(g.logs.String(), key) {
 		t.Error("the gateway logged the upstream key")
 	}
