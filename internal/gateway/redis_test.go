@@ -142,9 +142,12 @@ func TestRedisDownFailOpen(t *testing.T) {
 	if a := send(); a.status != http.StatusOK {
 		t.Fatalf("before: %d %s", a.status, a.body)
 	}
-	if _, st := readyState(t, g); st["backend"] != "redis" || st["ok"] != true {
-		t.Fatalf("state before = %v", st)
-	}
+	// On a loaded machine Redis may miss the 100 ms timeout once; the
+	// gateway asks again after a short wait.
+	eventually(t, 10*time.Second, "the Redis state up before it is stopped", func() bool {
+		_, st := readyState(t, g)
+		return st["backend"] == "redis" && st["ok"] == true
+	})
 
 	r.Stop()
 	for i := range 20 {
@@ -186,9 +189,11 @@ func TestRedisDownFailClosed(t *testing.T) {
 	m := startMock(t, mock.Options{})
 	g := startGateway(t, sharedYAML(t, m, r, ", fail_closed: true, timeout: 100ms", ", rpm: 1000"), sharedEnv)
 	body := chatBody("gpt-4.1-mini", false)
-	if a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"]); a.status != http.StatusOK {
-		t.Fatalf("before: %d %s", a.status, a.body)
-	}
+	// On a loaded machine Redis may miss the 100 ms timeout once; the
+	// gateway asks again after a short wait.
+	eventually(t, 10*time.Second, "a limited key served while Redis is up", func() bool {
+		return g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"]).status == http.StatusOK
+	})
 	r.Stop()
 	a := g.do(t, http.MethodPost, "/v1/chat/completions", body, "Authorization", "Bearer "+sharedEnv["K"])
 	checkError(t, a, http.StatusServiceUnavailable, "limits_unavailable", "retry")
