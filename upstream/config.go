@@ -1,9 +1,11 @@
 package upstream
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,6 +71,16 @@ type Config struct {
 	Breaker BreakerSettings
 	// TLS configures certificate verification. Nil uses the system roots.
 	TLS *tls.Config
+	// DialContext, when set, opens the pool's connections instead of a TCP
+	// dial to BaseURL's host (TLS, when BaseURL is https, still runs over
+	// what it returns). Use it to reach an upstream on a unix socket
+	// (BaseURL then names any host, such as "http://localhost", and the
+	// function dials the socket whatever addr it is given), or to dial
+	// through a custom dialer. Timeouts.Connect bounds it through ctx;
+	// Timeouts.KeepAlive does not apply to its connections. A proxy from
+	// the environment (HTTPS_PROXY and the like) is dialed with it too.
+	// Default nil: a TCP dial with keep-alive probes.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Timeouts bounds each phase of an attempt separately, so that a slow

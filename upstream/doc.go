@@ -84,6 +84,8 @@
 //   - HTTP/2 connections are pinged after H2PingInterval of silence and
 //     dropped after H2PingTimeout without an answer; TCP keep-alive probes
 //     run every KeepAlive.
+//   - Config.DialContext, when set, opens the connections instead of a TCP
+//     dial: an upstream on a unix socket, or a custom dialer.
 //
 // Stats returns the counters of every upstream (connections opened by
 // protocol, reused, open, active, idle, handshake phase averages, pool

@@ -153,15 +153,7 @@ func newClass(u *Upstream, maxConns int) *class {
 // knows how many connections are open and in use without asking the
 // transport.
 func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
-	d := &net.Dialer{
-		Timeout: c.Timeouts.Connect,
-		KeepAliveConfig: net.KeepAliveConfig{
-			Enable:   true,
-			Idle:     c.Timeouts.KeepAlive,
-			Interval: c.Timeouts.KeepAlive / 2,
-			Count:    4, // a dead peer is noticed within Idle + 2*Idle
-		},
-	}
+	dial := dialer(c)
 	protos := new(http.Protocols)
 	protos.SetHTTP1(true)
 	if !c.DisableHTTP2 {
@@ -178,7 +170,7 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 				return nil, err
 			}
 			start := time.Now()
-			conn, err := d.DialContext(ctx, network, addr)
+			conn, err := dial(ctx, network, addr)
 			var tc *trackedConn
 			if err == nil {
 				tc = cl.track(conn, time.Since(start)) // counted open before no longer dialing: no gap
@@ -208,6 +200,29 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 		},
 	}
 	return t
+}
+
+// dialer returns the function that opens a connection: Config.DialContext
+// bounded by Timeouts.Connect, or a TCP dial with keep-alive probes.
+func dialer(c *Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial := c.DialContext; dial != nil {
+		timeout := c.Timeouts.Connect
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return dial(ctx, network, addr)
+		}
+	}
+	d := &net.Dialer{
+		Timeout: c.Timeouts.Connect,
+		KeepAliveConfig: net.KeepAliveConfig{
+			Enable:   true,
+			Idle:     c.Timeouts.KeepAlive,
+			Interval: c.Timeouts.KeepAlive / 2,
+			Count:    4, // a dead peer is noticed within Idle + 2*Idle
+		},
+	}
+	return d.DialContext
 }
 
 // trackedConn counts a connection's life and use. It is the innermost
