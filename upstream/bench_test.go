@@ -12,7 +12,8 @@ import (
 
 // BenchmarkTransport compares, against the TLS mock in one run: no
 // keep-alive, the stdlib's default transport settings, a bare tuned
-// http.Transport, and the upstream Pool; HTTP/1.1 and HTTP/2; sequential
+// http.Transport, and the upstream Pool (on per-class transports, and on
+// connections it owns: upstream-own); HTTP/1.1 and HTTP/2; sequential
 // and with 32 concurrent callers. newconns/1k is counted by the mock.
 //
 //	go test -run '^$' -bench BenchmarkTransport -benchmem ./upstream/
@@ -45,6 +46,17 @@ func BenchmarkTransport(b *testing.B) {
 			}},
 			{"upstream", func() (func(*http.Request) (*http.Response, error), func()) {
 				p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", TLS: tlsConf}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return p.Do, func() { p.Close() }
+			}},
+			{"upstream-own", func() (func(*http.Request) (*http.Response, error), func()) {
+				// The pool that owns its connections (conn.go).
+				was := ownConns
+				ownConns = true
+				p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", TLS: tlsConf}})
+				ownConns = was
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -46,6 +46,10 @@ type class struct {
 	proto atomic.Int32
 	// mayH2 says a connection of this class may negotiate HTTP/2.
 	mayH2 bool
+	// own, when set (ownConns), is the class's own connections:
+	// the lanes and the dial gate are then unused.
+	own      *ownPool
+	maxConns int // the class's connection cap; 0: none
 }
 
 const (
@@ -145,6 +149,10 @@ func newClass(u *Upstream, maxConns int) *class {
 	cl.lanes = []*lane{cl.lane0}
 	cl.useLanes = cl.mayH2 && maxConns <= 0
 	cl.maxStreams = int64(u.cfg.MaxStreamsPerConn)
+	cl.maxConns = maxConns
+	if ownConns {
+		cl.own = newOwnPool(&u.cfg)
+	}
 	return cl
 }
 
@@ -490,6 +498,9 @@ func (cl *class) forget(a *attempt) {
 
 // close stops the class: held dials fail, idle connections close.
 func (cl *class) close() {
+	if cl.own != nil {
+		cl.closeOwn()
+	}
 	g := &cl.gate
 	g.mu.Lock()
 	g.closed = true
