@@ -18,13 +18,13 @@ import (
 // and closes them itself; nothing is inferred through httptrace or from
 // per-connection transports.
 //
-// It is selected by ownConns, off by default while it is measured against
-// the transport-based pool (transport.go) and proven by the same tests
-// (go test ./upstream/ -ownconns).
+// It is the default; the transport-based pool (transport.go) remains
+// behind ownConns = false while the two are compared (go test ./upstream/
+// -ownconns=false runs the package's tests on it).
 
 // ownConns selects the pool that owns its connections for upstreams made
 // from now on.
-var ownConns = false
+var ownConns = true
 
 // conn is one connection the pool owns.
 type conn struct {
@@ -91,7 +91,7 @@ func newFactory(c *Config) *http.Transport {
 		tlsConf = c.TLS.Clone()
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxyFunc(c),
 		DialContext:           dial,
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   c.Timeouts.TLS,
@@ -179,6 +179,8 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 				if err != nil {
 					return nil, false, err
 				}
+				// Hooked once listed: a close from now on takes it out.
+				c.cc.SetStateHook(c.changed)
 				if err := c.reserve(); err != nil {
 					cl.release(c)
 					return nil, false, err
@@ -248,8 +250,13 @@ func (cl *class) pickLocked() (best *conn, soon bool) {
 		}
 		// The server's limit is what net/http has free plus what it
 		// carries; the pool's count also holds requests on their way.
-		limit := min(int(cl.maxStreams), c.cc.Available()+c.cc.InFlight())
-		if c.streams < limit && (best == nil || c.streams < best.streams) {
+		limit := c.cc.Available() + c.cc.InFlight()
+		if c.streams >= limit || best != nil && c.streams >= best.streams {
+			continue
+		}
+		if c.streams < int(cl.maxStreams) || cl.atCapLocked() {
+			// Over MaxStreamsPerConn only when no connection may be
+			// dialed (MaxConns): the hard cap wins.
 			best = c
 		}
 	}
@@ -292,13 +299,19 @@ func (cl *class) settle(c *conn) {
 // connection may carry them all). op.mu is held.
 func (cl *class) mayDialLocked() bool {
 	op := cl.own
-	if m := cl.maxConns; m > 0 && len(op.conns)+op.dialing >= m {
+	if cl.atCapLocked() {
 		return false
 	}
 	if cl.proto.Load() != protoH1 && op.dialing > 0 {
 		return false
 	}
 	return true
+}
+
+// atCapLocked reports whether the class has MaxConns connections open or
+// being dialed. op.mu is held.
+func (cl *class) atCapLocked() bool {
+	return cl.maxConns > 0 && len(cl.own.conns)+cl.own.dialing >= cl.maxConns
 }
 
 // dial opens a new connection. The handshake reports to the attempt's
@@ -330,7 +343,6 @@ func (cl *class) dial(ctx context.Context) (*conn, error) {
 	u.stats.opened.Add(1)
 	u.stats.open.Add(1)
 	cl.open.Add(1)
-	cc.SetStateHook(c.changed)
 	return c, nil
 }
 
@@ -389,29 +401,54 @@ func (cl *class) dropLocked(c *conn) {
 }
 
 // release gives back the slot a request held on c. A connection of a
-// closed pool closes once its last request ends.
+// closed pool closes once its last request ends, and so does the least
+// recently used idle one when more than MaxIdle are idle.
 func (cl *class) release(c *conn) {
 	op := cl.own
 	op.mu.Lock()
 	c.streams--
-	closing := false
+	var closing *conn
 	if c.streams == 0 {
 		now := time.Now()
 		c.idleSince, c.lastFree = now, now
 		if !c.gone {
 			cl.u.stats.active.Add(-1)
-			closing = op.closed
-			if closing {
-				c.expiring = true
+			if op.closed {
+				closing = c
+			} else {
+				closing = cl.surplusIdleLocked()
+			}
+			if closing != nil {
+				closing.expiring = true
+				cl.dropLocked(closing)
 			}
 		}
 	}
 	next := op.head
 	op.mu.Unlock()
 	signal(next)
-	if closing {
-		_ = c.cc.Close()
+	if closing != nil {
+		_ = closing.cc.Close()
 	}
+}
+
+// surplusIdleLocked returns the least recently used idle connection when
+// more than MaxIdle are idle, else nil. op.mu is held.
+func (cl *class) surplusIdleLocked() *conn {
+	idle := 0
+	var lru *conn
+	for _, c := range cl.own.conns {
+		if c.streams == 0 {
+			idle++
+			if lru == nil || c.lastFree.Before(lru.lastFree) {
+				lru = c
+			}
+		}
+	}
+	if idle <= cl.u.cfg.MaxIdle {
+		return nil
+	}
+	return lru
 }
 
 // idleFor is how long c had been idle before the request that just took

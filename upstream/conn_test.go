@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -121,6 +122,50 @@ func TestPoolWaitersAreServedInOrder(t *testing.T) {
 		}
 		if got := strings.Join(order, " "); got != strings.Join(want, " ") {
 			t.Errorf("served in order %q, want %q", got, strings.Join(want, " "))
+		}
+	})
+}
+
+// TestMaxConnsWinsOverStreamsPerConn: with MaxConns reached, an HTTP/2
+// connection takes streams past MaxStreamsPerConn (up to the server's
+// limit) rather than make requests wait for a connection.
+func TestMaxConnsWinsOverStreamsPerConn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var arrived atomic.Int64
+		s := newMemServer(t, h2, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			arrived.Add(1)
+			<-release
+			_, _ = io.WriteString(w, "ok")
+		})
+		p := newPool(t, s, func(c *Config) {
+			c.MaxConns = 2 // the short class gets 2 as well; only the long one is used
+			c.MaxStreamsPerConn = 4
+			c.Timeouts.PoolWait = time.Second
+			c.Retry.Attempts = 1
+		})
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				resp, err := post(t, t.Context(), p, "x")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		time.Sleep(500 * time.Millisecond) // within the pool wait
+		got := arrived.Load()
+		close(release)
+		wg.Wait()
+		if got != 10 {
+			t.Errorf("%d of 10 requests reached the server; the others waited for a connection", got)
+		}
+		if got := s.accepted.Load(); got > 2 {
+			t.Errorf("server accepted %d connections, want at most MaxConns (2)", got)
 		}
 	})
 }

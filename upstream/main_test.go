@@ -7,7 +7,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-var ownConnsFlag = flag.Bool("ownconns", false, "run the tests on the pool that owns its connections (conn.go)")
+var ownConnsFlag = flag.Bool("ownconns", true, "run the tests on the pool that owns its connections (conn.go); false: on the transport-based pool (transport.go)")
 
 func TestMain(m *testing.M) {
 	flag.Parse()

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,7 +173,7 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 		tlsConf = c.TLS.Clone()
 	}
 	t := &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
+		Proxy: proxyFunc(c),
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if err := cl.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
 				return nil, err
@@ -208,6 +209,15 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 		},
 	}
 	return t
+}
+
+// proxyFunc is the proxy the upstream's connections go through: the
+// environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), unless a test set one.
+func proxyFunc(c *Config) func(*http.Request) (*url.URL, error) {
+	if c.proxy != nil {
+		return c.proxy
+	}
+	return http.ProxyFromEnvironment
 }
 
 // dialer returns the function that opens a connection: Config.DialContext
