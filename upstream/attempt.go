@@ -24,6 +24,7 @@ type attempt struct {
 	mu           sync.Mutex
 	info         AttemptInfo
 	conn         *trackedConn
+	pc           *conn // the owned connection it holds a slot on (ownConns)
 	getConn      time.Time
 	gotConn      bool
 	dialing      bool
@@ -111,13 +112,21 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	a.cls.inflight.Add(1)
 	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
-	a.lane = a.cls.pickLane()
+	if a.cls.own == nil {
+		a.lane = a.cls.pickLane()
+	}
 	if sa := a.cls.slowAfter(); sa < u.cfg.Timeouts.FirstByte {
 		// A FirstByte no longer than slowAfter fails slow attempts itself,
 		// and the breaker counts them.
 		a.slowTimer = time.AfterFunc(sa, a.passedSlow)
 	}
-	resp, err := a.lane.rt.RoundTrip(out)
+	var resp *http.Response
+	var err error
+	if a.cls.own != nil {
+		resp, err = a.roundTripOwn(out)
+	} else {
+		resp, err = a.lane.rt.RoundTrip(out)
+	}
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
 		// caller) while the answer was on its way: an HTTP/1.1 server over
@@ -140,6 +149,9 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Ob
 	f := failure{waited: a.waited, gotFirstByte: a.gotFirstByte, wrote: a.wrote, afterWrite: now.Sub(a.wroteAt), window: minStaleWindow}
 	if a.conn != nil {
 		f.window = a.conn.window
+	}
+	if a.pc != nil {
+		f.window = a.pc.window
 	}
 	a.finalWrote = a.wrote
 	a.mu.Unlock()
@@ -204,17 +216,59 @@ func (a *attempt) passedSlow() {
 // upstream's in-flight count.
 func (a *attempt) end() {
 	a.mu.Lock()
-	c := a.conn
-	a.conn = nil
+	c, pc := a.conn, a.pc
+	a.conn, a.pc = nil, nil
 	a.mu.Unlock()
 	if c != nil {
 		c.release()
+	}
+	if pc != nil {
+		a.cls.release(pc)
 	}
 	a.cls.inflight.Add(-1)
 	a.u.inflight.Add(-1)
 	if a.lane != nil {
 		a.lane.inflight.Add(-1)
 	}
+}
+
+// roundTripOwn sends the attempt on one of the class's own connections
+// (ownConns): the pool chooses it, and records what it knows of it
+// where httptrace's GetConn and GotConn would have told.
+func (a *attempt) roundTripOwn(out *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	a.getConn = time.Now()
+	a.mu.Unlock()
+	c, first, err := a.cls.acquire(out.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	idle := c.idleFor(now)
+	proto := "http/1.1"
+	if c.h2 {
+		proto = "h2"
+	}
+	a.mu.Lock()
+	a.gotConn = true
+	a.pc = c
+	a.info.PoolWait = now.Sub(a.getConn)
+	a.idleFor = idle
+	a.waited = !first
+	a.info.Reused, a.info.NewConn, a.info.Proto = !first, first, proto
+	a.mu.Unlock()
+	if !first {
+		a.u.stats.reused.Add(1)
+	}
+	if a.info.PoolWait > time.Millisecond {
+		a.u.stats.poolWaits.Add(1)
+		a.u.stats.poolWaitNanos.Add(int64(a.info.PoolWait))
+	}
+	resp, err := c.cc.RoundTrip(out)
+	if c.h2 {
+		a.cls.settle(c)
+	}
+	return resp, err
 }
 
 // stopWaiting ends the attempt's count in cls.waiting, and a dial held

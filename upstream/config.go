@@ -1,9 +1,11 @@
 package upstream
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,7 +67,7 @@ type Config struct {
 	// streams providers usually allow (SETTINGS_MAX_CONCURRENT_STREAMS), so
 	// that a connection is never at the server's limit, where a new stream
 	// waits or is refused. A server allowing fewer still gets no more than
-	// it allows (net/http opens another connection then). With MaxConns set
+	// it allows (the pool opens another connection then). With MaxConns set
 	// the hard cap wins: streams per connection are then bounded by the
 	// server's limit only.
 	MaxStreamsPerConn int
@@ -81,6 +83,20 @@ type Config struct {
 	Breaker BreakerSettings
 	// TLS configures certificate verification. Nil uses the system roots.
 	TLS *tls.Config
+	// DialContext, when set, opens the pool's connections instead of a TCP
+	// dial to BaseURL's host (TLS, when BaseURL is https, still runs over
+	// what it returns). Use it to reach an upstream on a unix socket
+	// (BaseURL then names any host, such as "http://localhost", and the
+	// function dials the socket whatever addr it is given), or to dial
+	// through a custom dialer. Timeouts.Connect bounds it through ctx;
+	// Timeouts.KeepAlive does not apply to its connections. A proxy from
+	// the environment (HTTPS_PROXY and the like) is dialed with it too.
+	// Default nil: a TCP dial with keep-alive probes.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// proxy, when set, replaces the proxy from the environment (tests: the
+	// environment's is read once per process and skips loopback).
+	proxy func(*http.Request) (*url.URL, error)
 }
 
 // Timeouts bounds each phase of an attempt separately, so that a slow

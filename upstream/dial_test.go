@@ -2,13 +2,16 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -68,18 +71,79 @@ func TestAbortedRequestsLeaveNoParkedDials(t *testing.T) {
 		})
 	}
 	waitFor(t, 10*time.Second, "every request to wait for a connection", func() bool {
+		if cl.own != nil {
+			return parked(cl) == n // one dials, the others wait their turn
+		}
 		return cl.waiting.Load() == n && cl.gate.waiters.Load() >= n-2
 	})
-	held := cl.gate.waiters.Load()
+	held := parked(cl)
 	cancel() // abort every request
 	wg.Wait()
 
 	deadline := time.Now().Add(3 * time.Second)
-	for cl.gate.waiters.Load() > 0 || runtime.NumGoroutine() > baseline+20 {
+	for parked(cl) > 0 || runtime.NumGoroutine() > baseline+20 {
 		if time.Now().After(deadline) {
-			t.Fatalf("3s after %d requests were aborted: %d of %d held dials still parked, %d goroutines (%d before)",
-				n, cl.gate.waiters.Load(), held, runtime.NumGoroutine(), baseline)
+			t.Fatalf("3s after %d requests were aborted: %d of %d held dials or waiting requests still parked, %d goroutines (%d before)",
+				n, parked(cl), held, runtime.NumGoroutine(), baseline)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// parked is what a class holds for requests without a connection: dials
+// held back (the transport-based pool), or requests dialing or waiting
+// their turn (the pool that owns its connections).
+func parked(cl *class) int64 {
+	op := cl.own
+	if op == nil {
+		return cl.gate.waiters.Load()
+	}
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	n := int64(op.dialing)
+	for w := op.head; w != nil; w = w.next {
+		n++
+	}
+	return n
+}
+
+// TestDialContextReachesAUnixSocket: with Config.DialContext the pool
+// reaches an upstream listening on a unix socket, in every mode; BaseURL's
+// host is then only a name (and the name TLS verifies). Its connections are
+// the pool's as any other: dialed once, reused, counted.
+func TestDialContextReachesAUnixSocket(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		path := filepath.Join(t.TempDir(), "up.sock")
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dialed atomic.Int64
+		dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+			dialed.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}
+		s := startServer(t, m, okHandler, ln, dial)
+		p := newPool(t, s, nil)
+		for i := range 3 {
+			resp, err := post(t, t.Context(), p, fmt.Sprint(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := fmt.Sprintf("POST /v1/chat/completions %d", i); string(b) != want {
+				t.Fatalf("body = %q, want %q", b, want)
+			}
+			if m == h2 && resp.ProtoMajor != 2 {
+				t.Fatalf("proto = %s, want HTTP/2", resp.Proto)
+			}
+		}
+		st := p.Stats()[0]
+		if dialed.Load() != 1 || s.accepted.Load() != 1 || st.Opened != 1 || st.Reused != 2 {
+			t.Errorf("dialed %d, server accepted %d, pool opened %d and reused %d; want 1, 1, 1, 2",
+				dialed.Load(), s.accepted.Load(), st.Opened, st.Reused)
+		}
+	})
 }

@@ -1,7 +1,7 @@
-// Package upstream is warmgate's warm connection layer for AI APIs: one tuned
-// *http.Transport per upstream, with keep-alive and HTTP/2, connection
-// accounting through net/http/httptrace, per-phase timeouts, and one bounded,
-// readable retry and failover loop.
+// Package upstream is warmgate's warm connection layer for AI APIs: a pool
+// that owns its connections (one http.ClientConn each, HTTP/1.1 or HTTP/2
+// by ALPN, built by net/http's own protocol code), with per-phase timeouts
+// and one bounded, readable retry and failover loop.
 //
 // It is a library: Go programs use a Pool as the transport of the official
 // SDKs, and the warmgate gateway uses the same Pool for every upstream.
@@ -47,17 +47,21 @@
 //
 // # Connections
 //
-// Each upstream has two pools (traffic classes), each one tuned
-// *http.Transport: generations (chat, completions, responses) and short
+// Each upstream has two pools (traffic classes) of connections it dials,
+// counts, chooses, warms and closes itself: generations (chat,
+// completions, responses) and short
 // calls (embeddings, models, everything else), so that streams holding
 // every connection never make a short call wait. Within a class:
 //
-//   - New connections follow demand: a dial is held back while the
-//     connections already open or being dialed cover the requests in flight,
-//     so under concurrency C the pool opens C connections (one on HTTP/2,
-//     where the first TLS handshake is awaited before any other dial).
+//   - A request takes, in this order: an HTTP/2 connection with a free
+//     stream (the least loaded); an idle HTTP/1.1 connection (the most
+//     recently used, so that the others can expire); a connection it dials
+//     itself, under MaxConns (while HTTP/2 is possible, one dial at a time:
+//     one connection may carry everything); else it waits its turn (FIFO).
+//     So under concurrency C the pool opens C connections (one on HTTP/2).
 //   - MaxConns is a hard cap; a request waits at most PoolWait for a
-//     connection, then fails with KindPoolExhausted.
+//     connection, then fails with KindPoolExhausted. MaxIdle caps the idle
+//     connections kept: past it the least recently used closes.
 //   - A keeper goroutine per upstream opens Prewarm connections at start and
 //     re-opens them when they expire, expires idle connections before the
 //     server would, and retires connections older than MaxConnAge.
@@ -69,7 +73,7 @@
 //     idle connections get the configured IdleTimeout again when it was
 //     not seen for 10 minutes, so a fluke (a server restart) does not
 //     stick. A request that still meets a dropped idle connection (one
-//     reused, or dialed earlier and unused, that fails before the request
+//     that waited idle, and fails before the request
 //     was written or soon enough after to prove the upstream never ran
 //     it: twice the connection's dial time, at least 100ms, at most 1s) is
 //     retried at once on a fresh one (KindStaleConn). A connection that
@@ -77,13 +81,18 @@
 //     the request is then resent only with an Idempotency-Key header, a
 //     safe method, or RetryPolicy.AssumeIdempotent (KindConnReset).
 //   - An HTTP/2 connection carries at most MaxStreamsPerConn requests at
-//     once (80 by default, under the ~100 providers allow): the class keeps
-//     a transport per HTTP/2 connection (a lane) and opens another when
-//     every lane is full, since net/http alone fills one connection up to
-//     the server's limit.
+//     once (80 by default, under the ~100 providers allow), and never more
+//     than the server allows: past that the pool opens another. A new
+//     HTTP/2 connection carries only its first request until the server's
+//     SETTINGS are in (its first answer, or 100ms), so that a burst is not
+//     piled on a server that allows fewer streams.
+//   - Connections go through the proxy from the environment
+//     (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as with net/http.
 //   - HTTP/2 connections are pinged after H2PingInterval of silence and
 //     dropped after H2PingTimeout without an answer; TCP keep-alive probes
 //     run every KeepAlive.
+//   - Config.DialContext, when set, opens the connections instead of a TCP
+//     dial: an upstream on a unix socket, or a custom dialer.
 //
 // Stats returns the counters of every upstream (connections opened by
 // protocol, reused, open, active, idle, handshake phase averages, pool

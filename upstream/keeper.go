@@ -121,6 +121,11 @@ func (u *Upstream) sweepIdle(now time.Time, limit time.Duration) {
 			u.stats.expired.Add(1)
 		}
 	}
+	for _, cl := range u.classes {
+		if cl.own != nil {
+			u.stats.expired.Add(int64(cl.sweepOwn(now, limit)))
+		}
+	}
 }
 
 // warmTarget is how many generation connections the keeper keeps open:

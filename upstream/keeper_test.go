@@ -34,6 +34,45 @@ func startMock(t *testing.T, opts mock.Options, mut func(*Config)) (*mock.Server
 	return m, p
 }
 
+// startMemMock is startMock in mode m on an in-memory listener, for a test
+// inside a testing/synctest bubble: the mock's idle timeouts and faults, and
+// the pool's keeper, run on the bubble's clock.
+func startMemMock(t *testing.T, m mode, opts mock.Options, mut func(*Config)) (*mock.Server, *Pool) {
+	t.Helper()
+	opts.TLS, opts.NoH2 = m != h1, m != h2
+	ms, err := mock.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newMemListener()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = ms.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		ms.Close()
+		<-served
+	})
+	scheme := "http"
+	if opts.TLS {
+		scheme = "https"
+	}
+	c := Config{Name: "mock", BaseURL: scheme + "://" + ln.Addr().String() + "/v1", DialContext: ln.DialContext, DisableHTTP2: m != h2}
+	if opts.TLS {
+		c.TLS = &tls.Config{RootCAs: ms.CertPool()}
+	}
+	if mut != nil {
+		mut(&c)
+	}
+	p, err := New([]Config{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return ms, p
+}
+
 func chat(t *testing.T, p *Pool, header http.Header) (*http.Response, error) {
 	t.Helper()
 	resp, err := post(t, t.Context(), p, `{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"hi"}]}`)
@@ -44,7 +83,8 @@ func chat(t *testing.T, p *Pool, header http.Header) (*http.Response, error) {
 	return resp, err
 }
 
-// waitFor polls cond every 10ms for at most d.
+// waitFor polls cond every 10ms for at most d; inside a synctest bubble,
+// on the bubble's clock.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -56,41 +96,56 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// TestPrewarmOpensConnectionsBeforeAnyRequest: the keeper opens Prewarm
+// connections at start (one on HTTP/2, which carries every request), and
+// the first request rides one of them.
 func TestPrewarmOpensConnectionsBeforeAnyRequest(t *testing.T) {
-	// HTTP/1.1: each prewarmed connection is its own; on HTTP/2 one suffices.
-	m, p := startMock(t, mock.Options{NoH2: true}, func(c *Config) { c.Prewarm = 2; c.DisableHTTP2 = true })
-	// A bound, not a speed claim: on a loaded machine a warm-up round can
-	// time out, and the keeper tries again a round (up to 5s) later.
-	waitFor(t, 30*time.Second, "2 prewarmed connections at the mock", func() bool {
-		return m.Stats().TLSHandshakes >= 2 && p.Stats()[0].Open >= 2
+	runSync(t, func(t *testing.T, m mode) {
+		want := int64(2)
+		if m == h2 {
+			want = 1
+		}
+		ms, p := startMemMock(t, m, mock.Options{}, func(c *Config) { c.Prewarm = 2 })
+		p.Warm(t.Context())
+		synctest.Wait()
+		if got, st := ms.Stats(), p.Stats()[0]; got.ConnectionsAccepted != want || st.Open != want {
+			t.Fatalf("after Warm the mock accepted %d connections and the pool has %d open; want %d", got.ConnectionsAccepted, st.Open, want)
+		}
+		resp, err := chat(t, p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if got := ms.Stats().ConnectionsAccepted; got != want {
+			t.Errorf("the first request opened a connection (%d -> %d): it should reuse a prewarmed one", want, got)
+		}
+		if st := p.Stats()[0]; st.Reused < 1 {
+			t.Errorf("reused = %d, want the first request on a warm connection", st.Reused)
+		}
 	})
-	p.Warm(t.Context())
-	before := m.Stats()
-	resp, err := chat(t, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	after := m.Stats()
-	if after.ConnectionsAccepted != before.ConnectionsAccepted {
-		t.Errorf("the first request opened a connection (%d -> %d): it should reuse a prewarmed one",
-			before.ConnectionsAccepted, after.ConnectionsAccepted)
-	}
-	if st := p.Stats()[0]; st.Reused < 1 {
-		t.Errorf("reused = %d, want the first request on a warm connection", st.Reused)
-	}
 }
 
+// TestPrewarmReopensExpiredConnections: the server closes the prewarmed
+// connection after 1.5s idle (or the pool expires it first, once it learned
+// the timeout); the keeper opens a new one by itself, within a round.
 func TestPrewarmReopensExpiredConnections(t *testing.T) {
-	m, p := startMock(t, mock.Options{NoH2: true, IdleTimeout: 1500 * time.Millisecond},
-		func(c *Config) { c.Prewarm = 1; c.DisableHTTP2 = true })
-	waitFor(t, 30*time.Second, "the prewarmed connection", func() bool { return m.Stats().TLSHandshakes >= 1 })
-	// The mock closes it after 1.5s idle (or the pool expires it first once it
-	// learned the timeout); the keeper must open a new one by itself.
-	waitFor(t, 30*time.Second, "a re-opened warm connection", func() bool {
-		return m.Stats().TLSHandshakes >= 2 && p.Stats()[0].Open >= 1
+	runSync(t, func(t *testing.T, m mode) {
+		ms, p := startMemMock(t, m, mock.Options{IdleTimeout: 1500 * time.Millisecond}, func(c *Config) { c.Prewarm = 1 })
+		synctest.Wait()
+		if got := ms.Stats().ConnectionsAccepted; got != 1 {
+			t.Fatalf("the mock accepted %d connections at start, want the prewarmed one", got)
+		}
+		// The server's close comes at 1.5s; the keeper's next round (a
+		// tenth of the 90s idle timeout, at most 5s) opens the new one.
+		// Once the pool learned the 1.5s timeout it expires the warm
+		// connection itself at 1.2s idle, and the keeper replaces it again.
+		time.Sleep(1500*time.Millisecond + keeperMaxInterval)
+		synctest.Wait()
+		if got, st := ms.Stats().ConnectionsAccepted, p.Stats()[0]; got < 2 || st.Open != 1 {
+			t.Errorf("after the idle close and a keeper round: the mock accepted %d connections, the pool has %d open; want 2 or more, and 1", got, st.Open)
+		}
 	})
 }
 
@@ -115,15 +170,10 @@ func TestIdleGapsNeverFail(t *testing.T) {
 		{"server drops requests on idle connections", mock.Options{Fault: fmt.Sprintf("drop_idle=%v", serverIdle)}, true},
 	}
 	for _, tc := range cases {
-		for _, h2 := range []bool{false, true} {
-			name := tc.name + map[bool]string{false: "/h1", true: "/h2"}[h2]
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				opts := tc.opts
-				opts.NoH2 = !h2
-				m, p := startMock(t, opts, func(c *Config) {
+		t.Run(tc.name, func(t *testing.T) {
+			runSync(t, func(t *testing.T, m mode) {
+				ms, p := startMemMock(t, m, tc.opts, func(c *Config) {
 					c.IdleTimeout = 120 * time.Second
-					c.DisableHTTP2 = !h2
 					c.Retry.Base = time.Millisecond
 				})
 				for i := range n {
@@ -140,10 +190,10 @@ func TestIdleGapsNeverFail(t *testing.T) {
 				}
 				st := p.Stats()[0]
 				t.Logf("mock %+v; pool: opened %d, stale retries %d, learned idle %v, in effect %v, expired %d",
-					m.Stats(), st.Opened, st.Retries["stale_conn"], st.LearnedIdleTimeout, st.IdleTimeout, st.Expired)
+					ms.Stats(), st.Opened, st.Retries["stale_conn"], st.LearnedIdleTimeout, st.IdleTimeout, st.Expired)
 				// What can be learned: a server that closes shows its timeout;
 				// one that drops requests only shows an upper bound (the gap).
-				if (!h2 || tc.learnOnH2) && (st.LearnedIdleTimeout == 0 || st.IdleTimeout >= gap) {
+				if (m != h2 || tc.learnOnH2) && (st.LearnedIdleTimeout == 0 || st.IdleTimeout >= gap) {
 					t.Errorf("idle timeout in effect %v (learned %v): want it learned below the %v gap",
 						st.IdleTimeout, st.LearnedIdleTimeout, gap)
 				}
@@ -153,37 +203,50 @@ func TestIdleGapsNeverFail(t *testing.T) {
 					t.Errorf("stale_conn retries = %d, want at most 1 (the timeout should be learned)", got)
 				}
 			})
-		}
+		})
 	}
 }
 
+// TestKeepAliveHeaderIsHonoured: an HTTP/1.1 server's "Keep-Alive:
+// timeout=10" is learned at once (HTTP/2 has no such header).
 func TestKeepAliveHeaderIsHonoured(t *testing.T) {
-	_, p := startMock(t, mock.Options{NoH2: true, IdleTimeout: 10 * time.Second, AdvertiseKeepAlive: true},
-		func(c *Config) { c.DisableHTTP2 = true })
-	if _, err := chat(t, p, nil); err != nil {
-		t.Fatal(err)
-	}
-	st := p.Stats()[0]
-	if st.LearnedIdleTimeout != 10*time.Second || st.IdleTimeout != 8*time.Second {
-		t.Errorf("learned %v, in effect %v; want 10s learned and 8s in effect", st.LearnedIdleTimeout, st.IdleTimeout)
-	}
+	runSync(t, func(t *testing.T, m mode) {
+		if m == h2 {
+			t.Skip("HTTP/2 has no Keep-Alive header")
+		}
+		_, p := startMemMock(t, m, mock.Options{IdleTimeout: 10 * time.Second, AdvertiseKeepAlive: true}, nil)
+		if _, err := chat(t, p, nil); err != nil {
+			t.Fatal(err)
+		}
+		st := p.Stats()[0]
+		if st.LearnedIdleTimeout != 10*time.Second || st.IdleTimeout != 8*time.Second {
+			t.Errorf("learned %v, in effect %v; want 10s learned and 8s in effect", st.LearnedIdleTimeout, st.IdleTimeout)
+		}
+	})
 }
 
+// TestMaxConnAgeRetiresIdleConnections: a connection past MaxConnAge (plus
+// its jitter of up to 10%) is closed at the keeper's next round once idle,
+// and the next request opens another.
 func TestMaxConnAgeRetiresIdleConnections(t *testing.T) {
-	m, p := startMock(t, mock.Options{NoH2: true}, func(c *Config) {
-		c.DisableHTTP2 = true
-		c.MaxConnAge = 300 * time.Millisecond
+	runSync(t, func(t *testing.T, m mode) {
+		ms, p := startMemMock(t, m, mock.Options{}, func(c *Config) { c.MaxConnAge = 300 * time.Millisecond })
+		if _, err := chat(t, p, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Age with jitter, then a keeper round (a quarter of the age).
+		time.Sleep(300*time.Millisecond + 30*time.Millisecond + 75*time.Millisecond + time.Millisecond)
+		synctest.Wait()
+		if st := p.Stats()[0]; st.Expired != 1 || st.Open != 0 {
+			t.Fatalf("expired %d, open %d after MaxConnAge and a keeper round; want 1 and 0", st.Expired, st.Open)
+		}
+		if _, err := chat(t, p, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := ms.Stats().ConnectionsAccepted; got != 2 {
+			t.Errorf("mock accepted %d connections, want 2 (one retired by age)", got)
+		}
 	})
-	if _, err := chat(t, p, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "the old connection to be retired", func() bool { return p.Stats()[0].Expired >= 1 })
-	if _, err := chat(t, p, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.Stats().ConnectionsAccepted; got != 2 {
-		t.Errorf("mock accepted %d connections, want 2 (one retired by age)", got)
-	}
 }
 
 // TestTenThousandSequentialRequestsOneConnection: over TLS (HTTP/2 and

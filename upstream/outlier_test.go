@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,53 +21,58 @@ import (
 // upstream: at most one request is lost to it, where picking at random
 // would lose about half.
 func TestBlackHoledUpstreamIsAvoided(t *testing.T) {
-	var atHole, atGood atomic.Int64
-	hole := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		atHole.Add(1)
-		<-r.Context().Done() // never answers
-	})
-	good := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		atGood.Add(1)
-		_, _ = io.WriteString(w, "ok")
-	})
-	p, err := New([]Config{{Name: "hole", BaseURL: hole.URL}, {Name: "good", BaseURL: good.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-
-	const n = 12
-	start := time.Now()
-	served := map[string]int{}
-	for i := range n {
-		ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
-		resp, err := post(t, ctx, p, "x")
-		if err == nil {
-			served[ServedBy(resp)]++
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		} else {
-			var ue *Error
-			if !errors.As(err, &ue) || ue.Kind != KindCanceled || ue.Upstream != "hole" {
-				t.Errorf("request %d: %v; want the caller's timeout at the black hole (not FirstByte)", i, err)
-			}
-			served["timed out"]++
+	runSync(t, func(t *testing.T, m mode) {
+		var atHole, atGood atomic.Int64
+		hole := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			atHole.Add(1)
+			<-r.Context().Done() // never answers
+		})
+		good := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			atGood.Add(1)
+			_, _ = io.WriteString(w, "ok")
+		})
+		p, err := New([]Config{
+			{Name: "hole", BaseURL: hole.URL, DialContext: hole.dial, TLS: hole.clientTLS()},
+			{Name: "good", BaseURL: good.URL, DialContext: good.dial, TLS: good.clientTLS()},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		cancel()
-	}
-	t.Logf("%d requests in %v: %v; the black hole received %d, the healthy one %d",
-		n, time.Since(start).Round(time.Millisecond), served, atHole.Load(), atGood.Load())
-	if got := atHole.Load(); got > 1 {
-		t.Errorf("the black hole received %d requests, want at most 1: after the first slow attempt it should be avoided", got)
-	}
-	if served["good"] < n-1 {
-		t.Errorf("the healthy upstream answered %d of %d requests", served["good"], n)
-	}
-	if atHole.Load() == 1 && p.Stats()[0].SlowUntil.IsZero() {
-		t.Error("the black hole is not marked slow in Stats")
-	}
+		defer p.Close()
+
+		const n = 12
+		start := time.Now()
+		served := map[string]int{}
+		for i := range n {
+			ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+			resp, err := post(t, ctx, p, "x")
+			if err == nil {
+				served[ServedBy(resp)]++
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			} else {
+				var ue *Error
+				if !errors.As(err, &ue) || ue.Kind != KindCanceled || ue.Upstream != "hole" {
+					t.Errorf("request %d: %v; want the caller's timeout at the black hole (not FirstByte)", i, err)
+				}
+				served["timed out"]++
+			}
+			cancel()
+		}
+		t.Logf("%d requests in %v: %v; the black hole received %d, the healthy one %d",
+			n, time.Since(start).Round(time.Millisecond), served, atHole.Load(), atGood.Load())
+		if got := atHole.Load(); got > 1 {
+			t.Errorf("the black hole received %d requests, want at most 1: after the first slow attempt it should be avoided", got)
+		}
+		if served["good"] < n-1 {
+			t.Errorf("the healthy upstream answered %d of %d requests", served["good"], n)
+		}
+		if atHole.Load() == 1 && p.Stats()[0].SlowUntil.IsZero() {
+			t.Error("the black hole is not marked slow in Stats")
+		}
+	})
 }
 
 // TestSlowMarkLastsUntilAnAnswer: a slow mark ends when the upstream
@@ -159,30 +163,29 @@ func (c *slowStartConn) Read(p []byte) (int, error) {
 // counts it), so an attempt that lasts past the slow wait only because its
 // handshake was slow does not mark the upstream slow.
 func TestShortFirstByteMarksNothingSlow(t *testing.T) {
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		<-r.Context().Done()
-	}))
-	s.Listener = slowStartListener{Listener: s.Listener, delay: 800 * time.Millisecond}
-	s.StartTLS()
-	defer s.Close()
-	c := Config{Name: "silent", BaseURL: s.URL, TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
-	c.Timeouts.FirstByte = 500 * time.Millisecond // under the 1s floor of the slow wait
-	c.Retry.Attempts = 1
-	p, err := New([]Config{c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	start := time.Now()
-	_, err = post(t, t.Context(), p, "x")
-	if !errors.Is(err, ErrHeaderTimeout) {
-		t.Fatalf("err = %v, want ErrHeaderTimeout", err)
-	}
-	if took := time.Since(start); took < slowFloor {
-		t.Skipf("the attempt took %v, under the slow wait of %v: nothing to check", took, slowFloor)
-	}
-	if st := p.Stats()[0]; !st.SlowUntil.IsZero() {
-		t.Errorf("marked slow until %v, though FirstByte (%v) is under the slow wait", st.SlowUntil, c.Timeouts.FirstByte)
-	}
+	runSync(t, func(t *testing.T, m mode) {
+		if m == h1 {
+			t.Skip("plain HTTP/1.1 has no handshake to be slow")
+		}
+		ln := newMemListener()
+		s := startServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		}, slowStartListener{Listener: ln, delay: 800 * time.Millisecond}, ln.DialContext)
+		p := newPool(t, s, func(c *Config) {
+			c.Timeouts.FirstByte = 500 * time.Millisecond // under the 1s floor of the slow wait
+			c.Retry.Attempts = 1
+		})
+		start := time.Now()
+		_, err := post(t, t.Context(), p, "x")
+		if !errors.Is(err, ErrHeaderTimeout) {
+			t.Fatalf("err = %v, want ErrHeaderTimeout", err)
+		}
+		if took := time.Since(start); took < slowFloor {
+			t.Fatalf("the attempt took %v, under the slow wait of %v: nothing checked", took, slowFloor)
+		}
+		if st := p.Stats()[0]; !st.SlowUntil.IsZero() {
+			t.Errorf("marked slow until %v, though FirstByte (500ms) is under the slow wait", st.SlowUntil)
+		}
+	})
 }

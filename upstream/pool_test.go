@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -33,16 +35,51 @@ func run(t *testing.T, f func(t *testing.T, m mode)) {
 	}
 }
 
+// runSync runs f in every mode, each in its own testing/synctest bubble: a
+// test of timers uses newMemServer, and waits on the bubble's clock.
+func runSync(t *testing.T, f func(t *testing.T, m mode)) {
+	for _, m := range []mode{h1, h1tls, h2} {
+		t.Run(string(m), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { f(t, m) })
+		})
+	}
+}
+
 // server is an httptest server that counts accepted connections on the
 // server side.
 type server struct {
 	*httptest.Server
 	accepted atomic.Int64
+	// dial, when set, is how a pool reaches the server (Config.DialContext):
+	// the server listens in memory or on a unix socket.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newServer(t *testing.T, m mode, h http.HandlerFunc) *server {
 	t.Helper()
-	s := &server{Server: httptest.NewUnstartedServer(h)}
+	return startServer(t, m, h, nil, nil)
+}
+
+// newMemServer is newServer on an in-memory listener (see memListener), for
+// a test inside a testing/synctest bubble.
+func newMemServer(t *testing.T, m mode, h http.HandlerFunc) *server {
+	t.Helper()
+	ln := newMemListener()
+	return startServer(t, m, h, ln, ln.DialContext)
+}
+
+// startServer starts an httptest server in mode m, on ln when it is not
+// nil (reached by dial), after mut, if any, set what else it needs.
+func startServer(t *testing.T, m mode, h http.HandlerFunc, ln net.Listener, dial func(ctx context.Context, network, addr string) (net.Conn, error), mut ...func(*http.Server)) *server {
+	t.Helper()
+	s := &server{Server: httptest.NewUnstartedServer(h), dial: dial}
+	if ln != nil {
+		s.Listener.Close()
+		s.Listener = ln
+	}
+	for _, f := range mut {
+		f(s.Config)
+	}
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			s.accepted.Add(1)
@@ -57,16 +94,27 @@ func newServer(t *testing.T, m mode, h http.HandlerFunc) *server {
 	default:
 		s.Start()
 	}
+	if ln != nil {
+		// The dial ignores the address: the URL names a host the
+		// certificate is for.
+		s.URL = strings.SplitN(s.URL, "://", 2)[0] + "://127.0.0.1"
+	}
 	t.Cleanup(s.Close)
 	return s
 }
 
+// clientTLS is the TLS configuration that trusts the server's certificate;
+// nil for a plain-HTTP server.
+func (s *server) clientTLS() *tls.Config {
+	if s.TLS == nil {
+		return nil
+	}
+	return s.Client().Transport.(*http.Transport).TLSClientConfig
+}
+
 func newPool(t *testing.T, s *server, mut func(*Config)) *Pool {
 	t.Helper()
-	c := Config{Name: "test", BaseURL: s.URL + "/v1"}
-	if s.TLS != nil {
-		c.TLS = s.Client().Transport.(*http.Transport).TLSClientConfig
-	}
+	c := Config{Name: "test", BaseURL: s.URL + "/v1", DialContext: s.dial, TLS: s.clientTLS()}
 	if mut != nil {
 		mut(&c)
 	}
@@ -173,9 +221,9 @@ func TestConcurrentRequestsOpenAtMostConcurrency(t *testing.T) {
 }
 
 func TestRetryOnStatusThenSuccess(t *testing.T) {
-	run(t, func(t *testing.T, m mode) {
+	runSync(t, func(t *testing.T, m mode) {
 		var calls atomic.Int64
-		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(r.Body)
 			if calls.Add(1) <= 2 {
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -200,91 +248,99 @@ func TestRetryOnStatusThenSuccess(t *testing.T) {
 }
 
 func TestNoRetryOnClientError(t *testing.T) {
-	var calls atomic.Int64
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		http.Error(w, `{"error":{"message":"bad"}}`, http.StatusBadRequest)
+	runSync(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			http.Error(w, `{"error":{"message":"bad"}}`, http.StatusBadRequest)
+		})
+		p := newPool(t, s, nil)
+		resp, err := post(t, t.Context(), p, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 || calls.Load() != 1 {
+			t.Errorf("status %d after %d calls, want 400 after 1", resp.StatusCode, calls.Load())
+		}
 	})
-	p := newPool(t, s, nil)
-	resp, err := post(t, t.Context(), p, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 || calls.Load() != 1 {
-		t.Errorf("status %d after %d calls, want 400 after 1", resp.StatusCode, calls.Load())
-	}
 }
 
 func TestLastStatusPassesThroughWhenAttemptsRunOut(t *testing.T) {
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "0")
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = io.WriteString(w, "slow down")
+	runSync(t, func(t *testing.T, m mode) {
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, "slow down")
+		})
+		p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond })
+		resp, err := post(t, t.Context(), p, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 429 || string(b) != "slow down" {
+			t.Errorf("got %d %q, want the upstream's 429 unchanged", resp.StatusCode, b)
+		}
+		if got := p.Stats()[0].Retries["status_429"]; got != 2 {
+			t.Errorf("status_429 retries = %d, want 2", got)
+		}
 	})
-	p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond })
-	resp, err := post(t, t.Context(), p, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 429 || string(b) != "slow down" {
-		t.Errorf("got %d %q, want the upstream's 429 unchanged", resp.StatusCode, b)
-	}
-	if got := p.Stats()[0].Retries["status_429"]; got != 2 {
-		t.Errorf("status_429 retries = %d, want 2", got)
-	}
 }
 
 func TestRetryAfterLongerThanDeadlineFailsAtOnce(t *testing.T) {
-	var calls atomic.Int64
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		w.Header().Set("Retry-After", "30")
-		w.WriteHeader(http.StatusTooManyRequests)
+	runSync(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+		p := newPool(t, s, nil)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		resp, err := post(t, ctx, p, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 429 || calls.Load() != 1 {
+			t.Errorf("status %d after %d calls, want 429 after 1", resp.StatusCode, calls.Load())
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("took %v: it should not wait for a Retry-After past the deadline", d)
+		}
 	})
-	p := newPool(t, s, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	start := time.Now()
-	resp, err := post(t, ctx, p, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 429 || calls.Load() != 1 {
-		t.Errorf("status %d after %d calls, want 429 after 1", resp.StatusCode, calls.Load())
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v: it should not wait for a Retry-After past the deadline", d)
-	}
 }
 
 func TestDialErrorFailsOverToNextUpstream(t *testing.T) {
-	s := newServer(t, h1, okHandler)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
-	p, err := New([]Config{
-		{Name: "dead", BaseURL: dead, Priority: 0},
-		{Name: "live", BaseURL: s.URL, Priority: 1},
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, okHandler)
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		dead := "http://" + ln.Addr().String()
+		ln.Close()
+		p, err := New([]Config{
+			{Name: "dead", BaseURL: dead, Priority: 0},
+			{Name: "live", BaseURL: s.URL, Priority: 1, TLS: s.clientTLS()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		resp, err := post(t, t.Context(), p, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := ServedBy(resp); got != "live" {
+			t.Errorf("served by %q, want live", got)
+		}
+		if got := p.Stats()[0].Retries["connect"]; got != 1 {
+			t.Errorf("connect retries on dead = %d, want 1", got)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	resp, err := post(t, t.Context(), p, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if got := ServedBy(resp); got != "live" {
-		t.Errorf("served by %q, want live", got)
-	}
-	if got := p.Stats()[0].Retries["connect"]; got != 1 {
-		t.Errorf("connect retries on dead = %d, want 1", got)
-	}
 }
 
 func TestDialErrorIsTyped(t *testing.T) {
@@ -303,10 +359,12 @@ func TestDialErrorIsTyped(t *testing.T) {
 	}
 }
 
+// TestPoolExhaustionFailsAfterPoolWait: with MaxConns busy, a request waits
+// PoolWait (on the bubble's clock) for a connection, then fails.
 func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
-	run(t, func(t *testing.T, m mode) {
+	runSync(t, func(t *testing.T, m mode) {
 		release := make(chan struct{})
-		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.WriteHeader(200)
 			w.(http.Flusher).Flush()
@@ -341,8 +399,8 @@ func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 		if !errors.Is(err, ErrPoolExhausted) {
 			t.Fatalf("third request: err = %v, want ErrPoolExhausted", err)
 		}
-		if waited < 200*time.Millisecond {
-			t.Errorf("failed after %v, before the pool wait of 200ms", waited)
+		if waited != 200*time.Millisecond {
+			t.Errorf("failed after %v, want the pool wait of 200ms", waited)
 		}
 		if got := p.Stats()[0].PoolExhausted; got != 1 {
 			t.Errorf("pool_exhausted = %d, want 1", got)
@@ -351,8 +409,8 @@ func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 }
 
 func TestStreamIdleCutsSilentBody(t *testing.T) {
-	run(t, func(t *testing.T, m mode) {
-		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+	runSync(t, func(t *testing.T, m mode) {
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "text/event-stream")
 			_, _ = io.WriteString(w, "data: 1\n\n")
@@ -377,8 +435,8 @@ func TestStreamIdleCutsSilentBody(t *testing.T) {
 }
 
 func TestFirstByteTimeout(t *testing.T) {
-	run(t, func(t *testing.T, m mode) {
-		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+	runSync(t, func(t *testing.T, m mode) {
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body) // an h1 server notices a gone client only after the body
 			<-r.Context().Done()
 		})
@@ -397,38 +455,42 @@ func TestFirstByteTimeout(t *testing.T) {
 }
 
 func TestCallerCancelIsNotRetried(t *testing.T) {
-	var calls atomic.Int64
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		_, _ = io.Copy(io.Discard, r.Body)
-		<-r.Context().Done()
+	runSync(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		})
+		p := newPool(t, s, nil)
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		_, err := post(t, ctx, p, "x")
+		var ue *Error
+		if !errors.As(err, &ue) || ue.Kind != KindCanceled {
+			t.Fatalf("err = %v, want KindCanceled", err)
+		}
+		if calls.Load() != 1 {
+			t.Errorf("%d calls, want 1", calls.Load())
+		}
 	})
-	p := newPool(t, s, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	_, err := post(t, ctx, p, "x")
-	var ue *Error
-	if !errors.As(err, &ue) || ue.Kind != KindCanceled {
-		t.Fatalf("err = %v, want KindCanceled", err)
-	}
-	if calls.Load() != 1 {
-		t.Errorf("%d calls, want 1", calls.Load())
-	}
 }
 
 func TestAbsoluteURLFromSDK(t *testing.T) {
-	s := newServer(t, h1, okHandler)
-	p := newPool(t, s, nil)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/v1/embeddings?x=1", io.NopCloser(strings.NewReader("abc")))
-	resp, err := p.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "POST /v1/embeddings abc" {
-		t.Errorf("body = %q", b)
-	}
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, okHandler)
+		p := newPool(t, s, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/v1/embeddings?x=1", io.NopCloser(strings.NewReader("abc")))
+		resp, err := p.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "POST /v1/embeddings abc" {
+			t.Errorf("body = %q", b)
+		}
+	})
 }
 
 // TestPickPrefersTheLessLoadedOfTwo: with two upstreams of equal weight and

@@ -6,41 +6,43 @@ import (
 )
 
 func TestRebuildKeepsWarmUpstreams(t *testing.T) {
-	a := newServer(t, h1, okHandler)
-	b := newServer(t, h1, okHandler)
-	c := newServer(t, h1, okHandler)
-	p, err := New([]Config{{Name: "a", BaseURL: a.URL}, {Name: "b", BaseURL: b.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	send := func(p *Pool, name string) {
-		t.Helper()
-		resp, err := post(t, t.Context(), p.Only(name), "x")
+	run(t, func(t *testing.T, m mode) {
+		a := newServer(t, m, okHandler)
+		b := newServer(t, m, okHandler)
+		c := newServer(t, m, okHandler)
+		p, err := New([]Config{{Name: "a", BaseURL: a.URL, TLS: a.clientTLS()}, {Name: "b", BaseURL: b.URL, TLS: b.clientTLS()}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	send(p, "a")
-	send(p, "b")
-	// Reload: a unchanged, b dropped, c added.
-	np, err := p.Rebuild([]Config{{Name: "a", BaseURL: a.URL}, {Name: "c", BaseURL: c.URL}}, func(n string) bool { return n == "a" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer np.Close()
-	p.Close() // retired: must not close a, which np carries
-	send(np, "a")
-	send(np, "c")
-	if got := a.accepted.Load(); got != 1 {
-		t.Errorf("a accepted %d connections: the reload should keep its warm one", got)
-	}
-	st := np.Stats()
-	if len(st) != 2 || st[0].Name != "a" || st[1].Name != "c" || st[0].Reused != 1 {
-		t.Errorf("stats after the reload: %+v", st)
-	}
-	if _, err := post(t, t.Context(), np.Only("b"), "x"); err == nil {
-		t.Error("b is still served after it was removed")
-	}
+		send := func(p *Pool, name string) {
+			t.Helper()
+			resp, err := post(t, t.Context(), p.Only(name), "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		send(p, "a")
+		send(p, "b")
+		// Reload: a unchanged, b dropped, c added.
+		np, err := p.Rebuild([]Config{{Name: "a", BaseURL: a.URL, TLS: a.clientTLS()}, {Name: "c", BaseURL: c.URL, TLS: c.clientTLS()}}, func(n string) bool { return n == "a" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer np.Close()
+		p.Close() // retired: must not close a, which np carries
+		send(np, "a")
+		send(np, "c")
+		if got := a.accepted.Load(); got != 1 {
+			t.Errorf("a accepted %d connections: the reload should keep its warm one", got)
+		}
+		st := np.Stats()
+		if len(st) != 2 || st[0].Name != "a" || st[1].Name != "c" || st[0].Reused != 1 {
+			t.Errorf("stats after the reload: %+v", st)
+		}
+		if _, err := post(t, t.Context(), np.Only("b"), "x"); err == nil {
+			t.Error("b is still served after it was removed")
+		}
+	})
 }

@@ -53,11 +53,11 @@ func TestRequestThatMayHaveRunIsNotResent(t *testing.T) {
 		{"with an Idempotency-Key", http.Header{"Idempotency-Key": {"k1"}}, false, 2, true},
 		{"upstream configured to assume idempotency", nil, true, 2, true},
 	}
-	run(t, func(t *testing.T, m mode) {
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			runSync(t, func(t *testing.T, m mode) {
 				var calls atomic.Int64
-				s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+				s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 					_, _ = io.Copy(io.Discard, r.Body)
 					if r.Header.Get("X-Step") != "work" {
 						_, _ = io.WriteString(w, "warm")
@@ -119,6 +119,6 @@ func TestRequestThatMayHaveRunIsNotResent(t *testing.T) {
 						st.LearnedIdleTimeout, st.IdleTimeout)
 				}
 			})
-		}
-	})
+		})
+	}
 }

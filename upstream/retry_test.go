@@ -101,86 +101,92 @@ func TestRetryable(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	var calls, first, second atomic.Int64 // unix nanos
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if calls.Add(1) == 1 {
-			first.Store(time.Now().UnixNano())
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		second.Store(time.Now().UnixNano())
-		_, _ = io.WriteString(w, "ok")
-	})
-	p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond; c.Retry.Max = 2 * time.Millisecond })
-	resp, err := post(t, t.Context(), p, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d, want 200 after the retry", resp.StatusCode)
-	}
-	if gap := time.Duration(second.Load() - first.Load()); gap < time.Second {
-		t.Errorf("retried after %v, before the upstream's Retry-After of 1s", gap)
-	}
-}
-
-func TestRetryBudgetStopsRetriesWhenMostRequestsFail(t *testing.T) {
-	var calls atomic.Int64
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		calls.Add(1)
-		w.WriteHeader(http.StatusServiceUnavailable)
-	})
-	p := newPool(t, s, func(c *Config) {
-		c.Retry.Base = time.Microsecond
-		c.Retry.Max = time.Microsecond
-		c.Retry.Attempts = 5
-		c.Retry.Budget = 0.1
-		c.Breaker.Disable = true // measure the budget alone
-	})
-	const n = 100
-	for range n {
+	runSync(t, func(t *testing.T, m mode) {
+		var calls, first, second atomic.Int64 // unix nanos
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			if calls.Add(1) == 1 {
+				first.Store(time.Now().UnixNano())
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			second.Store(time.Now().UnixNano())
+			_, _ = io.WriteString(w, "ok")
+		})
+		p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond; c.Retry.Max = 2 * time.Millisecond })
 		resp, err := post(t, t.Context(), p, "x")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != 503 {
-			t.Fatalf("status %d, want the upstream's 503", resp.StatusCode)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d, want 200 after the retry", resp.StatusCode)
 		}
-	}
-	// Without a budget: 5 attempts each, 500 calls. With 10% plus the floor
-	// of 10 retries per window: at most 100 + 10 + 10.
-	retries := p.Stats()[0].Retries["status_5xx"]
-	if got := calls.Load(); got > n+n/10+10 || retries != got-n {
-		t.Errorf("%d calls upstream for %d requests (%d retries); the budget should allow at most %d",
-			got, n, retries, n+n/10+10)
-	}
+		if gap := time.Duration(second.Load() - first.Load()); gap < time.Second {
+			t.Errorf("retried after %v, before the upstream's Retry-After of 1s", gap)
+		}
+	})
+}
+
+func TestRetryBudgetStopsRetriesWhenMostRequestsFail(t *testing.T) {
+	runSync(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			calls.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})
+		p := newPool(t, s, func(c *Config) {
+			c.Retry.Base = time.Microsecond
+			c.Retry.Max = time.Microsecond
+			c.Retry.Attempts = 5
+			c.Retry.Budget = 0.1
+			c.Breaker.Disable = true // measure the budget alone
+		})
+		const n = 100
+		for range n {
+			resp, err := post(t, t.Context(), p, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 503 {
+				t.Fatalf("status %d, want the upstream's 503", resp.StatusCode)
+			}
+		}
+		// Without a budget: 5 attempts each, 500 calls. With 10% plus the floor
+		// of 10 retries per window: at most 100 + 10 + 10.
+		retries := p.Stats()[0].Retries["status_5xx"]
+		if got := calls.Load(); got > n+n/10+10 || retries != got-n {
+			t.Errorf("%d calls upstream for %d requests (%d retries); the budget should allow at most %d",
+				got, n, retries, n+n/10+10)
+		}
+	})
 }
 
 func TestDeadlineBoundsTheWholeLoop(t *testing.T) {
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusBadGateway)
+	runSync(t, func(t *testing.T, m mode) {
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusBadGateway)
+		})
+		p := newPool(t, s, func(c *Config) { c.Retry.Base = 2 * time.Second; c.Retry.Max = 2 * time.Second; c.Retry.Attempts = 10 })
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		resp, err := post(t, ctx, p, "x")
+		if err == nil {
+			resp.Body.Close()
+		}
+		var ue *Error
+		if err != nil && !(errors.As(err, &ue) && ue.Kind == KindCanceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("took %v with a 300ms deadline", took)
+		}
 	})
-	p := newPool(t, s, func(c *Config) { c.Retry.Base = 2 * time.Second; c.Retry.Max = 2 * time.Second; c.Retry.Attempts = 10 })
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	resp, err := post(t, ctx, p, "x")
-	if err == nil {
-		resp.Body.Close()
-	}
-	var ue *Error
-	if err != nil && !(errors.As(err, &ue) && ue.Kind == KindCanceled) {
-		t.Fatalf("err = %v", err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("took %v with a 300ms deadline", took)
-	}
 }
 
 // TestClassifyStaleMeansNotRun: KindStaleConn (resent whatever the method)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/warmgate/warmgate/internal/mock"
@@ -68,90 +69,93 @@ func (a *attempts) Attempt(i AttemptInfo) {
 // dialed for the request itself that fails after the request was written
 // is not retried: the server may have acted on it.)
 func TestIdleNeverUsedConnectionIsStale(t *testing.T) {
-	release, inHandler := make(chan struct{}), make(chan struct{}, 4)
-	var drops atomic.Int64
-	s := &server{Server: httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		switch r.Header.Get("X-Step") {
-		case "hold":
-			inHandler <- struct{}{}
-			<-release
-		case "drop":
-			if drops.Add(1) == 1 { // read the request, then drop the connection unanswered
-				c, _, err := w.(http.Hijacker).Hijack()
-				if err == nil {
-					_ = c.Close()
+	if ownConns {
+		t.Skip("the pool that owns its connections gives a new connection to the request that dialed it: none waits unused")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		release, inHandler := make(chan struct{}), make(chan struct{}, 4)
+		var drops atomic.Int64
+		s := &server{Server: httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			switch r.Header.Get("X-Step") {
+			case "hold":
+				inHandler <- struct{}{}
+				<-release
+			case "drop":
+				if drops.Add(1) == 1 { // read the request, then drop the connection unanswered
+					c, _, err := w.(http.Hijacker).Hijack()
+					if err == nil {
+						_ = c.Close()
+					}
+					return
 				}
-				return
 			}
-		}
-		fmt.Fprint(w, "ok")
-	}))}
-	hl := &holdListener{Listener: s.Listener, accepted: make(chan int64, 8), hold: make(chan struct{})}
-	s.Listener = hl
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	rec := &attempts{}
-	c := Config{Name: "test", BaseURL: s.URL + "/v1", TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
-	c.Retry.Base, c.Retry.Max = time.Millisecond, time.Millisecond
-	p, err := New([]Config{c}, WithObserver(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-
-	send := func(step string) (string, error) {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "/chat/completions", strings.NewReader("x"))
-		req.Header.Set("X-Step", step)
-		resp, err := p.Do(req)
+			fmt.Fprint(w, "ok")
+		}))}
+		ln := newMemListener()
+		s.Listener.Close()
+		hl := &holdListener{Listener: ln, accepted: make(chan int64, 8), hold: make(chan struct{})}
+		s.Listener = hl
+		s.StartTLS()
+		s.URL = "https://127.0.0.1"
+		t.Cleanup(s.Close)
+		rec := &attempts{}
+		c := Config{Name: "test", BaseURL: s.URL + "/v1", DialContext: ln.DialContext, TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
+		c.Retry.Base, c.Retry.Max = time.Millisecond, time.Millisecond
+		p, err := New([]Config{c}, WithObserver(rec))
 		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return string(b), err
-	}
-	done := make(chan error, 2)
-	go func() { _, err := send("hold"); done <- err }() // R0 on connection 1
-	<-inHandler
-	go func() { _, err := send("hold"); done <- err }() // R1: a second connection is dialed...
-	if i := <-hl.accepted; i != 1 {
-		t.Fatalf("accepted %d", i)
-	}
-	if i := <-hl.accepted; i != 2 { // ...and held in its handshake
-		t.Fatalf("accepted %d", i)
-	}
-	close(release) // R0 ends; R1 takes connection 1
-	for range 2 {
-		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-	}
-	close(hl.hold) // connection 2 completes its handshake and waits, never used
-	deadline := time.Now().Add(10 * time.Second)
-	for p.Stats()[0].TLSCount < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("connection 2 never finished its handshake: %+v", p.Stats()[0])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	// The trace reports the handshake just before net/http parks the
-	// connection in its idle list: give it that moment.
-	time.Sleep(50 * time.Millisecond)
+		t.Cleanup(func() { _ = p.Close() })
 
-	got, err := send("drop") // takes connection 2 (the most recently idle); the server drops it
-	if err != nil || got != "ok" {
-		t.Fatalf("got %q, %v; want the retry's ok", got, err)
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	first := rec.all[len(rec.all)-2]
-	if !first.NewConn || first.Kind != KindStaleConn {
-		t.Errorf("the dropped attempt: new connection %v, kind %v; want a never-used connection, stale_conn", first.NewConn, first.Kind)
-	}
-	if st := p.Stats()[0]; st.Retries[ReasonStaleConn.String()] != 1 {
-		t.Errorf("stale_conn retries = %d, want 1", st.Retries[ReasonStaleConn.String()])
-	}
+		send := func(step string) (string, error) {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "/chat/completions", strings.NewReader("x"))
+			req.Header.Set("X-Step", step)
+			resp, err := p.Do(req)
+			if err != nil {
+				return "", err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return string(b), err
+		}
+		done := make(chan error, 2)
+		go func() { _, err := send("hold"); done <- err }() // R0 on connection 1
+		<-inHandler
+		go func() { _, err := send("hold"); done <- err }() // R1: a second connection is dialed...
+		if i := <-hl.accepted; i != 1 {
+			t.Fatalf("accepted %d", i)
+		}
+		if i := <-hl.accepted; i != 2 { // ...and held in its handshake
+			t.Fatalf("accepted %d", i)
+		}
+		close(release) // R0 ends; R1 takes connection 1
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(hl.hold) // connection 2 completes its handshake and waits, never used
+		synctest.Wait()
+		if st := p.Stats()[0]; st.TLSCount != 2 || st.Open != 2 || st.Active != 0 {
+			t.Fatalf("connection 2 did not finish its handshake to wait idle: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond) // it waits idle a while
+
+		got, err := send("drop") // takes connection 2 (the most recently idle); the server drops it
+		if err != nil || got != "ok" {
+			t.Fatalf("got %q, %v; want the retry's ok", got, err)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		first := rec.all[len(rec.all)-2]
+		if !first.NewConn || first.Kind != KindStaleConn {
+			t.Errorf("the dropped attempt: new connection %v, kind %v; want a never-used connection, stale_conn", first.NewConn, first.Kind)
+		}
+		if st := p.Stats()[0]; st.Retries[ReasonStaleConn.String()] != 1 {
+			t.Errorf("stale_conn retries = %d, want 1", st.Retries[ReasonStaleConn.String()])
+		}
+	})
 }
 
 // TestStaleRetryDoesNotDrawAnotherStaleConn: a server that drops every

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,10 @@ type class struct {
 	proto atomic.Int32
 	// mayH2 says a connection of this class may negotiate HTTP/2.
 	mayH2 bool
+	// own, when set (ownConns), is the class's own connections:
+	// the lanes and the dial gate are then unused.
+	own      *ownPool
+	maxConns int // the class's connection cap; 0: none
 }
 
 const (
@@ -145,6 +150,10 @@ func newClass(u *Upstream, maxConns int) *class {
 	cl.lanes = []*lane{cl.lane0}
 	cl.useLanes = cl.mayH2 && maxConns <= 0
 	cl.maxStreams = int64(u.cfg.MaxStreamsPerConn)
+	cl.maxConns = maxConns
+	if ownConns {
+		cl.own = newOwnPool(&u.cfg)
+	}
 	return cl
 }
 
@@ -153,15 +162,7 @@ func newClass(u *Upstream, maxConns int) *class {
 // knows how many connections are open and in use without asking the
 // transport.
 func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
-	d := &net.Dialer{
-		Timeout: c.Timeouts.Connect,
-		KeepAliveConfig: net.KeepAliveConfig{
-			Enable:   true,
-			Idle:     c.Timeouts.KeepAlive,
-			Interval: c.Timeouts.KeepAlive / 2,
-			Count:    4, // a dead peer is noticed within Idle + 2*Idle
-		},
-	}
+	dial := dialer(c)
 	protos := new(http.Protocols)
 	protos.SetHTTP1(true)
 	if !c.DisableHTTP2 {
@@ -172,13 +173,13 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 		tlsConf = c.TLS.Clone()
 	}
 	t := &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
+		Proxy: proxyFunc(c),
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if err := cl.awaitDemand(ctx, c.Timeouts.Connect); err != nil {
 				return nil, err
 			}
 			start := time.Now()
-			conn, err := d.DialContext(ctx, network, addr)
+			conn, err := dial(ctx, network, addr)
 			var tc *trackedConn
 			if err == nil {
 				tc = cl.track(conn, time.Since(start)) // counted open before no longer dialing: no gap
@@ -208,6 +209,38 @@ func newTransport(c *Config, cl *class, maxConns int) *http.Transport {
 		},
 	}
 	return t
+}
+
+// proxyFunc is the proxy the upstream's connections go through: the
+// environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), unless a test set one.
+func proxyFunc(c *Config) func(*http.Request) (*url.URL, error) {
+	if c.proxy != nil {
+		return c.proxy
+	}
+	return http.ProxyFromEnvironment
+}
+
+// dialer returns the function that opens a connection: Config.DialContext
+// bounded by Timeouts.Connect, or a TCP dial with keep-alive probes.
+func dialer(c *Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial := c.DialContext; dial != nil {
+		timeout := c.Timeouts.Connect
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return dial(ctx, network, addr)
+		}
+	}
+	d := &net.Dialer{
+		Timeout: c.Timeouts.Connect,
+		KeepAliveConfig: net.KeepAliveConfig{
+			Enable:   true,
+			Idle:     c.Timeouts.KeepAlive,
+			Interval: c.Timeouts.KeepAlive / 2,
+			Count:    4, // a dead peer is noticed within Idle + 2*Idle
+		},
+	}
+	return d.DialContext
 }
 
 // trackedConn counts a connection's life and use. It is the innermost
@@ -475,6 +508,9 @@ func (cl *class) forget(a *attempt) {
 
 // close stops the class: held dials fail, idle connections close.
 func (cl *class) close() {
+	if cl.own != nil {
+		cl.closeOwn()
+	}
 	g := &cl.gate
 	g.mu.Lock()
 	g.closed = true

@@ -1,0 +1,540 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"time"
+)
+
+// This file is the pool that owns its connections: each one is an
+// http.ClientConn made by http.Transport.NewClientConn (net/http's and
+// x/net's own HTTP/1.1 and HTTP/2 code, TLS, ALPN and proxies included),
+// kept in the class's own list. The class dials, chooses, counts, expires
+// and closes them itself; nothing is inferred through httptrace or from
+// per-connection transports.
+//
+// It is the default; the transport-based pool (transport.go) remains
+// behind ownConns = false while the two are compared (go test ./upstream/
+// -ownconns=false runs the package's tests on it).
+
+// ownConns selects the pool that owns its connections for upstreams made
+// from now on.
+var ownConns = true
+
+// conn is one connection the pool owns.
+type conn struct {
+	cc     *http.ClientConn
+	cls    *class
+	h2     bool      // HTTP/2, as ALPN decided
+	opened time.Time // when the dial and handshake ended
+	// retireAt is when MaxConnAge (with jitter) retires it; zero: never.
+	retireAt time.Time
+	// window is staleWindow of the time the dial took.
+	window time.Duration
+
+	// Under cls.mu.
+	streams   int       // requests holding a slot on it
+	used      bool      // has been given to a request
+	idleSince time.Time // when streams last dropped to 0
+	lastFree  time.Time // when a request last released it: most recently used first
+	gone      bool      // closed, or found closed; no longer in cls.conns
+	// settled says an HTTP/2 connection's limit on streams is known: the
+	// server's SETTINGS came in. Until then only the request that dialed
+	// it rides it, so that a burst is not piled on a connection whose
+	// server allows fewer streams (the others wait, as HTTP/1.1 requests
+	// wait for a connection coming back).
+	settled  bool
+	expiring bool // closed by the pool (keeper, MaxConnAge), not the server
+}
+
+// connWaiter is a request waiting for a connection, in FIFO order.
+type connWaiter struct {
+	ch         chan struct{} // buffered 1: "look again"
+	prev, next *connWaiter
+	queued     bool
+}
+
+// ownPool is a class's own connections and the requests waiting for one.
+type ownPool struct {
+	rt *http.Transport // makes connections (NewClientConn); never pools any
+
+	mu         sync.Mutex
+	conns      []*conn
+	dialing    int
+	closed     bool
+	head, tail *connWaiter
+}
+
+// newOwnPool prepares the class's own connections: rt is a transport
+// configured like the shared one, used only for NewClientConn.
+func newOwnPool(c *Config) *ownPool {
+	return &ownPool{rt: newFactory(c)}
+}
+
+// newFactory is the transport whose NewClientConn makes the pool's
+// connections: dial (Config.DialContext or TCP with keep-alive), TLS with
+// ALPN, a proxy from the environment, HTTP/2 settings and pings.
+func newFactory(c *Config) *http.Transport {
+	dial := dialer(c)
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	if !c.DisableHTTP2 {
+		protos.SetHTTP2(true)
+	}
+	var tlsConf *tls.Config
+	if c.TLS != nil {
+		tlsConf = c.TLS.Clone()
+	}
+	return &http.Transport{
+		Proxy:                 proxyFunc(c),
+		DialContext:           dial,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   c.Timeouts.TLS,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     !c.DisableHTTP2,
+		Protocols:             protos,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout: c.Timeouts.H2PingInterval,
+			PingTimeout:     c.Timeouts.H2PingTimeout,
+		},
+	}
+}
+
+// acquire returns a connection with a slot reserved for one request, and
+// whether the request is its first; connections are chosen in
+// this order: an HTTP/2 connection with a free stream under
+// MaxStreamsPerConn (the least loaded); an idle HTTP/1.1 connection (the
+// most recently used, so that the others can expire); a new connection,
+// under MaxConns; else the request waits its turn (FIFO) until one of
+// those appears, PoolWait at most when MaxConns is set.
+func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, err error) {
+	op := cl.own
+	var w *connWaiter
+	var poolTimer <-chan time.Time
+	defer func() {
+		if w != nil && w.queued {
+			op.mu.Lock()
+			op.remove(w)
+			next := op.head
+			op.mu.Unlock()
+			signal(next)
+		}
+	}()
+	for {
+		op.mu.Lock()
+		if op.closed {
+			op.mu.Unlock()
+			return nil, false, errPoolClosed
+		}
+		if op.head != nil && op.head != w {
+			// Others wait before this request: it takes its turn.
+			if w == nil {
+				w = &connWaiter{ch: make(chan struct{}, 1)}
+				op.push(w)
+			}
+		} else {
+			c, soon := cl.pickLocked()
+			if c != nil {
+				c.streams++
+				first := !c.used
+				c.used = true
+				if c.streams == 1 {
+					cl.u.stats.active.Add(1)
+				}
+				op.remove(w)
+				next := op.head
+				op.mu.Unlock()
+				signal(next) // there may be room for the next one too
+				if err := c.reserve(); err != nil {
+					cl.release(c) // it was closing: look again
+					continue
+				}
+				return c, first, nil
+			}
+			if !soon && cl.mayDialLocked() {
+				op.dialing++
+				op.remove(w)
+				next := op.head
+				op.mu.Unlock()
+				signal(next)
+				a.mu.Lock()
+				a.dialing = true
+				a.mu.Unlock()
+				c, err := cl.dial(ctx)
+				op.mu.Lock()
+				op.dialing--
+				if err == nil {
+					c.streams, c.used = 1, true
+					cl.u.stats.active.Add(1)
+					op.conns = append(op.conns, c)
+				}
+				next = op.head
+				op.mu.Unlock()
+				signal(next) // a new HTTP/2 connection has room; a failed dial lets another try
+				if err != nil {
+					return nil, false, err
+				}
+				// Hooked once listed: a close from now on takes it out.
+				c.cc.SetStateHook(c.changed)
+				if err := c.reserve(); err != nil {
+					cl.release(c)
+					return nil, false, err
+				}
+				return c, true, nil
+			}
+			if w == nil {
+				w = &connWaiter{ch: make(chan struct{}, 1)}
+				op.push(w)
+			}
+		}
+		op.mu.Unlock()
+		if poolTimer == nil && cl.u.cfg.MaxConns > 0 {
+			t := time.NewTimer(cl.u.cfg.Timeouts.PoolWait)
+			defer t.Stop()
+			poolTimer = t.C
+		}
+		select {
+		case <-w.ch:
+		case <-ctx.Done():
+			return nil, false, context.Cause(ctx)
+		case <-poolTimer:
+			a.cancel(errPoolWait)
+			return nil, false, errPoolWait
+		}
+	}
+}
+
+// reserve takes the HTTP/1.1 connection's one slot for the request: it
+// fails if the connection closed meanwhile. An HTTP/2 connection's streams
+// are counted by the pool (streams, under MaxStreamsPerConn and the
+// server's limit as Available reports it) and not reserved: net/http
+// counts reservations against the server's limit, and reservations made
+// before the server's SETTINGS lowered it would wait on each other for
+// ever; a request over the limit instead waits in RoundTrip for a stream
+// to end, as net/http's own pool does.
+func (c *conn) reserve() error {
+	if c.h2 {
+		return c.cc.Err()
+	}
+	return c.cc.Reserve()
+}
+
+// signal wakes w, if any, to look again.
+func signal(w *connWaiter) {
+	if w == nil {
+		return
+	}
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// pickLocked chooses a connection with room for one more request, or nil.
+// soon says no connection has room now but an HTTP/1.1 one is about to:
+// its last request ended and net/http is handing it back. op.mu is held.
+func (cl *class) pickLocked() (best *conn, soon bool) {
+	op := cl.own
+	for _, c := range op.conns {
+		if !c.h2 {
+			continue
+		}
+		if !c.settled {
+			soon = true
+			continue
+		}
+		// The server's limit is what net/http has free plus what it
+		// carries; the pool's count also holds requests on their way.
+		limit := c.cc.Available() + c.cc.InFlight()
+		if c.streams >= limit || best != nil && c.streams >= best.streams {
+			continue
+		}
+		if c.streams < int(cl.maxStreams) || cl.atCapLocked() {
+			// Over MaxStreamsPerConn only when no connection may be
+			// dialed (MaxConns): the hard cap wins.
+			best = c
+		}
+	}
+	if best != nil {
+		return best, false
+	}
+	for _, c := range op.conns {
+		if c.h2 || c.streams > 0 {
+			continue
+		}
+		if c.cc.Available() == 0 {
+			soon = soon || c.cc.Err() == nil
+			continue
+		}
+		if best == nil || c.lastFree.After(best.lastFree) {
+			best = c
+		}
+	}
+	return best, soon && best == nil
+}
+
+// settle marks an HTTP/2 connection's stream limit as known, and lets the
+// next waiting request look at it. Called when its first request got its
+// response headers (the server's SETTINGS precede them), or h2HoldMax after
+// it opened, whichever comes first.
+func (cl *class) settle(c *conn) {
+	op := cl.own
+	op.mu.Lock()
+	was := c.settled
+	c.settled = true
+	next := op.head
+	op.mu.Unlock()
+	if !was {
+		signal(next)
+	}
+}
+
+// mayDialLocked reports whether a request may dial: under MaxConns, and,
+// while the class may speak HTTP/2, only when no dial is under way (one
+// connection may carry them all). op.mu is held.
+func (cl *class) mayDialLocked() bool {
+	op := cl.own
+	if cl.atCapLocked() {
+		return false
+	}
+	if cl.proto.Load() != protoH1 && op.dialing > 0 {
+		return false
+	}
+	return true
+}
+
+// atCapLocked reports whether the class has MaxConns connections open or
+// being dialed. op.mu is held.
+func (cl *class) atCapLocked() bool {
+	return cl.maxConns > 0 && len(cl.own.conns)+cl.own.dialing >= cl.maxConns
+}
+
+// dial opens a new connection. The handshake reports to the attempt's
+// trace hooks (in ctx), and ALPN says which protocol it speaks.
+func (cl *class) dial(ctx context.Context) (*conn, error) {
+	u := cl.u
+	var h2 bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+			h2 = err == nil && cs.NegotiatedProtocol == "h2"
+		},
+	})
+	start := time.Now()
+	cc, err := cl.own.rt.NewClientConn(ctx, u.base.Scheme, hostPort(u.base.Host, u.base.Scheme))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	c := &conn{cc: cc, cls: cl, h2: h2, opened: now, idleSince: now, lastFree: now, window: staleWindow(now.Sub(start)), settled: !h2}
+	if h2 {
+		time.AfterFunc(h2HoldMax, func() { cl.settle(c) })
+	}
+	if age := u.cfg.MaxConnAge; age > 0 {
+		c.retireAt = now.Add(age + rand.N(age/10+1))
+	}
+	if u.base.Scheme == "http" {
+		u.stats.openedH1.Add(1) // over TLS, counted at the handshake
+	}
+	u.stats.opened.Add(1)
+	u.stats.open.Add(1)
+	cl.open.Add(1)
+	return c, nil
+}
+
+// hostPort is host with the scheme's port when it has none.
+func hostPort(host, scheme string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	if scheme == "https" {
+		return net.JoinHostPort(host, "443")
+	}
+	return net.JoinHostPort(host, "80")
+}
+
+// changed is the connection's state hook: a slot freed up (the next
+// waiter looks), or the connection closed (it leaves the pool; if it had
+// been idle a while for no reason of ours, the server closed it, and the
+// upstream's idle timeout is learned from that).
+func (c *conn) changed(cc *http.ClientConn) {
+	cl := c.cls
+	op := cl.own
+	closed := cc.Err() != nil
+	op.mu.Lock()
+	var learn time.Duration
+	if closed && !c.gone {
+		if idle := time.Since(c.idleSince); c.streams == 0 && !c.expiring && !op.closed && idle < cl.u.cfg.IdleTimeout*9/10 {
+			learn = idle
+		}
+		cl.dropLocked(c)
+	}
+	next := op.head
+	op.mu.Unlock()
+	signal(next)
+	if learn > 0 {
+		cl.u.observeServerClose(learn)
+	}
+}
+
+// dropLocked takes a closed connection out of the pool and its counts.
+// op.mu is held.
+func (cl *class) dropLocked(c *conn) {
+	op := cl.own
+	c.gone = true
+	for i, x := range op.conns {
+		if x == c {
+			op.conns = append(op.conns[:i], op.conns[i+1:]...)
+			break
+		}
+	}
+	cl.open.Add(-1)
+	cl.u.stats.open.Add(-1)
+	cl.u.stats.closed.Add(1)
+	if c.streams > 0 {
+		cl.u.stats.active.Add(-1)
+	}
+}
+
+// release gives back the slot a request held on c. A connection of a
+// closed pool closes once its last request ends, and so does the least
+// recently used idle one when more than MaxIdle are idle.
+func (cl *class) release(c *conn) {
+	op := cl.own
+	op.mu.Lock()
+	c.streams--
+	var closing *conn
+	if c.streams == 0 {
+		now := time.Now()
+		c.idleSince, c.lastFree = now, now
+		if !c.gone {
+			cl.u.stats.active.Add(-1)
+			if op.closed {
+				closing = c
+			} else {
+				closing = cl.surplusIdleLocked()
+			}
+			if closing != nil {
+				closing.expiring = true
+				cl.dropLocked(closing)
+			}
+		}
+	}
+	next := op.head
+	op.mu.Unlock()
+	signal(next)
+	if closing != nil {
+		_ = closing.cc.Close()
+	}
+}
+
+// surplusIdleLocked returns the least recently used idle connection when
+// more than MaxIdle are idle, else nil. op.mu is held.
+func (cl *class) surplusIdleLocked() *conn {
+	idle := 0
+	var lru *conn
+	for _, c := range cl.own.conns {
+		if c.streams == 0 {
+			idle++
+			if lru == nil || c.lastFree.Before(lru.lastFree) {
+				lru = c
+			}
+		}
+	}
+	if idle <= cl.u.cfg.MaxIdle {
+		return nil
+	}
+	return lru
+}
+
+// idleFor is how long c had been idle before the request that just took
+// it: zero if another request was using it.
+func (c *conn) idleFor(now time.Time) time.Duration {
+	op := c.cls.own
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if c.streams > 1 {
+		return 0
+	}
+	return now.Sub(c.idleSince)
+}
+
+// sweepOwn closes the class's idle connections past maxIdle or their age.
+// It returns how many it closed.
+func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
+	op := cl.own
+	var expired []*conn
+	op.mu.Lock()
+	for _, c := range op.conns {
+		if c.streams == 0 && (now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt)) {
+			c.expiring = true
+			expired = append(expired, c)
+		}
+	}
+	for _, c := range expired {
+		cl.dropLocked(c)
+	}
+	op.mu.Unlock()
+	for _, c := range expired {
+		_ = c.cc.Close()
+	}
+	return len(expired)
+}
+
+// closeOwn stops the class's own pool: waiting requests fail, idle
+// connections close, busy ones close when their last request ends.
+func (cl *class) closeOwn() {
+	op := cl.own
+	var idle []*conn
+	op.mu.Lock()
+	op.closed = true
+	for _, c := range op.conns {
+		if c.streams == 0 {
+			c.expiring = true
+			idle = append(idle, c)
+		}
+	}
+	for _, c := range idle {
+		cl.dropLocked(c)
+	}
+	for w := op.head; w != nil; w = w.next {
+		signal(w)
+	}
+	op.mu.Unlock()
+	for _, c := range idle {
+		_ = c.cc.Close()
+	}
+}
+
+// push queues w last.
+func (op *ownPool) push(w *connWaiter) {
+	w.prev, w.next, w.queued = op.tail, nil, true
+	if op.tail != nil {
+		op.tail.next = w
+	} else {
+		op.head = w
+	}
+	op.tail = w
+}
+
+// remove takes w out of the queue, if it is queued.
+func (op *ownPool) remove(w *connWaiter) {
+	if w == nil || !w.queued {
+		return
+	}
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		op.head = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	} else {
+		op.tail = w.prev
+	}
+	w.prev, w.next, w.queued = nil, nil, false
+}

@@ -1,0 +1,171 @@
+package upstream
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// TestIdleHTTP1MostRecentlyUsedFirst: of two idle HTTP/1.1 connections,
+// the next request takes the one freed last, so that the other one can
+// reach the idle timeout and close.
+func TestIdleHTTP1MostRecentlyUsedFirst(t *testing.T) {
+	runSync(t, func(t *testing.T, m mode) {
+		if m == h2 {
+			t.Skip("HTTP/2 carries every request on one connection")
+		}
+		release := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}
+		var mu sync.Mutex
+		seen := map[string]string{} // request -> server-side connection
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			seen[string(b)] = r.RemoteAddr
+			mu.Unlock()
+			if ch := release[string(b)]; ch != nil {
+				<-ch
+			}
+			_, _ = io.WriteString(w, "ok")
+		})
+		p := newPool(t, s, nil)
+		done := make(chan error, 2)
+		for _, body := range []string{"a", "b"} {
+			go func() {
+				resp, err := post(t, t.Context(), p, body)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+		}
+		synctest.Wait() // both in the handler, on two connections
+		close(release["a"])
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		close(release["b"]) // b's connection is freed last
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		resp, err := post(t, t.Context(), p, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if seen["a"] == seen["b"] {
+			t.Fatalf("a and b shared connection %s", seen["a"])
+		}
+		if seen["c"] != seen["b"] {
+			t.Errorf("c went on %s; want b's connection %s, the most recently used (a's is %s)", seen["c"], seen["b"], seen["a"])
+		}
+	})
+}
+
+// TestPoolWaitersAreServedInOrder: with MaxConns busy, requests waiting for
+// a connection get one in the order they asked (FIFO).
+func TestPoolWaitersAreServedInOrder(t *testing.T) {
+	runSync(t, func(t *testing.T, m mode) {
+		hold := make(chan struct{})
+		var mu sync.Mutex
+		var order []string
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if string(b) == "first" {
+				<-hold
+			} else {
+				mu.Lock()
+				order = append(order, string(b))
+				mu.Unlock()
+			}
+			_, _ = io.WriteString(w, "ok")
+		})
+		p := newPool(t, s, func(c *Config) {
+			c.MaxConns = 1
+			c.DisableHTTP2 = true // one connection, one request at a time
+			c.Timeouts.PoolWait = time.Minute
+		})
+		var wg sync.WaitGroup
+		send := func(body string) {
+			wg.Go(func() {
+				resp, err := post(t, t.Context(), p, body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+			synctest.Wait() // it waits before the next one asks
+		}
+		send("first")
+		const n = 8
+		for i := range n {
+			send(fmt.Sprint(i))
+		}
+		close(hold)
+		wg.Wait()
+		want := make([]string, n)
+		for i := range want {
+			want[i] = fmt.Sprint(i)
+		}
+		if got := strings.Join(order, " "); got != strings.Join(want, " ") {
+			t.Errorf("served in order %q, want %q", got, strings.Join(want, " "))
+		}
+	})
+}
+
+// TestMaxConnsWinsOverStreamsPerConn: with MaxConns reached, an HTTP/2
+// connection takes streams past MaxStreamsPerConn (up to the server's
+// limit) rather than make requests wait for a connection.
+func TestMaxConnsWinsOverStreamsPerConn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var arrived atomic.Int64
+		s := newMemServer(t, h2, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			arrived.Add(1)
+			<-release
+			_, _ = io.WriteString(w, "ok")
+		})
+		p := newPool(t, s, func(c *Config) {
+			c.MaxConns = 2 // the short class gets 2 as well; only the long one is used
+			c.MaxStreamsPerConn = 4
+			c.Timeouts.PoolWait = time.Second
+			c.Retry.Attempts = 1
+		})
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				resp, err := post(t, t.Context(), p, "x")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		time.Sleep(500 * time.Millisecond) // within the pool wait
+		got := arrived.Load()
+		close(release)
+		wg.Wait()
+		if got != 10 {
+			t.Errorf("%d of 10 requests reached the server; the others waited for a connection", got)
+		}
+		if got := s.accepted.Load(); got > 2 {
+			t.Errorf("server accepted %d connections, want at most MaxConns (2)", got)
+		}
+	})
+}
