@@ -25,6 +25,10 @@ type attempt struct {
 	info         AttemptInfo
 	conn         *trackedConn
 	pc           *conn // the owned connection it holds a slot on (ownConns)
+	// fresh: the previous attempt, to this upstream, found its idle
+	// HTTP/1.1 connection dropped (stale_conn); this one takes no idle
+	// HTTP/1.1 connection, as the others may have been dropped as well.
+	fresh bool
 	getConn      time.Time
 	gotConn      bool
 	dialing      bool
@@ -71,9 +75,9 @@ func attemptFrom(ctx context.Context) *attempt {
 // done reports the outcome to the upstream's breaker; it is called exactly
 // once: here on failure or an error status, at the end of the body on
 // success.
-func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, obs Observer, done func(outcome)) (*http.Response, *attempt, *Error) {
+func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh bool, obs Observer, done func(outcome)) (*http.Response, *attempt, *Error) {
 	actx, cancel := context.WithCancelCause(req.Context())
-	a := &attempt{u: u, cls: u.classes[cls], start: time.Now(), cancel: cancel}
+	a := &attempt{u: u, cls: u.classes[cls], start: time.Now(), cancel: cancel, fresh: fresh}
 	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n, Start: a.start, Context: req.Context()}
 
 	// A shallow copy: the transport reads the request and never changes it,

@@ -138,7 +138,9 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 				op.push(w)
 			}
 		} else {
-			c, soon := cl.pickLocked()
+			// After a stale connection, a new one, unless none may be
+			// dialed: then an idle one rather than a wait.
+			c, soon := cl.pickLocked(a.fresh && !cl.atCapLocked())
 			if c != nil {
 				c.streams++
 				first := !c.used
@@ -237,8 +239,9 @@ func signal(w *connWaiter) {
 
 // pickLocked chooses a connection with room for one more request, or nil.
 // soon says no connection has room now but an HTTP/1.1 one is about to:
-// its last request ended and net/http is handing it back. op.mu is held.
-func (cl *class) pickLocked() (best *conn, soon bool) {
+// its last request ended and net/http is handing it back. noIdle leaves
+// idle HTTP/1.1 connections out (a retry after a stale one). op.mu is held.
+func (cl *class) pickLocked(noIdle bool) (best *conn, soon bool) {
 	op := cl.own
 	for _, c := range op.conns {
 		if !c.h2 {
@@ -260,7 +263,7 @@ func (cl *class) pickLocked() (best *conn, soon bool) {
 			best = c
 		}
 	}
-	if best != nil {
+	if best != nil || noIdle {
 		return best, false
 	}
 	for _, c := range op.conns {

@@ -195,6 +195,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 
 	var tried, blocked []*Upstream
 	attempts := 0 // set from the first upstream's policy
+	fresh := false // the previous attempt, to u, found a stale connection
 	u := p.pick(nil, nil)
 	for n := 1; ; {
 		if u == nil {
@@ -210,7 +211,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			u = p.pick(tried, blocked)
 			continue
 		}
-		resp, a, err := u.attempt(req, rel, cls, n, p.shared.obs, done)
+		resp, a, err := u.attempt(req, rel, cls, n, fresh, p.shared.obs, done)
 
 		// Decide whether the outcome is final, and why not if it is not.
 		var reason RetryReason
@@ -261,6 +262,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 			case <-t.C:
 			}
 		}
+		fresh = next == u && reason == ReasonStaleConn
 		u, n = next, n+1
 	}
 }

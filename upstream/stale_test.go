@@ -204,3 +204,46 @@ func TestStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T) {
 		t.Errorf("%d attempts, want at most 2: one stale connection, then a new one", len(obs.all))
 	}
 }
+
+// TestRetryAfterStaleTakesANewConnection: the attempt after a stale_conn
+// to the same upstream dials a new connection rather than take another
+// idle HTTP/1.1 one, which the server may have dropped as well (a server
+// that drops connections idle for milliseconds: the sweep of idle
+// connections as old as the stale one cannot catch those that became idle
+// since). Without the rule, the retry reuses the idle connection.
+func TestRetryAfterStaleTakesANewConnection(t *testing.T) {
+	m, err := mock.Start(mock.Options{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if _, err := chat(t, p, nil); err != nil { // leaves one idle connection
+		t.Fatal(err)
+	}
+	u := p.ups[0]
+	for _, fresh := range []bool{false, true} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, m.URL()+"/v1/chat/completions",
+			strings.NewReader(`{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := m.Stats().ConnectionsAccepted
+		resp, a, aerr := u.attempt(req, "/chat/completions", classOf("/chat/completions"), 2, fresh, NopObserver{}, func(outcome) {})
+		if aerr != nil {
+			t.Fatalf("fresh=%v: %v", fresh, aerr)
+		}
+		drain(resp.Body)
+		opened := m.Stats().ConnectionsAccepted - before
+		if fresh && (opened != 1 || a.info.Reused) {
+			t.Errorf("after a stale connection: %d connections opened, reused=%v; want a new one", opened, a.info.Reused)
+		}
+		if !fresh && opened != 0 {
+			t.Errorf("a first attempt opened %d connections; want the idle one reused", opened)
+		}
+	}
+}
