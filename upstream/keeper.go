@@ -162,7 +162,7 @@ func (u *Upstream) warmOne(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	resp, _, aerr := u.attempt(req, "/models", classLong, 1, false, NopObserver{}, func(outcome) {})
+	resp, _, aerr := u.attempt(req, "/models", classLong, 1, false, warmObserver{u.obs}, func(outcome) {})
 	if aerr != nil {
 		return
 	}

@@ -38,6 +38,10 @@ type AttemptInfo struct {
 	// Start is when the attempt began, before it asked for a connection;
 	// Start+FirstByte is when its response headers came (or it failed).
 	Start time.Time
+	// Warm is true for the pool's own warm-up requests (Prewarm, keep-warm,
+	// Pool.Warm): their connections and handshakes are real, but they are
+	// no caller's request.
+	Warm bool
 	// Context is the context of the request given to Pool.Do, so that an
 	// Observer can relate the attempt to its request: the tracer reads the
 	// request's span from it. Observers read it during the call and do not
@@ -107,3 +111,16 @@ func (m multiObserver) BodyDone(b BodyInfo) {
 		o.BodyDone(b)
 	}
 }
+
+// warmObserver reports the pool's warm-up attempts to an Observer, marked
+// Warm; their bodies are the pool's own, so BodyDone is not reported.
+type warmObserver struct{ Observer }
+
+// Attempt implements Observer.
+func (w warmObserver) Attempt(a AttemptInfo) {
+	a.Warm = true
+	w.Observer.Attempt(a)
+}
+
+// BodyDone implements Observer.
+func (warmObserver) BodyDone(BodyInfo) {}

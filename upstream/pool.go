@@ -65,6 +65,7 @@ func New(cfgs []Config, opts ...Option) (*Pool, error) {
 	}
 	s.budget = budget{ratio: s.all[0].cfg.Retry.Budget, floor: 10}
 	for _, u := range s.all {
+		u.obs = s.obs
 		u.startKeeper()
 	}
 	return &Pool{ups: s.all, shared: s}, nil

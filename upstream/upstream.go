@@ -13,6 +13,7 @@ import (
 // created by New and shared by every Pool view of it.
 type Upstream struct {
 	cfg     Config
+	obs     Observer // the pool's, for warm-up attempts
 	base    *url.URL
 	shown   string // base without its credentials, for Stats
 	classes [numClasses]*class

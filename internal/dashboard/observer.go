@@ -123,6 +123,9 @@ var _ upstream.Observer = observer{}
 
 // Attempt implements upstream.Observer.
 func (o observer) Attempt(a upstream.AttemptInfo) {
+	if a.Warm {
+		return // the pool's own warm-up; its connections show in Stats
+	}
 	o.d.series(a.Upstream).attempt(o.d.second(), &a)
 }
 

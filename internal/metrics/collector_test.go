@@ -11,9 +11,10 @@ import (
 	"github.com/warmgate/warmgate/upstream"
 )
 
-// TestPrewarmConnectionsCounted checks that connections opened by warm-up,
-// which the Observer never sees, are counted: the collector reads the
-// pool's own counters.
+// TestPrewarmConnectionsCounted checks that connections opened by warm-up
+// are counted like the rest: the collector reads the pool's own counters,
+// and the warm-up's handshakes reach the handshake histogram, while its
+// request is no client's and counts in no request series.
 func TestPrewarmConnectionsCounted(t *testing.T) {
 	run(t, func(t *testing.T, mode string) {
 		const n = 3
@@ -28,7 +29,14 @@ func TestPrewarmConnectionsCounted(t *testing.T) {
 		}
 		f := scrape(t, m)
 		wantValue(t, f, 1, "warmgate_upstream_connections_opened_total", "upstream", "a", "proto", proto)
-		wantValue(t, f, 0, "warmgate_upstream_requests_total", "upstream", "a") // warm-up is not observed
+		wantValue(t, f, 0, "warmgate_upstream_requests_total", "upstream", "a") // warm-up is no client's request
+		wantValue(t, f, 0, "warmgate_upstream_first_byte_seconds", "upstream", "a")
+		wantValue(t, f, 1, "warmgate_upstream_handshake_seconds", "upstream", "a", "phase", "connect")
+		tls := 0.0
+		if mode != modeH1 {
+			tls = 1
+		}
+		wantValue(t, f, tls, "warmgate_upstream_handshake_seconds", "upstream", "a", "phase", "tls")
 		wantValue(t, f, 1, "warmgate_upstream_connections", "upstream", "a", "state", "idle")
 
 		for range n {

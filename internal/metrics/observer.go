@@ -53,21 +53,19 @@ func (m *Metrics) series(name string) *upstreamSeries { return m.ups.get(name, m
 // first byte.
 func (m *Metrics) Attempt(a upstream.AttemptInfo) {
 	s := m.series(a.Upstream)
+	if a.Warm {
+		// The pool's own warm-up: its handshakes count with the rest; its
+		// status and timings are no client's.
+		s.handshakes(a)
+		return
+	}
 	if a.Status != 0 {
 		s.codes.forStatus(a.Status).Inc()
 		s.firstByte.Observe(a.FirstByte.Seconds())
 	} else {
 		s.codes.forKind(int(a.Kind), a.Kind.String()).Inc()
 	}
-	if a.DNS > 0 {
-		s.dns.Observe(a.DNS.Seconds())
-	}
-	if a.Connect > 0 {
-		s.connect.Observe(a.Connect.Seconds())
-	}
-	if a.TLS > 0 {
-		s.tls.Observe(a.TLS.Seconds())
-	}
+	s.handshakes(a)
 	switch {
 	case a.Reused || a.NewConn:
 		s.poolWait.Observe(a.PoolWait.Seconds())
@@ -88,5 +86,18 @@ func (m *Metrics) Retry(name string, reason upstream.RetryReason) {
 func (m *Metrics) BodyDone(b upstream.BodyInfo) {
 	if b.Bytes > 0 {
 		m.series(b.Upstream).streamBytes.Add(float64(b.Bytes))
+	}
+}
+
+// handshakes observes a's connection set-up phases, those it went through.
+func (s *upstreamSeries) handshakes(a upstream.AttemptInfo) {
+	if a.DNS > 0 {
+		s.dns.Observe(a.DNS.Seconds())
+	}
+	if a.Connect > 0 {
+		s.connect.Observe(a.Connect.Seconds())
+	}
+	if a.TLS > 0 {
+		s.tls.Observe(a.TLS.Seconds())
 	}
 }
