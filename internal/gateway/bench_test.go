@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/warmgate/warmgate/internal/config"
@@ -73,8 +74,10 @@ func startGatewayB(b *testing.B, m *mock.Server) string {
 // kind anthropic for claude-*): today's OpenAI relay, path a (an
 // Anthropic client to an anthropic upstream, relayed byte for byte), path
 // b (an OpenAI client to an anthropic upstream) and path c (an Anthropic
-// client to an OpenAI upstream), plain and streamed. Path a's cost over
-// the OpenAI relay is the ratio of their ns/op in one run.
+// client to an OpenAI upstream), plain and streamed; and, for the
+// gateway's own share, the same requests sent to the mock directly
+// (direct-openai, direct-anthropic). Path a's cost against the OpenAI
+// relay is the ratio of their overheads over direct, in one run.
 //
 //	go test -run '^$' -bench BenchmarkPaths -benchmem ./internal/gateway/
 func BenchmarkPaths(b *testing.B) {
@@ -113,6 +116,8 @@ func BenchmarkPaths(b *testing.B) {
 			mode = "stream"
 		}
 		for _, p := range []struct{ name, path, body string }{
+			{"direct-openai", "direct/v1/chat/completions", chatBody("gpt-4.1-mini", stream)},
+			{"direct-anthropic", "direct/v1/messages", messages("claude-sonnet-4-5", stream)},
 			{"openai-relay", "/v1/chat/completions", chatBody("gpt-4.1-mini", stream)},
 			{"a-anthropic-relay", "/v1/messages", messages("claude-sonnet-4-5", stream)},
 			{"b-openai-to-anthropic", "/v1/chat/completions", chatBody("claude-sonnet-4-5", stream)},
@@ -123,9 +128,13 @@ func BenchmarkPaths(b *testing.B) {
 				defer tr.CloseIdleConnections()
 				c := &http.Client{Transport: tr}
 				body := []byte(p.body)
+				target := g + p.path
+				if rest, ok := strings.CutPrefix(p.path, "direct"); ok {
+					target = m.URL() + rest
+				}
 				b.ReportAllocs()
 				for b.Loop() {
-					req, _ := http.NewRequest(http.MethodPost, g+p.path, bytes.NewReader(body))
+					req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Anthropic-Version", "2023-06-01")
 					resp, err := c.Do(req)
