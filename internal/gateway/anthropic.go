@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warmgate/warmgate/anthropic"
+	"github.com/warmgate/warmgate/internal/provider"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/sse"
 )
@@ -22,7 +24,7 @@ import (
 // The Anthropic rows of the endpoint table.
 var (
 	messagesRow = &endpoint{path: "/v1/messages", method: http.MethodPost, routed: true, front: anthropicFront,
-		class: classGenerate, usage: anthropicUsage, end: newMessagesEnd}
+		class: classGenerate, usage: anthropicUsage, end: newMessagesEnd, xlate: messagesToOpenAI}
 	// countTokensRow costs no tokens: Anthropic does not bill it, and its
 	// answer ({"input_tokens": n}) has no usage.
 	countTokensRow = &endpoint{path: "/v1/messages/count_tokens", method: http.MethodPost, routed: true, front: anthropicFront,
@@ -32,6 +34,7 @@ var (
 // anthropicFront is Anthropic's dialect.
 var anthropicFront = &front{
 	name:        "anthropic",
+	dialect:     provider.DialectAnthropic,
 	clientKey:   anthropicKey,
 	keyHint:     "send it as \"x-api-key: <key>\" (or \"Authorization: Bearer <key>\")",
 	credentials: []string{"X-Api-Key", "Authorization"},
@@ -41,8 +44,8 @@ var anthropicFront = &front{
 		return anthropicErrorBody(e, id, false)
 	},
 	isError: func(b []byte) bool {
-		var eb anthropicError
-		return json.Unmarshal(b, &eb) == nil && eb.Type == "error" && eb.Error.Type != ""
+		_, err := anthropic.ParseError(b)
+		return err == nil
 	},
 	heartbeat: []byte("event: ping\ndata: {\"type\": \"ping\"}\n\n"),
 }
@@ -60,50 +63,11 @@ func anthropicKey(r *http.Request) string {
 	return ""
 }
 
-// anthropicError is Anthropic's error body:
-// {"type":"error","error":{"type":...,"message":...},"request_id":...}.
-type anthropicError struct {
-	Type  string `json:"type"`
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-	RequestID string `json:"request_id,omitempty"`
-}
-
-// anthropicErrorType is the error type Anthropic's API gives with
-// status.
-func anthropicErrorType(status int) string {
-	switch status {
-	case http.StatusUnauthorized:
-		return "authentication_error"
-	case http.StatusPaymentRequired:
-		return "billing_error"
-	case http.StatusForbidden:
-		return "permission_error"
-	case http.StatusNotFound:
-		return "not_found_error"
-	case http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case http.StatusGatewayTimeout:
-		return "timeout_error"
-	case http.StatusServiceUnavailable, 529:
-		return "overloaded_error"
-	}
-	if status >= 500 {
-		return "api_error"
-	}
-	return "invalid_request_error" // Anthropic's for any other 4xx
-}
-
 // anthropicErrorBody is e as Anthropic writes an error, with the request
 // id; nl ends it with a newline, as an answer's body.
 func anthropicErrorBody(e *apiError, id string, nl bool) []byte {
-	var eb anthropicError
-	eb.Type, eb.RequestID = "error", id
-	eb.Error.Type, eb.Error.Message = anthropicErrorType(e.status), e.message
+	eb := anthropic.NewError(anthropic.TypeForStatus(e.status), e.message)
+	eb.RequestID = id
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -3,12 +3,14 @@ package gateway
 import (
 	"testing"
 
+	"github.com/warmgate/warmgate/anthropic"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/sse"
 )
 
 // TestAnthropicErrorType: the gateway's statuses get the error types
-// Anthropic's API gives with them.
+// Anthropic's API gives with them (anthropic.TypeForStatus, which the
+// Anthropic front writes its errors with).
 func TestAnthropicErrorType(t *testing.T) {
 	for _, tt := range []struct {
 		status int
@@ -20,8 +22,8 @@ func TestAnthropicErrorType(t *testing.T) {
 		{429, "rate_limit_error"}, {500, "api_error"}, {502, "api_error"}, {503, "overloaded_error"},
 		{529, "overloaded_error"}, {504, "timeout_error"},
 	} {
-		if got := anthropicErrorType(tt.status); got != tt.want {
-			t.Errorf("anthropicErrorType(%d) = %q, want %q", tt.status, got, tt.want)
+		if got := anthropic.TypeForStatus(tt.status); got != tt.want {
+			t.Errorf("anthropic.TypeForStatus(%d) = %q, want %q", tt.status, got, tt.want)
 		}
 	}
 }

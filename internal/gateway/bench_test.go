@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/warmgate/warmgate/internal/config"
@@ -66,4 +67,87 @@ func startGatewayB(b *testing.B, m *mock.Server) string {
 	s.Start()
 	b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	return "http://" + s.Addr()
+}
+
+// BenchmarkPaths measures one request on each path of a gateway whose
+// upstreams are the mock in both of its dialects (kind openai for gpt-*,
+// kind anthropic for claude-*): today's OpenAI relay, path a (an
+// Anthropic client to an anthropic upstream, relayed byte for byte), path
+// b (an OpenAI client to an anthropic upstream) and path c (an Anthropic
+// client to an OpenAI upstream), plain and streamed; and, for the
+// gateway's own share, the same requests sent to the mock directly
+// (direct-openai, direct-anthropic). Path a's cost against the OpenAI
+// relay is the ratio of their overheads over direct, in one run.
+//
+//	go test -run '^$' -bench BenchmarkPaths -benchmem ./internal/gateway/
+func BenchmarkPaths(b *testing.B) {
+	m, err := mock.Start(mock.Options{Tokens: 16}, "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	yaml := "upstreams:\n" +
+		"  - {name: oa, base_url: " + m.URL() + "/v1, models: [\"gpt-*\"]}\n" +
+		"  - {name: an, kind: anthropic, base_url: " + m.URL() + ", models: [\"claude-*\"]}\n" +
+		"data_dir: " + b.TempDir() + "\n"
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := gateway.NewServer(cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	s.Start()
+	defer func() { _ = s.Shutdown(context.Background()) }()
+	g := "http://" + s.Addr()
+	messages := func(model string, stream bool) string {
+		if stream {
+			return `{"model":"` + model + `","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Say something."}]}`
+		}
+		return `{"model":"` + model + `","max_tokens":64,"messages":[{"role":"user","content":"Say something."}]}`
+	}
+	for _, stream := range []bool{false, true} {
+		mode := "plain"
+		if stream {
+			mode = "stream"
+		}
+		for _, p := range []struct{ name, path, body string }{
+			{"direct-openai", "direct/v1/chat/completions", chatBody("gpt-4.1-mini", stream)},
+			{"direct-anthropic", "direct/v1/messages", messages("claude-sonnet-4-5", stream)},
+			{"openai-relay", "/v1/chat/completions", chatBody("gpt-4.1-mini", stream)},
+			{"a-anthropic-relay", "/v1/messages", messages("claude-sonnet-4-5", stream)},
+			{"b-openai-to-anthropic", "/v1/chat/completions", chatBody("claude-sonnet-4-5", stream)},
+			{"c-anthropic-to-openai", "/v1/messages", messages("gpt-4.1-mini", stream)},
+		} {
+			b.Run(mode+"/"+p.name, func(b *testing.B) {
+				tr := &http.Transport{MaxIdleConnsPerHost: 64}
+				defer tr.CloseIdleConnections()
+				c := &http.Client{Transport: tr}
+				body := []byte(p.body)
+				target := g + p.path
+				if rest, ok := strings.CutPrefix(p.path, "direct"); ok {
+					target = m.URL() + rest
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Anthropic-Version", "2023-06-01")
+					resp, err := c.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+				}
+			})
+		}
+	}
 }

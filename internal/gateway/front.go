@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/warmgate/warmgate/internal/provider"
 	"github.com/warmgate/warmgate/openai"
 )
 
@@ -18,6 +19,8 @@ import (
 type front struct {
 	// name is the dialect's name ("openai").
 	name string
+	// dialect is the upstream dialect that serves it without translation.
+	dialect provider.Dialect
 	// clientKey returns the key the client sent, "" for none.
 	clientKey func(r *http.Request) string
 	// keyHint says how to send a key, in the missing-key error.
@@ -46,6 +49,7 @@ type front struct {
 // Embeddings, Responses and whatever else passes through.
 var openaiFront = &front{
 	name:        "openai",
+	dialect:     provider.DialectOpenAI,
 	clientKey:   bearer,
 	keyHint:     "send it as \"Authorization: Bearer <key>\" (or in an \"api-key\" or \"x-api-key\" header)",
 	credentials: []string{"Authorization"},

@@ -21,6 +21,7 @@ import (
 	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/dashboard"
 	"github.com/warmgate/warmgate/internal/metrics"
+	"github.com/warmgate/warmgate/internal/provider"
 	"github.com/warmgate/warmgate/internal/usage"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
@@ -44,8 +45,14 @@ type Gateway struct {
 	// config.ForwardableHeaders that it gets (relay.go).
 	forward map[string]map[string]bool
 
-	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it)
+	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it); dialect+"\x00"+model -> those of one dialect
 	nviews atomic.Int64 // entries in views, bounded by maxViews
+
+	// dialects is each upstream's dialect, by name (translation.go);
+	// mixed says they are not all one dialect, only.
+	dialects map[string]provider.Dialect
+	mixed    bool
+	only     provider.Dialect
 
 	modelTab modelTable // GET /v1/models (models.go)
 
@@ -81,6 +88,7 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 		g.passAuth[u.Name] = u.APIKey == "" && len(cfg.Keys) == 0
 	}
 	g.forward = forwardHeaders(cfg, g.passAuth)
+	g.initDialects()
 
 	g.modelTab = modelTable{ttl: modelsTTL, lists: make([][]modelEntry, len(cfg.Upstreams))}
 	g.state, _ = newState(&config.Config{Keys: cfg.Keys}) // in memory: NewServer gives its own

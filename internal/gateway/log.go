@@ -38,6 +38,10 @@ type accessLog struct {
 	unrouted bool         // refused because of its model (not allowed, not served)
 	usage    openai.Usage // the answer's, when known
 	cost     float64      // of usage, at the config's prices
+
+	// translated says the answer came from an upstream of the other
+	// dialect, translated both ways (translation.go).
+	translated bool
 }
 
 // logAccess writes one line per request. It never logs headers, so keys
@@ -104,6 +108,9 @@ func (g *Gateway) logAccess(r *http.Request, sw *respWriter, rec *accessLog) {
 	}
 	if rec.upstream != "" {
 		line.AddAttrs(slog.String("upstream", rec.upstream))
+	}
+	if rec.translated {
+		line.AddAttrs(slog.Bool("translated", true))
 	}
 	if a := rec.attempt; a.Upstream != "" {
 		line.AddAttrs(

@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/warmgate/warmgate/internal/config"
+	"github.com/warmgate/warmgate/internal/provider"
 	"github.com/warmgate/warmgate/internal/tracing"
 	"github.com/warmgate/warmgate/openai"
-	"github.com/warmgate/warmgate/upstream"
 )
 
 // exchange is one API request on its way through the gateway.
@@ -47,6 +47,7 @@ type exchange struct {
 	// Set by send.
 	hb    *heartbeat
 	model string         // the model whose upstreams answered
+	xl    *translation   // how their answer is translated; nil: relayed as is
 	resp  *http.Response // their answer, or
 	err   error          // why there is none
 }
@@ -173,15 +174,26 @@ var noModel = []string{""}
 
 // send sends the request through the pool, to the upstreams of each model
 // in turn while all of the previous model's failed, and keeps the last
-// answer (or error) in x. A stream's client gets heartbeats meanwhile.
+// answer (or error) in x. A model's upstreams are tried as groups: those
+// of the client's dialect, then those of the other, the request translated
+// (translation.go). A stream's client gets heartbeats meanwhile.
 func (g *Gateway) send(x *exchange) {
 	if x.env.Stream {
 		x.hb = startHeartbeat(x.w, g.cfg.Server.Heartbeat, x.ep.front.heartbeat)
 	}
+	var groups [2]attempt // no allocation for the groups of a request
 	for i, model := range x.models {
-		view, b := g.pool, x.body
+		b := x.body
+		groups[0] = attempt{view: g.pool}
+		tries := groups[:1]
 		if model != "" {
-			view = g.view(model) // non-nil: chain kept only served models
+			if tries = g.attempts(x.ep, model, &groups); len(tries) == 0 {
+				x.model, x.err = model, cannotServe(x.ep, model)
+				if i < len(x.models)-1 {
+					continue
+				}
+				return
+			}
 			if model != x.env.Model {
 				var err error
 				if b, err = withModel(x.body, model); err != nil {
@@ -190,36 +202,75 @@ func (g *Gateway) send(x *exchange) {
 				}
 			}
 		}
-		// Here, a request to an upstream of another dialect would be
-		// translated.
-		resp, err := view.Do(g.outbound(x, b, view))
-		if i < len(x.models)-1 && failedAll(resp, err) {
-			if resp != nil {
-				resp.Body.Close()
+		var bodies [2][]byte
+		for j, a := range tries {
+			ab, err := translateRequest(a, b)
+			if err != nil {
+				if len(tries) == 1 {
+					x.model, x.err = model, err
+					return
+				}
+				// Only the translated group, last, can fail here: the
+				// request goes to the client's own group alone.
+				tries = tries[:j]
+				break
 			}
-			g.log.Info("every upstream of the model failed; trying its fallback",
-				"request_id", x.rec.id, "model", clip(model, maxLogged), "fallback", x.models[i+1])
-			continue
+			bodies[j] = ab
 		}
-		x.rec.routed, x.rec.fellBack = model, i > 0
-		x.model, x.resp, x.err = model, resp, err
-		return
+		for j, a := range tries {
+			resp, err := a.view.Do(g.outbound(x, bodies[j], a))
+			last := i == len(x.models)-1 && j == len(tries)-1
+			if !last && failedAll(resp, err) {
+				if resp != nil {
+					resp.Body.Close()
+				}
+				if j < len(tries)-1 {
+					g.log.Info("every upstream of the model's API failed; trying its upstreams of the other API, translated",
+						"request_id", x.rec.id, "model", clip(model, maxLogged))
+					continue
+				}
+				g.log.Info("every upstream of the model failed; trying its fallback",
+					"request_id", x.rec.id, "model", clip(model, maxLogged), "fallback", x.models[i+1])
+				break
+			}
+			x.rec.routed, x.rec.fellBack = model, i > 0 || j > 0
+			x.rec.translated = a.xl != nil
+			x.model, x.resp, x.err, x.xl = model, resp, err, a.xl
+			return
+		}
 	}
 }
 
 // outbound builds the request to send upstream: body b (never re-encoded),
 // the path under /v1, the client's headers minus its credentials, the
 // request id.
-func (g *Gateway) outbound(x *exchange, b []byte, view *upstream.Pool) *http.Request {
+func (g *Gateway) outbound(x *exchange, b []byte, a attempt) *http.Request {
 	r := x.ur
 	out, _ := http.NewRequestWithContext(r.Context(), r.Method, "/", bytes.NewReader(b))
 	out.URL.Path, out.URL.RawQuery = strings.TrimPrefix(r.URL.Path, "/v1"), r.URL.RawQuery
 	if len(b) == 0 {
 		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	}
-	ups := view.Upstreams()
+	ups := a.view.Upstreams()
 	copyRequestHeader(out.Header, r.Header, func(k string) bool { return g.forwards(ups, k) })
-	if len(ups) > 0 && g.passAuth[ups[0].Name()] {
+	if a.xl != nil {
+		out.URL.Path = a.xl.path
+		for _, k := range a.xl.drop {
+			out.Header.Del(k)
+		}
+	}
+	switch {
+	case len(ups) == 0 || !g.passAuth[ups[0].Name()]:
+	case a.xl != nil:
+		// The client's key, in the header the upstream's API reads it from.
+		if k := x.ep.front.clientKey(r); k != "" {
+			if a.xl.to == provider.DialectAnthropic {
+				out.Header.Set("X-Api-Key", k)
+			} else {
+				out.Header.Set("Authorization", "Bearer "+k)
+			}
+		}
+	default:
 		for _, k := range x.ep.front.credentials {
 			if v := r.Header[k]; len(v) > 0 && v[0] != "" {
 				out.Header[k] = v[:1]

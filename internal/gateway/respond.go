@@ -23,8 +23,6 @@ func (g *Gateway) respond(x *exchange) {
 		rec.attempt, _ = upstream.AttemptOf(x.resp)
 		rec.upstream = rec.attempt.Upstream
 	}
-	// Here, an answer from an upstream of another dialect would be
-	// translated to the client's.
 	if x.hb.stop() { // the 200 went out with a heartbeat
 		x.ch.watch(x.w, x.model)
 		g.relayCommitted(x)
@@ -42,6 +40,10 @@ func (g *Gateway) respond(x *exchange) {
 		return
 	}
 	x.ch.watch(x.w, x.model)
+	if x.xl != nil { // an upstream of the other dialect: translated
+		g.relayTranslated(x)
+		return
+	}
 	g.relayAnswer(x)
 }
 
@@ -142,6 +144,10 @@ func (g *Gateway) relayAnswer(x *exchange) {
 func (g *Gateway) relayCommitted(x *exchange) {
 	w, r, resp, err, rec := x.w, x.r, x.resp, x.err, x.rec
 	if err == nil && resp.StatusCode/100 == 2 && isEventStream(resp.Header.Get("Content-Type")) {
+		if x.xl != nil {
+			g.translateStream(x)
+			return
+		}
 		res, cerr := sse.Copy(r.Context(), w, resp.Body, streamOptions(x))
 		rec.events = res.Events
 		if cerr != nil && !res.Done {
@@ -161,6 +167,9 @@ func (g *Gateway) relayCommitted(x *exchange) {
 		rec.aborted = e.status
 	} else {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if x.xl != nil && resp.StatusCode >= 400 {
+			_, b = x.xl.errorBody(resp.StatusCode, b) // the upstream's error, in the client's dialect
+		}
 		if fr.isError(b) {
 			payload = b // the upstream's own error, in the client's dialect, as it sent it
 		} else {

@@ -105,6 +105,14 @@ func (w *respWriter) onEvent(ev sse.Event) {
 	}
 }
 
+// setUsage records the usage of an answer the gateway translated: the
+// translator read it from the upstream's answer.
+func (w *respWriter) setUsage(u openai.Usage) {
+	if w.watching {
+		w.usage, w.known = u, true
+	}
+}
+
 // drop is sse.CopyOptions.Drop: the usage chunk the client did not ask
 // for.
 func (w *respWriter) drop(sse.Event) bool { return w.usageChunk }

@@ -110,6 +110,28 @@ type chatRequest struct {
 	StreamOptions       *streamOptions  `json:"stream_options"`
 	MaxTokens           *int            `json:"max_tokens"`
 	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Tools               []chatTool      `json:"tools"`
+}
+
+// chatTool is a tool of a chat request: a function and its parameters.
+type chatTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name       string          `json:"name"`
+		Parameters json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+// chatToolCall is a tool call of an answer, or a fragment of one in a
+// stream chunk.
+type chatToolCall struct {
+	Index    *int   `json:"index,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
 }
 
 type chatCompletion struct {
@@ -130,9 +152,10 @@ type chatChoice struct {
 }
 
 type chatMessage struct {
-	Role    string  `json:"role"`
-	Content string  `json:"content"`
-	Refusal *string `json:"refusal"`
+	Role      string         `json:"role"`
+	Content   string         `json:"content"`
+	Refusal   *string        `json:"refusal"`
+	ToolCalls []chatToolCall `json:"tool_calls,omitempty"`
 }
 
 type chatChunk struct {
@@ -153,8 +176,31 @@ type chatChunkChoice struct {
 }
 
 type chatDelta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role      string         `json:"role,omitempty"`
+	Content   *string        `json:"content,omitempty"`
+	ToolCalls []chatToolCall `json:"tool_calls,omitempty"`
+}
+
+// chatCall is the tool call a chat answer makes: the first function tool
+// of the request, with an input giving each required parameter a value of
+// its type (as on the Messages route); none when the request has no tools
+// or its last message is a tool result.
+func (s *Server) chatCall(req *chatRequest) *chatToolCall {
+	var msgs []struct {
+		Role string `json:"role"`
+	}
+	if json.Unmarshal(req.Messages, &msgs) != nil || len(msgs) == 0 || msgs[len(msgs)-1].Role == "tool" {
+		return nil
+	}
+	for _, t := range req.Tools {
+		if t.Type == "function" && t.Function.Name != "" {
+			c := &chatToolCall{ID: s.newID("call_"), Type: "function"}
+			c.Function.Name = t.Function.Name
+			c.Function.Arguments = string(toolInput(&anthropicTool{InputSchema: t.Function.Parameters}))
+			return c
+		}
+	}
+	return nil
 }
 
 const fingerprint = "fp_warmgate_mock"
@@ -171,13 +217,24 @@ func (s *Server) chat(r *http.Request, body []byte) (reply, *apiError) {
 		return reply{}, missing("messages")
 	}
 	n, finish := s.completionLength(req.MaxCompletionTokens, req.MaxTokens)
-	u := newUsage(promptTokens(req.Messages), n)
+	call := s.chatCall(&req)
+	output := n
+	if call != nil && finish == "stop" {
+		finish, output = "tool_calls", n+promptTokens([]byte(call.Function.Arguments))
+	} else {
+		call = nil
+	}
+	u := newUsage(promptTokens(req.Messages), output)
 	id, created := s.newID("chatcmpl-"), time.Now().Unix()
 
 	if !req.Stream {
+		msg := chatMessage{Role: "assistant", Content: content(n)}
+		if call != nil {
+			msg.ToolCalls = []chatToolCall{*call}
+		}
 		return reply{body: mustJSON(chatCompletion{
 			ID: id, Object: "chat.completion", Created: created, Model: req.Model,
-			Choices: []chatChoice{{Message: chatMessage{Role: "assistant", Content: content(n)}, FinishReason: finish}},
+			Choices: []chatChoice{{Message: msg, FinishReason: finish}},
 			Usage:   u, SystemFingerprint: fingerprint,
 		})}, nil
 	}
@@ -197,6 +254,17 @@ func (s *Server) chat(r *http.Request, body []byte) (reply, *apiError) {
 	for i := 1; i <= n; i++ {
 		t := token(i)
 		events = append(events, event{data: chunk(chatDelta{Content: &t}, nil), paced: i > 1})
+	}
+	if call != nil { // its id and name, then its arguments in pieces
+		zero := 0
+		head := *call
+		head.Index, head.Function.Arguments = &zero, ""
+		events = append(events, event{data: chunk(chatDelta{ToolCalls: []chatToolCall{head}}, nil), paced: true})
+		for _, p := range jsonPieces(call.Function.Arguments) {
+			var frag chatToolCall
+			frag.Index, frag.Function.Arguments = &zero, p
+			events = append(events, event{data: chunk(chatDelta{ToolCalls: []chatToolCall{frag}}, nil), paced: true})
+		}
 	}
 	events = append(events, event{data: chunk(chatDelta{}, &finish)})
 	if includeUsage {

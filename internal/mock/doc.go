@@ -10,6 +10,10 @@
 //   - POST /v1/chat/completions: a chat.completion, or with "stream":true an
 //     SSE stream of chat.completion.chunk events ending in "data: [DONE]",
 //     with a usage chunk ("choices":[]) when stream_options.include_usage.
+//     A request with function tools gets the text, then a call of the first
+//     tool (its arguments as on /v1/messages, streamed in pieces);
+//     finish_reason tool_calls. A request whose last message is a tool
+//     result gets text only.
 //   - POST /v1/completions: a text_completion, streaming too.
 //   - POST /v1/embeddings: one 8-float embedding per input (or "dimensions").
 //   - GET /v1/models and GET /v1/models/{id}.

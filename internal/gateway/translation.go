@@ -1,0 +1,337 @@
+package gateway
+
+// The three paths of a routed request, chosen per request from the
+// client's dialect (its row's front) and the dialect of the upstreams that
+// serve the model (their kind, internal/provider):
+//
+//   - same dialect: the body is relayed byte for byte (only the credential
+//     headers change): the fast path, whatever the dialect;
+//   - an OpenAI client's /v1/chat/completions to an anthropic upstream:
+//     the request is translated to /messages, and the answer, its stream
+//     (event by event, as it arrives) and its errors back (package
+//     translate);
+//   - an Anthropic client's /v1/messages to an OpenAI-compatible upstream:
+//     the same the other way, to /chat/completions.
+//
+// A model served by upstreams of both kinds is sent to them as two groups:
+// the upstreams of the client's own dialect first (no translation), then
+// the others, like a fallback: the second group is tried when every
+// upstream of the first failed (failedAll). Package upstream never sees a
+// body's dialect.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/warmgate/warmgate/internal/provider"
+	"github.com/warmgate/warmgate/internal/translate"
+	"github.com/warmgate/warmgate/openai"
+	"github.com/warmgate/warmgate/sse"
+	"github.com/warmgate/warmgate/upstream"
+)
+
+// translation is how a route is served by upstreams of the other dialect:
+// where its requests go, and how request, answer, stream and errors are
+// translated. A row without one is served only by upstreams of its own
+// dialect.
+type translation struct {
+	// to is the upstreams' dialect.
+	to provider.Dialect
+	// path is the upstream path, under its base URL.
+	path string
+	// drop are client headers that mean something only in the client's
+	// dialect, not sent to the other.
+	drop []string
+	// request translates the client's body (*translate.RequestError when
+	// it cannot be).
+	request func(body []byte) ([]byte, error)
+	// answer translates a successful answer's body, and returns its usage.
+	answer func(body []byte) ([]byte, translate.Usage, error)
+	// errorBody translates an upstream error answer: the status and body
+	// the client gets.
+	errorBody func(status int, body []byte) (int, []byte)
+	// stream makes the translator of one stream.
+	stream func(x *exchange) streamTranslator
+}
+
+// streamTranslator is translate's MessagesToChatStream or
+// ChatToMessagesStream.
+type streamTranslator interface {
+	Event(ev sse.Event, emit translate.Emit) error
+	End() translate.StreamResult
+}
+
+// chatToAnthropic serves /v1/chat/completions from an anthropic upstream.
+var chatToAnthropic = &translation{
+	to:      provider.DialectAnthropic,
+	path:    "/messages",
+	drop:    []string{"Openai-Beta", "Openai-Organization", "Openai-Project"},
+	request: translate.ChatRequestBodyToMessages,
+	answer: func(b []byte) ([]byte, translate.Usage, error) {
+		return translate.MessagesResponseBodyToChat(b, time.Now().Unix())
+	},
+	errorBody: func(status int, b []byte) (int, []byte) {
+		st, eb := translate.MessagesErrorToChat(status, b)
+		out, _ := jsonNoEscape(eb)
+		return st, out
+	},
+	stream: func(x *exchange) streamTranslator {
+		// The usage chunk only when the client asked for it: the gateway's
+		// own need for usage is met by the translator's result.
+		so := x.env.StreamOptions
+		return translate.NewMessagesToChatStream(translate.MessagesToChatOptions{
+			IncludeUsage: so != nil && so.IncludeUsage, Created: time.Now().Unix()})
+	},
+}
+
+// messagesToOpenAI serves /v1/messages from an OpenAI-compatible upstream.
+var messagesToOpenAI = &translation{
+	to:      provider.DialectOpenAI,
+	path:    "/chat/completions",
+	drop:    []string{"Anthropic-Version", "Anthropic-Beta"},
+	request: translate.MessagesRequestBodyToChat,
+	answer:  translate.ChatResponseBodyToMessages,
+	errorBody: func(status int, b []byte) (int, []byte) {
+		st, eb := translate.ChatErrorToMessages(status, b)
+		out, _ := jsonNoEscape(eb)
+		return st, out
+	},
+	stream: func(x *exchange) streamTranslator {
+		return translate.NewChatToMessagesStream(x.env.Model)
+	},
+}
+
+// attempt is one group of upstreams send tries for a model: its pool view
+// and, for upstreams of the other dialect, the translation.
+type attempt struct {
+	view *upstream.Pool
+	xl   *translation // nil: same dialect, relayed as is
+}
+
+// attempts are the groups of model's upstreams that can serve a request of
+// ep, in groups' room: those of the client's dialect, then, when ep has a
+// translation, those of the other. None when the model's upstreams all
+// speak another dialect and ep has no translation to it.
+func (g *Gateway) attempts(ep *endpoint, model string, groups *[2]attempt) []attempt {
+	out := groups[:0]
+	if v := g.dialectView(model, ep.front.dialect); v != nil {
+		out = append(out, attempt{view: v})
+	}
+	if xl := ep.xlate; xl != nil {
+		if v := g.dialectView(model, xl.to); v != nil {
+			out = append(out, attempt{view: v, xl: xl})
+		}
+	}
+	return out
+}
+
+// dialectView is the pool view of the upstreams of dialect d serving
+// model, or nil. When every upstream of the model speaks d, it is the
+// model's view (view) itself.
+func (g *Gateway) dialectView(model string, d provider.Dialect) *upstream.Pool {
+	if !g.mixed {
+		if g.only != d {
+			return nil
+		}
+		return g.view(model)
+	}
+	key := string(d) + "\x00" + model
+	if v, ok := g.views.Load(key); ok {
+		return v.(*upstream.Pool)
+	}
+	var names []string
+	for _, u := range g.cfg.Upstreams {
+		if g.dialects[u.Name] == d && u.MatchModel(model) {
+			names = append(names, u.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	v := g.pool.Only(names...)
+	if len(model) <= 256 && g.nviews.Load() < maxViews {
+		if _, loaded := g.views.LoadOrStore(key, v); !loaded {
+			g.nviews.Add(1)
+		}
+	}
+	return v
+}
+
+// initDialects records each upstream's dialect (by its kind), and whether
+// the upstreams speak more than one.
+func (g *Gateway) initDialects() {
+	g.dialects = map[string]provider.Dialect{}
+	g.only = provider.DialectOpenAI
+	for i, u := range g.cfg.Upstreams {
+		d := provider.DialectOpenAI
+		if ep, err := providerEndpoint(u); err == nil { // validated by config
+			d = ep.Dialect
+		}
+		g.dialects[u.Name] = d
+		if i == 0 {
+			g.only = d
+		} else if d != g.only {
+			g.mixed = true
+		}
+	}
+}
+
+// cannotServe is the error for a request of ep whose model's upstreams all
+// speak a dialect ep cannot be translated to.
+func cannotServe(ep *endpoint, model string) *apiError {
+	if ep == countTokensRow {
+		return &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "endpoint_not_supported",
+			message: "the model " + quote(model) + " is served by OpenAI-compatible upstreams, which have no count_tokens endpoint: " +
+				"count tokens with a model served by an anthropic upstream, or estimate them"}
+	}
+	return &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "route_not_supported",
+		message: "the model " + quote(model) + " is served only by upstreams of another API (kind anthropic), which cannot serve " +
+			ep.path + ": use /v1/chat/completions (translated) or /v1/messages with this model"}
+}
+
+// translateRequest is the body to send to the upstreams of a: translated
+// when they speak the other dialect. A request that cannot be translated
+// is the client's 400.
+func translateRequest(a attempt, body []byte) ([]byte, error) {
+	if a.xl == nil {
+		return body, nil
+	}
+	b, err := a.xl.request(body)
+	if err != nil {
+		var re *translate.RequestError
+		if errors.As(err, &re) {
+			return nil, errBadRequest("untranslatable_request", "the model's upstream speaks another API and the request cannot be translated to it: "+re.Error())
+		}
+		return nil, errBadRequest("untranslatable_request", "the request cannot be translated: "+err.Error())
+	}
+	return b, nil
+}
+
+// maxTranslated bounds an answer body held for translation.
+const maxTranslated = 64 << 20
+
+// relayTranslated answers with the translation of the upstream's answer
+// to the client's dialect: an error answer, a whole answer, or a stream
+// event by event. Headers: the status, the content type, the upstream's
+// request id (as X-Upstream-Request-Id), its Retry-After and rate limit
+// headers, and the gateway's X-Should-Retry.
+func (g *Gateway) relayTranslated(x *exchange) {
+	w, r, resp, rec, xl := x.w, x.r, x.resp, x.rec, x.xl
+	h := w.Header()
+	for k, vv := range resp.Header {
+		switch {
+		case k == "X-Request-Id", k == "Request-Id":
+			h["X-Upstream-Request-Id"] = vv
+		case k == "Retry-After", k == "Retry-After-Ms":
+			h[k] = vv
+		case isRateHeader(k) && !w.ownLimits:
+			h[k] = vv
+		}
+	}
+	wait := h.Get("Retry-After") != "" || h.Get("Retry-After-Ms") != ""
+	if resp.StatusCode/100 != 2 {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil && !clientGone(r) {
+			rec.err = err
+		}
+		status, out := xl.errorBody(resp.StatusCode, b)
+		if v := shouldRetry(status, "", rec.retried(), wait); v != "" {
+			h.Set("X-Should-Retry", v)
+		}
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(out)+1))
+		w.WriteHeader(status)
+		_, _ = w.Write(append(out, '\n'))
+		return
+	}
+	if isEventStream(resp.Header.Get("Content-Type")) {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		w.WriteHeader(resp.StatusCode)
+		g.translateStream(x)
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTranslated))
+	if err != nil {
+		rec.err = err
+		if !clientGone(r) {
+			x.ep.front.writeError(w, failure(r, err))
+		}
+		return
+	}
+	out, u, err := xl.answer(b)
+	if err != nil {
+		rec.err = err
+		x.ep.front.writeError(w, &apiError{status: http.StatusBadGateway, typ: openai.TypeUpstream, code: "untranslatable_answer",
+			message: err.Error()})
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(resp.StatusCode)
+	if _, err := w.Write(out); err != nil {
+		rec.err = err
+	}
+	w.setUsage(u.OpenAI())
+}
+
+// translateStream relays the upstream's stream translated, event by event,
+// each flushed as it goes out. It ends with the translator's end, which
+// exists only when the upstream's stream ended properly; otherwise, the
+// client gets its dialect's error event and the response is aborted (never
+// an end the upstream did not send).
+func (g *Gateway) translateStream(x *exchange) {
+	w, rec := x.w, x.rec
+	t := x.xl.stream(x)
+	rd := sse.NewReader(x.resp.Body, 0)
+	emit := func(name string, data []byte) error {
+		rec.events++
+		return sse.WriteEvent(w, name, data)
+	}
+	var err error
+	for {
+		var ev sse.Event
+		ev, err = rd.Next()
+		if err != nil {
+			break
+		}
+		if err = t.Event(ev, emit); err != nil || t.End().Complete {
+			break
+		}
+	}
+	res := t.End()
+	if res.UsageSeen {
+		w.setUsage(res.Usage.OpenAI())
+	}
+	if res.Complete {
+		return
+	}
+	var se *translate.StreamError
+	if errors.As(err, &se) {
+		// The upstream's own error event, told in the client's dialect.
+		rec.err, rec.aborted = se, se.Status
+		_ = sse.WriteEvent(w, "error", se.Body)
+		_ = http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler)
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = sse.ErrIncomplete // the upstream ended without its end event
+	}
+	g.abortStream(x, err)
+}
+
+// jsonNoEscape is json.Marshal without HTML escaping.
+func jsonNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
