@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package anthropic holds the wire types of Anthropic's Messages API
 // (POST /v1/messages) that warmgate needs to read, translate and answer
 // requests in that dialect: the request, the answer, the stream events and

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package openai holds the few OpenAI wire types that warmgate needs to route
 // and account for a request without decoding or re-encoding the whole body.
 // It is deliberately not an SDK.

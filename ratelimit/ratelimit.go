@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ratelimit limits how fast each key (a client, a team, an API key
 // name) may spend a budget: requests per minute, tokens per minute.
 //

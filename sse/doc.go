@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sse reads and relays Server-Sent Events streams, such as the
 // streaming responses of OpenAI-compatible APIs, without buffering more than
 // one event.

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package upstream
 
 import (
@@ -21,14 +24,14 @@ type attempt struct {
 	start  time.Time
 	cancel context.CancelCauseFunc
 
-	mu           sync.Mutex
-	info         AttemptInfo
-	conn         *trackedConn
-	pc           *conn // the owned connection it holds a slot on (ownConns)
+	mu   sync.Mutex
+	info AttemptInfo
+	conn *trackedConn
+	pc   *conn // the owned connection it holds a slot on (ownConns)
 	// fresh: the previous attempt, to this upstream, found its idle
 	// HTTP/1.1 connection dropped (stale_conn); this one takes no idle
 	// HTTP/1.1 connection, as the others may have been dropped as well.
-	fresh bool
+	fresh        bool
 	getConn      time.Time
 	gotConn      bool
 	dialing      bool

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package upstream is warmgate's warm connection layer for AI APIs: a pool
 // that owns its connections (one http.ClientConn each, HTTP/1.1 or HTTP/2
 // by ALPN, built by net/http's own protocol code), with per-phase timeouts

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package upstream
 
 import (
@@ -195,7 +198,7 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 	p.shared.budget.request(time.Now())
 
 	var tried, blocked []*Upstream
-	attempts := 0 // set from the first upstream's policy
+	attempts := 0  // set from the first upstream's policy
 	fresh := false // the previous attempt, to u, found a stale connection
 	u := p.pick(nil, nil)
 	for n := 1; ; {

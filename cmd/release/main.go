@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command release builds warmgate's release artifacts: archives for
 // linux, darwin and windows on amd64 and arm64, each with a CycloneDX SBOM,
 // and a SHA-256 checksums file, with the version, commit and date stamped

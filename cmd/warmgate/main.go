@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command warmgate is an OpenAI-compatible gateway that keeps a warm,
 // observable pool of keep-alive and HTTP/2 connections to AI APIs, plus the
 // tools around it: a mock upstream, a demo, a benchmark and a keep-alive

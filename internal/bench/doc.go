@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bench is warmgate's load generator: it sends OpenAI-style requests
 // to any OpenAI-compatible endpoint (a provider, the gateway, the mock) and
 // measures what a client sees.

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package buildinfo says which warmgate a binary is: its version, the
 // commit it was built from, whether that tree had uncommitted changes, and
 // the Go version. A release build stamps them with -ldflags (see

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package config turns warmgate's YAML file (and the environment) into typed,
 // validated configuration. The keys are the public contract in docs/config.md.
 package config

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dashboard is warmgate's live view of its upstream pools: an
 // upstream.Observer that keeps a few minutes of per-second history per
 // upstream, the JSON snapshot built from it and from the pool's live Stats

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gateway_test
 
 // Request bodies that arrive slowly, or never: a body the gateway does not

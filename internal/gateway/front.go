@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gateway
 
 // A front is the dialect a route's clients speak, as far as the gateway

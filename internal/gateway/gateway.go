@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package gateway is warmgate's OpenAI-compatible relay: an http.Handler
 // that authenticates, routes a request by its model to the upstreams that
 // serve it, sends it through the warm upstream pool and relays the answer,

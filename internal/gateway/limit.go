@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gateway
 
 // Per-key limits: requests per minute (rpm) and tokens per minute (tpm).

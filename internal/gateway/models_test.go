@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gateway_test
 
 // GET /v1/models and GET /v1/models/{id}: the gateway answers both from

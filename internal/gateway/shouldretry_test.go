@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gateway_test
 
 // X-Should-Retry and Retry-After: the official SDKs retry every 429 and 5xx

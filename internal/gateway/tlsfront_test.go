@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gateway_test
 
 // TLS fixtures for the fault matrix: a CA made for one test, which signs

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package jsonstring encodes a Go string as a JSON string, fast: the one
 // piece of encoding/json that the wire packages and the translators need on
 // their hot paths without reflection.

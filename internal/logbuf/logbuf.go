@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package logbuf batches log lines in memory and writes them out in one
 // write every interval, off the request path: a gateway logging one line
 // per request otherwise pays a write system call per request, under the

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package logfmt is a faster drop-in for slog's TextHandler and
 // JSONHandler, for the gateway's one access log line per request.
 //

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package metrics is warmgate's Prometheus instrumentation: the
 // implementation of upstream.Observer, a scrape-time collector of the
 // pools' own counters, and the gateway-level series. Everything lives in

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package mock is a fake upstream with fault injection that speaks OpenAI's
 // API and Anthropic's Messages API.
 //

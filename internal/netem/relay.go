@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package netem emulates network distance on loopback: a TCP relay that
 // delays every byte by half a round-trip time in each direction.
 //

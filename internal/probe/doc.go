@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package probe is the keep-alive doctor behind "warmgate probe": it
 // measures, from this machine, how an HTTP endpoint treats connections, and
 // turns the measurements into client settings.

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package provider knows, per upstream kind, what the gateway needs to talk
 // to such an upstream, so that package upstream (the pool) knows nothing of
 // providers: the URL request paths go to, the credential headers built from

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package redistest starts a throwaway redis-server for tests: one process
 // per test, on a free loopback port, with no persistence, stopped by
 // t.Cleanup. It speaks to the server only through the RESP protocol on a

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package release builds warmgate's release artifacts: for each target
 // platform a binary stamped with the version, commit and date
 // (internal/buildinfo), packed with LICENSE and README.md into a .tar.gz

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package tracing is warmgate's OpenTelemetry tracing: a server span per
 // request (Handler), a client span per upstream attempt (Observer, fed by
 // the pool's upstream.Observer events) and the W3C trace context sent

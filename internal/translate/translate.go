@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package translate converts between OpenAI's chat completions dialect
 // (package openai) and Anthropic's Messages dialect (package anthropic):
 // requests, answers, stream events and errors, both ways. It is pure: no I/O,

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package usage is warmgate's durable usage ledger: one row per request
 // (time, key name, model, upstream, tokens, cost, status, latency) in an
 // embedded SQLite file, data_dir/usage.db.

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package redislimit keeps ratelimit's token buckets and spend totals in
 // Redis, so that several gateway instances share one budget per key. It is
 // the only package of warmgate that imports a Redis client (go-redis v9);

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bedrock holds the wire types of AWS Bedrock Runtime's Converse
 // and ConverseStream operations (POST /model/{modelId}/converse and
 // /converse-stream) that dialect translation needs, their error body, and

@@ -1,3 +1,6 @@
+// Copyright 2026 The warmgate Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package gemini holds the wire types of Google's Gemini API (v1beta,
 // generativelanguage.googleapis.com) that dialect translation needs:
 // generateContent and streamGenerateContent (?alt=sse) requests and
