@@ -51,6 +51,7 @@ func (p *Pool) Rebuild(cfgs []Config, keep func(name string) bool) (*Pool, error
 	}
 	s.budget = budget{ratio: s.all[0].cfg.Retry.Budget, floor: 10}
 	for _, u := range fresh {
+		u.obs = s.obs
 		u.startKeeper()
 	}
 	old.closeOnce.Do(func() {

@@ -72,7 +72,7 @@ func newUpstream(c Config) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstream{cfg: c, base: base, shown: redacted(base), conns: map[*trackedConn]struct{}{}}
+	u := &Upstream{cfg: c, obs: NopObserver{}, base: base, shown: redacted(base), conns: map[*trackedConn]struct{}{}}
 	u.cb = newBreaker(c.Name, c.Breaker, &u.openUntil)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))
