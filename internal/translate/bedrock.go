@@ -214,22 +214,13 @@ func converseUserBlocks(param string, c openai.MessageContent) ([]bedrock.Conten
 // converseAssistantBlocks translates an assistant message: its text, then
 // its tool calls as toolUse blocks.
 func converseAssistantBlocks(param string, m *openai.ChatMessage) ([]bedrock.ContentBlock, error) {
-	if isSet(m.FunctionCall) {
-		return nil, refuse(param+".function_call", "the legacy function_call cannot be sent to a Bedrock upstream: use tool_calls")
+	texts, err := assistantTexts(param, m, "a Bedrock upstream")
+	if err != nil {
+		return nil, err
 	}
-	blocks := make([]bedrock.ContentBlock, 0, len(m.Content.Parts)+len(m.ToolCalls))
-	for j, p := range m.Content.Parts {
-		text := p.Text
-		switch p.Type {
-		case openai.PartText:
-		case openai.PartRefusal:
-			text = p.Refusal
-		default:
-			return nil, refuse(param+".content["+strconv.Itoa(j)+"].type", "an assistant message may hold only text and refusal parts, not %q", p.Type)
-		}
-		if text != "" {
-			blocks = append(blocks, bedrock.TextBlock(text))
-		}
+	blocks := make([]bedrock.ContentBlock, 0, len(texts)+len(m.ToolCalls))
+	for _, text := range texts {
+		blocks = append(blocks, bedrock.TextBlock(text))
 	}
 	for j, tc := range m.ToolCalls {
 		pp := param + ".tool_calls[" + strconv.Itoa(j) + "]"

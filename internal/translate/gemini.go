@@ -305,22 +305,13 @@ func imagePart(param, u string) (gemini.Part, error) {
 // modelParts translates an assistant message: its text, then its tool
 // calls as functionCall parts, whose names it records by id.
 func modelParts(param string, m *openai.ChatMessage, names map[string]string) ([]gemini.Part, error) {
-	if isSet(m.FunctionCall) {
-		return nil, refuse(param+".function_call", "the legacy function_call cannot be sent to a Gemini upstream: use tool_calls")
+	texts, err := assistantTexts(param, m, "a Gemini upstream")
+	if err != nil {
+		return nil, err
 	}
-	parts := make([]gemini.Part, 0, len(m.Content.Parts)+len(m.ToolCalls))
-	for j, p := range m.Content.Parts {
-		text := p.Text
-		switch p.Type {
-		case openai.PartText:
-		case openai.PartRefusal:
-			text = p.Refusal
-		default:
-			return nil, refuse(param+".content["+strconv.Itoa(j)+"].type", "an assistant message may hold only text and refusal parts, not %q", p.Type)
-		}
-		if text != "" {
-			parts = append(parts, gemini.Part{Text: text})
-		}
+	parts := make([]gemini.Part, 0, len(texts)+len(m.ToolCalls))
+	for _, text := range texts {
+		parts = append(parts, gemini.Part{Text: text})
 	}
 	for j, tc := range m.ToolCalls {
 		pp := param + ".tool_calls[" + strconv.Itoa(j) + "]"

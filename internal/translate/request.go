@@ -236,13 +236,15 @@ func imageSource(param, u string) (*anthropic.ImageSource, error) {
 	return nil, refuse(param, "an image must be an http(s) URL or a base64 data URL")
 }
 
-// assistantBlocks translates an assistant message: its text, then its tool
-// calls as tool_use blocks.
-func assistantBlocks(param string, m *openai.ChatMessage) ([]anthropic.ContentBlock, error) {
+// assistantTexts returns an assistant message's text and refusal parts,
+// in order, the empty ones left out; to names the upstream for the
+// refusals of what no upstream takes (the legacy function_call, other
+// part types).
+func assistantTexts(param string, m *openai.ChatMessage, to string) ([]string, error) {
 	if isSet(m.FunctionCall) {
-		return nil, refuse(param+".function_call", "the legacy function_call cannot be sent to an Anthropic upstream: use tool_calls")
+		return nil, refuse(param+".function_call", "the legacy function_call cannot be sent to %s: use tool_calls", to)
 	}
-	blocks := make([]anthropic.ContentBlock, 0, len(m.Content.Parts)+len(m.ToolCalls))
+	texts := make([]string, 0, len(m.Content.Parts))
 	for j, p := range m.Content.Parts {
 		text := p.Text
 		switch p.Type {
@@ -253,8 +255,22 @@ func assistantBlocks(param string, m *openai.ChatMessage) ([]anthropic.ContentBl
 			return nil, refuse(param+".content["+strconv.Itoa(j)+"].type", "an assistant message may hold only text and refusal parts, not %q", p.Type)
 		}
 		if text != "" {
-			blocks = append(blocks, anthropic.ContentBlock{Type: anthropic.BlockText, Text: text})
+			texts = append(texts, text)
 		}
+	}
+	return texts, nil
+}
+
+// assistantBlocks translates an assistant message: its text, then its tool
+// calls as tool_use blocks.
+func assistantBlocks(param string, m *openai.ChatMessage) ([]anthropic.ContentBlock, error) {
+	texts, err := assistantTexts(param, m, "an Anthropic upstream")
+	if err != nil {
+		return nil, err
+	}
+	blocks := make([]anthropic.ContentBlock, 0, len(texts)+len(m.ToolCalls))
+	for _, text := range texts {
+		blocks = append(blocks, anthropic.ContentBlock{Type: anthropic.BlockText, Text: text})
 	}
 	if m.Refusal != nil && *m.Refusal != "" && len(m.Content.Parts) == 0 {
 		blocks = append(blocks, anthropic.ContentBlock{Type: anthropic.BlockText, Text: *m.Refusal})
