@@ -5,11 +5,9 @@ package deploy
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -40,7 +38,6 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/warmgate/warmgate/internal/config"
-	"github.com/warmgate/warmgate/internal/gateway"
 	"github.com/warmgate/warmgate/internal/mock"
 )
 
@@ -730,19 +727,7 @@ func checkProbesLive(t *testing.T, r rendered) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := gateway.NewServer(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
+	s := startGateway(t, cfg)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}

@@ -144,19 +144,7 @@ data_dir: ` + t.TempDir() + "\n"
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := gateway.NewServer(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
+	s := startGateway(t, cfg)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -221,4 +209,24 @@ func uniq(s []string) []string {
 		}
 	}
 	return out
+}
+
+// startGateway runs a gateway on cfg on a loopback port until the test
+// ends.
+func startGateway(t *testing.T, cfg *config.Config) *gateway.Server {
+	t.Helper()
+	s, err := gateway.NewServer(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return s
 }
