@@ -19,10 +19,14 @@ import (
 )
 
 // modelSeries scrapes /metrics and returns family name's series as
-// "label=value,... → value" (histograms: their sample count).
-func modelSeries(t *testing.T, g *gw, name string) map[string]float64 {
+// "label=value,... → value" (histograms: their sample count), with the
+// admin key unless hdr is given (non-nil, possibly empty).
+func modelSeries(t *testing.T, g *gw, name string, hdr ...string) map[string]float64 {
 	t.Helper()
-	a := g.do(t, http.MethodGet, "/metrics", "", adminHdr()...)
+	if hdr == nil {
+		hdr = adminHdr()
+	}
+	a := g.do(t, http.MethodGet, "/metrics", "", hdr...)
 	if a.status != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %s", a.status, a.body)
 	}
@@ -180,4 +184,25 @@ func TestModelMetrics(t *testing.T) {
 	checkModelSeries(t, "warmgate_model_requests_total", modelSeries(t, g, "warmgate_model_requests_total"), requests)
 	checkModelSeries(t, "warmgate_cost_usd_total", modelSeries(t, g, "warmgate_cost_usd_total"), cost)
 	checkModelSeries(t, "warmgate_model_request_duration_seconds", modelSeries(t, g, "warmgate_model_request_duration_seconds"), latency)
+}
+
+// TestModelLabelsStayBounded: an open gateway whose upstream serves any
+// model, and a client that makes up a new model name per request: the
+// series by model do not grow, every name is "other".
+func TestModelLabelsStayBounded(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, "upstreams:\n"+upstreamYAML(t, "mock", m), nil)
+	const n = 100
+	for i := range n {
+		if a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody(fmt.Sprintf("made-up-%d-%s", i, strings.Repeat("x", i)), false)); a.status != 200 {
+			t.Fatalf("request %d: %d %s", i, a.status, a.body)
+		}
+	}
+	open := []string{} // no admin key to send
+	checkModelSeries(t, "warmgate_model_requests_total", modelSeries(t, g, "warmgate_model_requests_total", open...),
+		map[string]float64{"code=200,key=none,model=other": n})
+	checkModelSeries(t, "warmgate_model_request_duration_seconds", modelSeries(t, g, "warmgate_model_request_duration_seconds", open...),
+		map[string]float64{"model=other": n})
+	checkModelSeries(t, "warmgate_cost_usd_total", modelSeries(t, g, "warmgate_cost_usd_total", open...),
+		map[string]float64{"key=none,model=other": 0})
 }

@@ -223,3 +223,26 @@ func TestModelSeriesConcurrent(t *testing.T) {
 		t.Errorf("model_requests_total summed to %v, want %d", n, 4*300)
 	}
 }
+
+// BenchmarkModelRequest is what recording one request costs on the
+// request path, per kind of model name: Request alone (the route series),
+// and ModelRequest for a configured name, a name labelled by its glob, and
+// one labelled other.
+func BenchmarkModelRequest(b *testing.B) {
+	m := New()
+	m.Configure(modelsConfig())
+	b.Run("route only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Request("/v1/chat/completions", 200, time.Millisecond)
+		}
+	})
+	for _, model := range []string{"gpt-4o", "gpt-4.1-nano", "mistral-large"} {
+		b.Run(model, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m.ModelRequest(model, "team-a", 200, time.Millisecond)
+			}
+		})
+	}
+}
