@@ -72,13 +72,15 @@ func checkModelSeries(t *testing.T, name string, got, want map[string]float64) {
 }
 
 // modelMetricsYAML: the mock serves gpt-* and text-embedding-* (priced by
-// name and by glob), a second mock that always fails serves "broken-1".
+// name and by glob; "fast" is gpt-4.1-mini's alias), a second mock that
+// always fails serves "broken-1".
 func modelMetricsYAML(t *testing.T, m, broken *mock.Server, dataDir, extraModels string) string {
 	return "data_dir: " + dataDir + "\nupstreams:\n" +
 		upstreamYAML(t, "mock", m, `models: ["gpt-*", "text-embedding-*"`+extraModels+`]`, fastRetry, noCircuit) +
 		upstreamYAML(t, "broken", broken, `models: ["broken-1"]`, fastRetry, noCircuit) +
 		"prices:\n  gpt-4.1-mini: {prompt: 1000, completion: 2000}\n  \"gpt-*\": {prompt: 100, completion: 300}\n" +
 		"  o3: {prompt: 10, completion: 40}\n" +
+		"aliases: {fast: gpt-4.1-mini}\n" +
 		limitKeysYAML
 }
 
@@ -94,8 +96,8 @@ func TestModelMetrics(t *testing.T) {
 	g := startGateway(t, modelMetricsYAML(t, m, broken, dir, ""), limitEnv)
 
 	// At start, before any request: every model a key may use, at 0
-	// (mini-only may use gpt-4.1-mini only; the alias-free config has no
-	// name that is only an alias).
+	// (mini-only may use gpt-4.1-mini only; "fast", only an alias's name,
+	// has none).
 	routed := []string{"gpt-4.1-mini", "o3", "broken-1", "gpt-*", "text-embedding-*", "other"}
 	requests, cost, latency := map[string]float64{}, map[string]float64{}, map[string]float64{}
 	for _, mod := range routed {
@@ -127,6 +129,7 @@ func TestModelMetrics(t *testing.T) {
 	}{
 		{"configured model", "KEY_PLAIN", "/v1/chat/completions", chatWithMax("gpt-4.1-mini", 0, false, false), 200, "gpt-4.1-mini", "plain", &mini},
 		{"configured model, streamed", "KEY_PLAIN", "/v1/chat/completions", chatWithMax("gpt-4.1-mini", 0, true, true), 200, "gpt-4.1-mini", "plain", &mini},
+		{"alias: its model's", "KEY_PLAIN", "/v1/chat/completions", chatWithMax("fast", 0, false, false), 200, "gpt-4.1-mini", "plain", &mini},
 		{"second key", "KEY_MINI", "/v1/chat/completions", chatWithMax("gpt-4.1-mini", 0, false, false), 200, "gpt-4.1-mini", "mini-only", &mini},
 		{"model by its glob", "KEY_PLAIN", "/v1/chat/completions", chatWithMax("gpt-4o", 0, true, true), 200, "gpt-*", "plain", &gpt},
 		{"glob without a price", "KEY_RPM", "/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`, 200, "text-embedding-*", "rpm3", nil},
