@@ -21,9 +21,10 @@ import (
 	"github.com/warmgate/warmgate/internal/config"
 )
 
-// NoneLabelValue is the model label of a request that names no model
-// (GET /v1/models, a file upload) and the key label of a request without
-// a client key (an open gateway, or a request refused for having none).
+// NoneLabelValue is the model label of a request that names no model (a
+// file upload, a request refused before its body was read) and the key
+// label of a request without a client key (an open gateway, or a request
+// refused for having none).
 const NoneLabelValue = "none"
 
 // maxResolved bounds how many model names, neither configured exactly nor
@@ -118,7 +119,9 @@ func newLabelSet(cfg *config.Config) *labelSet {
 
 // model returns the label value of a request for model: the name itself
 // when the config spells it out, else the longest configured glob that
-// matches it, else OtherLabelValue; NoneLabelValue when there is none.
+// matches it, else OtherLabelValue; NoneLabelValue when there is none. A
+// name longer than MaxLabelLen, never a configured one, is not matched
+// against the globs: it is OtherLabelValue.
 func (s *labelSet) model(name string) string {
 	switch {
 	case name == "":
@@ -130,6 +133,7 @@ func (s *labelSet) model(name string) string {
 	}
 	s.mu.RLock()
 	v, ok := s.resolved[name]
+	full := len(s.resolved) >= maxResolved
 	s.mu.RUnlock()
 	if ok {
 		return v
@@ -141,11 +145,13 @@ func (s *labelSet) model(name string) string {
 			break
 		}
 	}
-	s.mu.Lock()
-	if len(s.resolved) < maxResolved {
-		s.resolved[name] = v
+	if !full { // once full, made-up names cost no write lock
+		s.mu.Lock()
+		if len(s.resolved) < maxResolved {
+			s.resolved[name] = v
+		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	return v
 }
 
