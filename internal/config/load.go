@@ -175,6 +175,7 @@ func (c *Config) resolveSecrets(getenv func(string) string, p *problems) {
 			}
 		}
 		// Neither: a keyless upstream such as a local vLLM.
+		u.resolveEntraToken(p, key, getenv)
 	}
 	for i := range c.Keys {
 		k := &c.Keys[i]
