@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/warmgate/warmgate/internal/provider"
 )
 
 // Config is the whole gateway configuration, as Load, Parse or FromEnv
@@ -152,6 +154,26 @@ type Pool struct {
 	// MaxStreamsPerConn caps concurrent requests per HTTP/2 connection;
 	// 0 means the upstream package's default (80).
 	MaxStreamsPerConn int `yaml:"max_streams_per_conn"`
+}
+
+// applyKindDefaults sets the pool settings left unset to the defaults of
+// the upstream's kind (provider.DefaultPool): its provider's edge.
+func (p *Pool) applyKindDefaults(kind string) {
+	k, err := provider.ParseKind(kind)
+	if err != nil {
+		return // validate says so
+	}
+	d := provider.DefaultPool(k)
+	if p.IdleTimeout == 0 {
+		p.IdleTimeout = d.IdleTimeout
+	}
+	if p.HTTP2 == nil && d.DisableHTTP2 {
+		off := false
+		p.HTTP2 = &off
+	}
+	if p.MaxStreamsPerConn == 0 {
+		p.MaxStreamsPerConn = d.MaxStreamsPerConn
+	}
 }
 
 // Timeouts are per-phase upstream timeouts.
