@@ -57,7 +57,9 @@ It connects directly (no proxy), trusts the system roots (and SSL_CERT_FILE)
 plus --ca, and sends the key in $VAR with --key-env VAR as the API takes it
 (the key is never printed): --kind openai sends "Authorization: Bearer KEY";
 --kind anthropic sends "x-api-key: KEY" and "anthropic-version: 2023-06-01"
-(Anthropic's /v1/models wants both). --kind defaults to anthropic for
+(Anthropic's /v1/models wants both); --kind azure sends "api-key: KEY" to
+/openai/models?api-version=2024-10-21 (URL: the resource's root) or to
+/openai/v1/models (URL ending in /openai/v1). --kind defaults to anthropic for
 api.anthropic.com and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
 connect or TLS handshake.
 
