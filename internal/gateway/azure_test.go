@@ -10,7 +10,9 @@ package gateway_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,6 +291,35 @@ func TestAzureEntraTokenFile(t *testing.T) {
 	}
 	if raw.Header.Get("X-Mock-Has-Authorization") != "true" {
 		t.Error("the token did not go out as Authorization")
+	}
+}
+
+// TestAzureEntraTokenNotTheClients: on an open gateway (no client keys),
+// an Azure upstream with an Entra ID token is not keyless: it gets its
+// token, never the client's Authorization, nor the billing selectors that
+// go only with the client's own credentials.
+func TestAzureEntraTokenNotTheClients(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case seen <- r.Header.Clone():
+		default:
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"gpt-4.1-mini","choices":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	yaml := "upstreams:\n  - {name: azure, kind: azure, base_url: \"" + srv.URL + "/openai/v1\", entra_token_env: AZ_TOKEN}\n"
+	g := startGateway(t, yaml, map[string]string{"AZ_TOKEN": "entra-token"})
+	a := g.do(t, http.MethodPost, "/v1/chat/completions", chatBody("gpt-4.1-mini", false),
+		"Authorization", "Bearer client-own-key", "OpenAI-Organization", "org-client")
+	if a.status != 200 {
+		t.Fatalf("status %d: %s", a.status, a.body)
+	}
+	h := <-seen
+	if h.Get("Authorization") != "Bearer entra-token" || h.Get("Openai-Organization") != "" {
+		t.Errorf("the upstream got Authorization %q, OpenAI-Organization %q; want the token and no organization",
+			h.Get("Authorization"), h.Get("Openai-Organization"))
 	}
 }
 
