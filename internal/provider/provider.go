@@ -44,7 +44,9 @@
 //   - sets a header whose value changes (a token re-read when it expires).
 //
 // Settings then grow the keys such a kind needs (a region, deployments, an
-// API version), with config validating them.
+// API version), with config validating them. Pool settings its provider's
+// edge calls for (idle timeout, HTTP/2, streams per connection) are a row
+// in poolDefaults (pool.go).
 package provider
 
 import (
