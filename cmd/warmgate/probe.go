@@ -57,7 +57,9 @@ It connects directly (no proxy), trusts the system roots (and SSL_CERT_FILE)
 plus --ca, and sends the key in $VAR with --key-env VAR as the API takes it
 (the key is never printed): --kind openai sends "Authorization: Bearer KEY";
 --kind anthropic sends "x-api-key: KEY" and "anthropic-version: 2023-06-01"
-(Anthropic's /v1/models wants both). --kind defaults to anthropic for
+(Anthropic's /v1/models wants both); --kind azure sends "api-key: KEY" to
+/openai/models?api-version=2024-10-21 (URL: the resource's root) or to
+/openai/v1/models (URL ending in /openai/v1). --kind defaults to anthropic for
 api.anthropic.com and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
 connect or TLS handshake.
 
@@ -84,7 +86,7 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 	fl.IntVar(&o.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send on one connection to find a cap (negative: skip)")
 	fl.StringVar(&o.Path, "path", probe.DefaultPath, "path appended to URL for every request")
 	fl.StringVar(&keyEnv, "key-env", "", "send the key in $`VAR` as the API takes it (the key is never printed)")
-	fl.StringVar(&kind, "kind", "", "the API's kind: openai or anthropic (default: anthropic for api.anthropic.com, else openai)")
+	fl.StringVar(&kind, "kind", "", "the API's kind: "+provider.KindNames()+" (default: anthropic for api.anthropic.com, else openai)")
 	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
 	fl.BoolVar(&o.HTTP1, "http1", false, "probe as an HTTP/1.1 client even if the server offers h2")
 	fl.DurationVar(&o.RequestTimeout, "timeout", probe.DefaultRequestTimeout, "limit for each request, connection included")
@@ -115,6 +117,9 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 		// the probe to report in its own words.
 		if ep, err := provider.New(provider.Settings{Kind: k, BaseURL: o.URL, APIKey: key}); err == nil {
 			o.URL, o.Header = ep.BaseURL, ep.ProbeHeader()
+			if !cmd.Flags().Changed("path") {
+				o.Path = ep.ProbePath // e.g. Azure's, with its api-version
+			}
 		}
 		if caFile != "" {
 			pool, err := certPool(caFile)

@@ -147,6 +147,7 @@ func (u *Upstream) validateKind(p *problems, key string) {
 			p.at(key+".anthropic_version", "%v", err)
 		}
 	}
+	u.validateAzure(p, key, kind)
 	if kind == provider.Anthropic {
 		for _, name := range sortedKeys(u.Headers) {
 			if textproto.CanonicalMIMEHeaderKey(name) == "Anthropic-Version" {

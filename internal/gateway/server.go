@@ -132,7 +132,8 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 
 // providerEndpoint is how the gateway talks to u, by its kind.
 func providerEndpoint(u config.Upstream) (*provider.Endpoint, error) {
-	ep, err := provider.New(provider.Settings{Kind: provider.Kind(u.Kind), BaseURL: u.BaseURL, APIKey: u.APIKey, AnthropicVersion: u.AnthropicVersion})
+	ep, err := provider.New(provider.Settings{Kind: provider.Kind(u.Kind), BaseURL: u.BaseURL, APIKey: u.APIKey, AnthropicVersion: u.AnthropicVersion,
+		APIVersion: u.APIVersion, Deployments: u.Deployments, EntraToken: u.EntraToken, EntraTokenFile: u.EntraTokenFile})
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
 	}

@@ -59,6 +59,10 @@ type Options struct {
 	// it gets the provider's 401 (Anthropic: 400 without anthropic-version).
 	// "" checks nothing.
 	APIKey string
+	// AzureDeployments, when set, are the deployments the Azure paths
+	// know (/openai/deployments/NAME/...); another is Azure's 404
+	// DeploymentNotFound. Empty: any name is a deployment.
+	AzureDeployments []string
 	// Logger receives debug logs of connections and requests (never their
 	// credentials); nil discards them.
 	Logger *slog.Logger

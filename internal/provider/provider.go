@@ -21,6 +21,10 @@
 //     given with or without /v1 (https://api.anthropic.com, as the Anthropic
 //     SDKs take it, or https://api.anthropic.com/v1): request paths are
 //     relative to the /v1 URL (/messages, /models).
+//   - azure: Azure OpenAI, in OpenAI's dialect: its v1 API (base URL
+//     ending in /openai/v1) or its deployment style (api_version,
+//     deployments); the key goes out as "api-key: KEY", or a Microsoft
+//     Entra ID token as "Authorization: Bearer TOKEN" (azure.go).
 //
 // # Adding a kind
 //
@@ -40,7 +44,9 @@
 //   - sets a header whose value changes (a token re-read when it expires).
 //
 // Settings then grow the keys such a kind needs (a region, deployments, an
-// API version), with config validating them.
+// API version), with config validating them. Pool settings its provider's
+// edge calls for (idle timeout, HTTP/2, streams per connection) are a row
+// in poolDefaults (pool.go).
 package provider
 
 import (
@@ -91,6 +97,33 @@ type Settings struct {
 	// AnthropicVersion is the anthropic-version sent when the client sent
 	// none (kind anthropic only); "" means DefaultAnthropicVersion.
 	AnthropicVersion string
+	// APIVersion is Azure's api-version query (kind azure only); "" means
+	// DefaultAzureAPIVersion in the deployment style, none with the v1 API.
+	APIVersion string
+	// Deployments maps a model name to its Azure deployment (kind azure
+	// only, deployment style); a model not in it is its own deployment.
+	Deployments map[string]string
+	// EntraToken is a Microsoft Entra ID access token sent as a bearer
+	// token instead of a key (kind azure only).
+	EntraToken string
+	// EntraTokenFile is a file holding such a token, read again when it
+	// changes (kind azure only).
+	EntraTokenFile string
+}
+
+// azureOnly names the first Azure setting s has, or "".
+func (s Settings) azureOnly() string {
+	switch {
+	case s.APIVersion != "":
+		return "api_version"
+	case len(s.Deployments) > 0:
+		return "deployments"
+	case s.EntraToken != "":
+		return "entra_token_env"
+	case s.EntraTokenFile != "":
+		return "entra_token_file"
+	}
+	return ""
 }
 
 // Endpoint is how the gateway talks to one upstream: what goes into its
@@ -186,6 +219,7 @@ var kinds = map[Kind]spec{
 			return nil
 		},
 	},
+	Azure: azureSpec,
 }
 
 // Kinds returns every kind, the default first.
@@ -238,6 +272,9 @@ func New(s Settings) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k := s.azureOnly(); k != "" && kind != Azure {
+		return nil, fmt.Errorf("%s applies to kind azure only", k)
+	}
 	sp := kinds[kind]
 	u, err := url.Parse(s.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -254,8 +291,11 @@ func New(s Settings) (*Endpoint, error) {
 
 // exampleBase is a base URL of kind k, for messages.
 func exampleBase(k Kind) string {
-	if k == Anthropic {
+	switch k {
+	case Anthropic:
 		return "https://api.anthropic.com"
+	case Azure:
+		return "https://RESOURCE.openai.azure.com/openai/v1"
 	}
 	return "https://api.openai.com/v1"
 }
