@@ -158,7 +158,7 @@ func TestProbeCmdAnthropic(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runProbe(t, s.URL(), "--kind", "claude"); err == nil || !strings.Contains(err.Error(), `--kind: unknown kind "claude" (use one of: openai, anthropic)`) {
+	if _, err := runProbe(t, s.URL(), "--kind", "claude"); err == nil || !strings.Contains(err.Error(), `--kind: unknown kind "claude" (use one of: openai, anthropic, gemini)`) {
 		t.Errorf("--kind claude: %v", err)
 	}
 }

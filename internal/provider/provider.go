@@ -21,6 +21,9 @@
 //     given with or without /v1 (https://api.anthropic.com, as the Anthropic
 //     SDKs take it, or https://api.anthropic.com/v1): request paths are
 //     relative to the /v1 URL (/messages, /models).
+//   - gemini: Google's Gemini API (see [Gemini]). The key goes out as
+//     "x-goog-api-key: KEY"; the base URL may be given with or without its
+//     version (/v1beta is added to a bare host).
 //
 // # Adding a kind
 //
@@ -186,6 +189,7 @@ var kinds = map[Kind]spec{
 			return nil
 		},
 	},
+	Gemini: geminiSpec,
 }
 
 // Kinds returns every kind, the default first.
@@ -254,8 +258,11 @@ func New(s Settings) (*Endpoint, error) {
 
 // exampleBase is a base URL of kind k, for messages.
 func exampleBase(k Kind) string {
-	if k == Anthropic {
+	switch k {
+	case Anthropic:
 		return "https://api.anthropic.com"
+	case Gemini:
+		return GeminiBase
 	}
 	return "https://api.openai.com/v1"
 }
