@@ -138,7 +138,7 @@ func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id strin
 		return
 	}
 	x := exchange{ep: passthroughRow, w: w, r: r, ur: r, rec: rec} // the upstream's answer is relayed as it is
-	resp, err := view.Do(g.outbound(&x, nil, attempt{view: view}))
+	resp, err := view.Do(g.outbound(&x, id, nil, attempt{view: view}))
 	if err != nil {
 		rec.err = err
 		var ue *upstream.Error
