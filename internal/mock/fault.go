@@ -18,7 +18,7 @@ import (
 const FaultHeader = "X-Mock-Fault"
 
 // faultNames lists the known items in the order String writes them.
-var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "stall", "ttft", "drop_idle", "html"}
+var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "stall", "ttft", "drop_idle", "html", "safety"}
 
 // Fault is a parsed fault spec. The zero value is "no fault". Build one with
 // [ParseFault]; String gives the canonical spec back.
@@ -31,6 +31,7 @@ type Fault struct {
 	ttft       time.Duration // meaningful when hasTTFT
 	dropIdle   time.Duration
 	html       bool
+	safety     string // "prompt" or "response"; Gemini's routes only
 
 	hasRetryAfter bool
 	hasReset      bool
@@ -98,6 +99,11 @@ func (f *Fault) set(name, value string) error {
 		f.hasTTFT = true
 	case "drop_idle":
 		f.dropIdle, err = duration(value, true)
+	case "safety":
+		if value != "prompt" && value != "response" {
+			err = errors.New("want prompt or response")
+		}
+		f.safety = value
 	case "html":
 		switch value {
 		case "1", "true":
@@ -134,7 +140,7 @@ func duration(s string, positive bool) (time.Duration, error) {
 
 // acts reports whether f does anything besides counting.
 func (f Fault) acts() bool {
-	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html
+	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html || f.safety != ""
 }
 
 // IsZero reports whether f is "no fault".
@@ -168,6 +174,9 @@ func (f Fault) String() string {
 	}
 	if f.html {
 		add("html", "1")
+	}
+	if f.safety != "" {
+		add("safety", f.safety)
 	}
 	return strings.Join(items, ",")
 }
