@@ -69,11 +69,11 @@ const (
 // every other path under /v1/.
 var (
 	chatRow = &endpoint{path: "/v1/chat/completions", method: http.MethodPost, routed: true, front: openaiFront,
-		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd, xlate: []*translation{chatToAnthropic}}
+		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd, xlate: []*translation{chatToAnthropic, chatToGemini}}
 	completionsRow = &endpoint{path: "/v1/completions", method: http.MethodPost, routed: true, front: openaiFront,
 		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd}
 	embeddingsRow = &endpoint{path: "/v1/embeddings", method: http.MethodPost, routed: true, front: openaiFront,
-		class: classEmbed, usage: openaiUsage}
+		class: classEmbed, usage: openaiUsage, xlate: []*translation{embeddingsToGemini}}
 	responsesRow = &endpoint{path: "/v1/responses", method: http.MethodPost, routed: true, front: openaiFront,
 		class: classGenerate, usage: openaiUsage, end: func() streamEnd { return streamEnd{end: responsesEnd} }}
 	modelsRow = &endpoint{path: "/v1/models", method: http.MethodGet, front: openaiFront, class: classOther,

@@ -15,7 +15,10 @@ package gateway
 //     as it arrives) and its errors back (package translate). An OpenAI
 //     client's /v1/chat/completions goes to an anthropic upstream's
 //     /messages; an Anthropic client's /v1/messages to an
-//     OpenAI-compatible upstream's /chat/completions.
+//     OpenAI-compatible upstream's /chat/completions. Either goes to a
+//     gemini upstream's /models/{model}:generateContent (or
+//     :streamGenerateContent?alt=sse), and OpenAI's /v1/embeddings to its
+//     :batchEmbedContents (gemini.go).
 //
 // A model served by upstreams of several dialects is sent to them as
 // groups: the upstreams of the client's own dialect first (no
@@ -275,7 +278,7 @@ func (g *Gateway) initDialects() {
 func cannotServe(ep *endpoint, model string) *apiError {
 	if ep == countTokensRow {
 		return &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "endpoint_not_supported",
-			message: "the model " + quote(model) + " is served by OpenAI-compatible upstreams, which have no count_tokens endpoint: " +
+			message: "the model " + quote(model) + " is served by upstreams of another API, which have no count_tokens endpoint: " +
 				"count tokens with a model served by an anthropic upstream, or estimate them"}
 	}
 	return &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "route_not_supported",
