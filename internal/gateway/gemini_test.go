@@ -512,3 +512,32 @@ func TestClientGoogleKeyNotForwarded(t *testing.T) {
 		t.Errorf("the upstream got the client's x-goog-api-key")
 	}
 }
+
+// TestGeminiAsFallbackGroup: a model served by an OpenAI-compatible
+// upstream (down) and a gemini one, in that config order: an OpenAI client
+// tries its own group first, then the gemini group, translated; an
+// Anthropic client, with no group of its own, tries the OpenAI group then
+// the gemini one, each translated its own way.
+func TestGeminiAsFallbackGroup(t *testing.T) {
+	m := startMock(t, mock.Options{Tokens: 2, APIKey: geminiKey})
+	yaml := "upstreams:\n" +
+		"  - {name: down, base_url: http://" + closedAddr(t) + "/v1, models: [\"gemini-*\"], " + fastRetry + "}\n" +
+		"  - {name: gem, kind: gemini, base_url: \"" + m.URL() + "\", api_key_env: GEMINI_KEY, models: [\"gemini-*\"]}\n"
+	g := startGateway(t, yaml, map[string]string{"GEMINI_KEY": geminiKey})
+	for _, tt := range []struct{ name, path, body, want string }{
+		{"openai client", "/v1/chat/completions", chatBody("gemini-2.5-flash", false), `"content":"word1 word2"`},
+		{"anthropic client", "/v1/messages", `{"model":"gemini-2.5-flash","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
+			`"text":"word1 word2"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := g.do(t, http.MethodPost, tt.path, tt.body)
+			if a.status != 200 || !strings.Contains(string(a.body), tt.want) {
+				t.Fatalf("%d %s, want 200 with %s", a.status, a.body, tt.want)
+			}
+		})
+	}
+	logs := g.logs.String()
+	if n := strings.Count(logs, `"upstream":"gem"`); n < 2 || strings.Count(logs, "trying its upstreams of another API, translated") < 2 {
+		t.Errorf("want both answers from gem, after the down group:\n%s", logs)
+	}
+}
