@@ -93,6 +93,10 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	}
 	target := *u.base
 	target.Path += rel
+	if req.URL.RawPath != "" && req.URL.Host == "" {
+		// An escaped path (a model name with a slash in it) stays escaped.
+		target.RawPath = u.base.EscapedPath() + req.URL.EscapedPath()
+	}
 	target.RawQuery = req.URL.RawQuery
 	out.URL, out.Host, out.RequestURI = &target, "", ""
 	if n > 1 && req.GetBody != nil {

@@ -174,7 +174,8 @@ func (p *Pool) Close() error {
 // Do sends req to one of the pool's upstreams, retrying and failing over
 // as the retry policy allows. req's URL may be absolute (an SDK built it
 // against one upstream's base URL) or just a path relative to the base URL
-// ("/chat/completions"). On success the response is the upstream's, any
+// ("/chat/completions"); a relative path's escaped form (URL.RawPath) and
+// query are kept. On success the response is the upstream's, any
 // status included, with a body that enforces StreamIdle; read errors from
 // it are *Error values. On failure the error is an *Error.
 //

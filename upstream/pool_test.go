@@ -496,6 +496,30 @@ func TestAbsoluteURLFromSDK(t *testing.T) {
 	})
 }
 
+// TestEscapedPathStaysEscaped: a relative path with escapes (a model name
+// holding a slash, path-escaped by the caller) reaches the upstream as the
+// caller escaped it, under the base path, with its query.
+func TestEscapedPathStaysEscaped(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		s := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s?%s", r.URL.EscapedPath(), r.URL.RawQuery)
+		})
+		p := newPool(t, s, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader("{}"))
+		req.URL.Path, req.URL.RawPath = "/models/a/../b:streamGenerateContent", "/models/a%2F..%2Fb:streamGenerateContent"
+		req.URL.RawQuery = "alt=sse"
+		resp, err := p.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := "/v1/models/a%2F..%2Fb:streamGenerateContent?alt=sse"; string(b) != want {
+			t.Errorf("upstream got %q, want %q", b, want)
+		}
+	})
+}
+
 // TestPickPrefersTheLessLoadedOfTwo: with two upstreams of equal weight and
 // one busy, power of two choices must always pick the idle one: its two
 // candidates are distinct. Drawn with replacement, both draws land on the

@@ -66,8 +66,8 @@ Faults: a comma-separated list of name=value, for the whole server with
 --fault, or for one request with the header "X-Mock-Fault: SPEC" (which
 replaces --fault; "X-Mock-Fault: none" turns it off):
   status=CODE           answer CODE (400-599) with an error body of the
-                        route's API (OpenAI's, or Anthropic's: 529 is its
-                        overloaded_error, 429 its rate_limit_error)
+                        route's API (OpenAI's, Gemini's, or Anthropic's: 529
+                        is its overloaded_error, 429 its rate_limit_error)
   retry_after=S         add Retry-After: S seconds (alone: status 429)
   times=N               only the first N matching requests get the fault
   reset_after_chunks=K  send K stream events (or half a JSON body), then abort
@@ -76,6 +76,8 @@ replaces --fault; "X-Mock-Fault: none" turns it off):
   drop_idle=D           close, unanswered, a request arriving on a connection
                         idle for at least D (the stale keep-alive race)
   html=1                answer an HTML error page (status= or 502)
+  safety=KIND           Gemini's routes (/v1beta): block the prompt or the
+                        response (KIND prompt or response) by safety filters
 
 Every flag can also be set by its environment twin, WARMGATE_MOCK_<FLAG>
 (upper case, dashes as underscores); a flag on the command line wins.`,

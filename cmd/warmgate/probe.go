@@ -42,7 +42,8 @@ connection, how many requests it serves on one, and the client settings to
 use (warmgate, Go, Python httpx, Node.js), ready to paste.
 
 It sends GET URL+PATH (default /models; for --kind anthropic, URL is taken as
-Anthropic's SDKs take it, with or without /v1, and the path is under /v1):
+Anthropic's SDKs take it, with or without /v1, and the path is under /v1; for
+--kind gemini, with or without its version, /v1beta when it names none):
   - --samples requests on new connections and as many on one reused
     connection, each traced (DNS, TCP connect, TLS handshake, first byte),
     reported as p50/p90; TLS version, cipher, ALPN (h2 or http/1.1), TLS
@@ -59,8 +60,9 @@ plus --ca, and sends the key in $VAR with --key-env VAR as the API takes it
 --kind anthropic sends "x-api-key: KEY" and "anthropic-version: 2023-06-01"
 (Anthropic's /v1/models wants both); --kind azure sends "api-key: KEY" to
 /openai/models?api-version=2024-10-21 (URL: the resource's root) or to
-/openai/v1/models (URL ending in /openai/v1). --kind defaults to anthropic for
-api.anthropic.com and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
+/openai/v1/models (URL ending in /openai/v1); --kind gemini sends
+"x-goog-api-key: KEY". --kind defaults to anthropic for api.anthropic.com, to gemini for
+generativelanguage.googleapis.com, and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
 connect or TLS handshake.
 
 Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
@@ -86,7 +88,7 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 	fl.IntVar(&o.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send on one connection to find a cap (negative: skip)")
 	fl.StringVar(&o.Path, "path", probe.DefaultPath, "path appended to URL for every request")
 	fl.StringVar(&keyEnv, "key-env", "", "send the key in $`VAR` as the API takes it (the key is never printed)")
-	fl.StringVar(&kind, "kind", "", "the API's kind: "+provider.KindNames()+" (default: anthropic for api.anthropic.com, else openai)")
+	fl.StringVar(&kind, "kind", "", "the API's kind: "+provider.KindNames()+" (default: by the host, else openai)")
 	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
 	fl.BoolVar(&o.HTTP1, "http1", false, "probe as an HTTP/1.1 client even if the server offers h2")
 	fl.DurationVar(&o.RequestTimeout, "timeout", probe.DefaultRequestTimeout, "limit for each request, connection included")
@@ -150,7 +152,8 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 }
 
 // probeKind is the --kind flag's kind, or when it is empty the kind of the
-// URL's host: Anthropic's API host is anthropic, any other openai.
+// URL's host: Anthropic's API host is anthropic, Gemini's gemini, any other
+// openai.
 func probeKind(flag, rawURL string) (provider.Kind, error) {
 	if flag != "" {
 		k, err := provider.ParseKind(flag)
@@ -159,8 +162,13 @@ func probeKind(flag, rawURL string) (provider.Kind, error) {
 		}
 		return k, nil
 	}
-	if u, err := url.Parse(rawURL); err == nil && strings.EqualFold(u.Hostname(), "api.anthropic.com") {
-		return provider.Anthropic, nil
+	if u, err := url.Parse(rawURL); err == nil {
+		switch strings.ToLower(u.Hostname()) {
+		case "api.anthropic.com":
+			return provider.Anthropic, nil
+		case "generativelanguage.googleapis.com":
+			return provider.Gemini, nil
+		}
 	}
 	return provider.OpenAI, nil
 }

@@ -202,10 +202,11 @@ func TestProbeCmdAzure(t *testing.T) {
 
 func TestProbeKindFromHost(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://api.anthropic.com":    "anthropic",
-		"https://API.anthropic.com/v1": "anthropic",
-		"https://api.openai.com/v1":    "openai",
-		"http://127.0.0.1:18080":       "openai",
+		"https://api.anthropic.com":                        "anthropic",
+		"https://API.anthropic.com/v1":                     "anthropic",
+		"https://api.openai.com/v1":                        "openai",
+		"https://generativelanguage.googleapis.com/v1beta": "gemini",
+		"http://127.0.0.1:18080":                           "openai",
 	} {
 		if got, err := probeKind("", in); err != nil || string(got) != want {
 			t.Errorf("probeKind(%q) = %q, %v; want %s", in, got, err, want)

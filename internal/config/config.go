@@ -70,12 +70,15 @@ type Upstream struct {
 	Name string `yaml:"name"`
 	// Kind is the upstream's API: "openai" (any OpenAI-compatible API;
 	// "" means openai), "anthropic" (Anthropic's Messages API: the key
-	// goes out as x-api-key, anthropic-version is set) or "azure" (Azure
-	// OpenAI: the key goes out as api-key). See internal/provider.
+	// goes out as x-api-key, anthropic-version is set), "azure" (Azure
+	// OpenAI: the key goes out as api-key) or "gemini" (Google's Gemini
+	// API: the key goes out as x-goog-api-key). See internal/provider.
 	Kind string `yaml:"kind"`
 	// BaseURL is the API's root. Kind openai: used as given, usually with
 	// /v1 (https://api.openai.com/v1). Kind anthropic: with or without /v1
 	// (https://api.anthropic.com); request paths are relative to the /v1 URL.
+	// Kind gemini: with or without its version (/v1beta is added to a URL
+	// that names none).
 	BaseURL string `yaml:"base_url"`
 	// AnthropicVersion is the anthropic-version header sent to a kind
 	// anthropic upstream on requests whose client sent none (a client's own

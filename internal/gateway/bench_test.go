@@ -73,11 +73,12 @@ func startGatewayB(b *testing.B, m *mock.Server) string {
 }
 
 // BenchmarkPaths measures one request on each path of a gateway whose
-// upstreams are the mock in both of its dialects (kind openai for gpt-*,
-// kind anthropic for claude-*): today's OpenAI relay, path a (an
-// Anthropic client to an anthropic upstream, relayed byte for byte), path
-// b (an OpenAI client to an anthropic upstream) and path c (an Anthropic
-// client to an OpenAI upstream), plain and streamed; and, for the
+// upstreams are the mock in its dialects (kind openai for gpt-*, kind
+// anthropic for claude-*, kind gemini for gemini-*): today's OpenAI relay,
+// path a (an Anthropic client to an anthropic upstream, relayed byte for
+// byte), path b (an OpenAI client to an anthropic upstream), path c (an
+// Anthropic client to an OpenAI upstream), d and e (an OpenAI and an
+// Anthropic client to a gemini upstream), plain and streamed; and, for the
 // gateway's own share, the same requests sent to the mock directly
 // (direct-openai, direct-anthropic). Path a's cost against the OpenAI
 // relay is the ratio of their overheads over direct, in one run.
@@ -92,6 +93,7 @@ func BenchmarkPaths(b *testing.B) {
 	yaml := "upstreams:\n" +
 		"  - {name: oa, base_url: " + m.URL() + "/v1, models: [\"gpt-*\"]}\n" +
 		"  - {name: an, kind: anthropic, base_url: " + m.URL() + ", models: [\"claude-*\"]}\n" +
+		"  - {name: ge, kind: gemini, base_url: " + m.URL() + ", models: [\"gemini-*\"]}\n" +
 		"data_dir: " + b.TempDir() + "\n"
 	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
@@ -125,6 +127,8 @@ func BenchmarkPaths(b *testing.B) {
 			{"a-anthropic-relay", "/v1/messages", messages("claude-sonnet-4-5", stream)},
 			{"b-openai-to-anthropic", "/v1/chat/completions", chatBody("claude-sonnet-4-5", stream)},
 			{"c-anthropic-to-openai", "/v1/messages", messages("gpt-4.1-mini", stream)},
+			{"d-openai-to-gemini", "/v1/chat/completions", chatBody("gemini-2.5-flash", stream)},
+			{"e-anthropic-to-gemini", "/v1/messages", messages("gemini-2.5-flash", stream)},
 		} {
 			b.Run(mode+"/"+p.name, func(b *testing.B) {
 				tr := &http.Transport{MaxIdleConnsPerHost: 64}

@@ -43,9 +43,10 @@ type endpoint struct {
 	// end is how a complete stream of it ends (streamend.go), made fresh
 	// for each stream; nil: its streams are relayed as they come, unjudged.
 	end func() streamEnd
-	// xlate is how the route is served by upstreams of the other dialect
-	// (translation.go); nil: only by upstreams of its own.
-	xlate *translation
+	// xlate is how the route is served by upstreams of other dialects, one
+	// translation per dialect (translation.go); none: only by upstreams of
+	// its own.
+	xlate []*translation
 	// serve answers the route itself, instead of the relay (GET /v1/models).
 	serve func(g *Gateway, w *respWriter, r *http.Request, rec *accessLog)
 }
@@ -68,11 +69,11 @@ const (
 // every other path under /v1/.
 var (
 	chatRow = &endpoint{path: "/v1/chat/completions", method: http.MethodPost, routed: true, front: openaiFront,
-		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd, xlate: chatToAnthropic}
+		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd, xlate: []*translation{chatToAnthropic, chatToGemini}}
 	completionsRow = &endpoint{path: "/v1/completions", method: http.MethodPost, routed: true, front: openaiFront,
 		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd}
 	embeddingsRow = &endpoint{path: "/v1/embeddings", method: http.MethodPost, routed: true, front: openaiFront,
-		class: classEmbed, usage: openaiUsage}
+		class: classEmbed, usage: openaiUsage, xlate: []*translation{embeddingsToGemini}}
 	responsesRow = &endpoint{path: "/v1/responses", method: http.MethodPost, routed: true, front: openaiFront,
 		class: classGenerate, usage: openaiUsage, end: func() streamEnd { return streamEnd{end: responsesEnd} }}
 	modelsRow = &endpoint{path: "/v1/models", method: http.MethodGet, front: openaiFront, class: classOther,

@@ -56,6 +56,9 @@ type Gateway struct {
 	dialects map[string]provider.Dialect
 	mixed    bool
 	only     provider.Dialect
+	// order is the dialects of the upstreams, each once, in the config
+	// order of their first upstream: the order of translated groups.
+	order []provider.Dialect
 
 	modelTab modelTable // GET /v1/models (models.go)
 

@@ -125,7 +125,7 @@ func copyRequestHeader(dst, src http.Header, pass func(canonicalName string) boo
 		switch {
 		case hopHeaders[k], routingHeaders[k]:
 		case forwardable[k] && !pass(k):
-		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
+		case k == "Authorization", k == "X-Api-Key", k == "Api-Key", k == "X-Goog-Api-Key", k == "Content-Length", k == "Accept-Encoding", k == "Host", k == "Cookie":
 		default:
 			dst[k] = vv
 		}

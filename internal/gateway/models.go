@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warmgate/warmgate/internal/provider"
 	"github.com/warmgate/warmgate/openai"
 	"github.com/warmgate/warmgate/upstream"
 )
@@ -138,7 +139,7 @@ func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id strin
 		return
 	}
 	x := exchange{ep: passthroughRow, w: w, r: r, ur: r, rec: rec} // the upstream's answer is relayed as it is
-	resp, err := view.Do(g.outbound(&x, "", nil, attempt{view: view}))
+	resp, err := view.Do(g.outbound(&x, id, nil, attempt{view: view}))
 	if err != nil {
 		rec.err = err
 		var ue *upstream.Error
@@ -266,8 +267,13 @@ func (g *Gateway) fetchUpstreamModels(ctx context.Context, auth, name string) ([
 	if err != nil {
 		return nil, err
 	}
+	gem := g.dialects[name] == provider.DialectGemini
 	if g.passAuth[name] && auth != "" {
-		req.Header.Set("Authorization", auth)
+		if k, ok := strings.CutPrefix(auth, "Bearer "); ok && gem {
+			req.Header.Set("X-Goog-Api-Key", k) // where Gemini reads the key
+		} else {
+			req.Header.Set("Authorization", auth)
+		}
 	}
 	resp, err := g.pool.Only(name).Do(req)
 	if err != nil {
@@ -277,9 +283,21 @@ func (g *Gateway) fetchUpstreamModels(ctx context.Context, auth, name string) ([
 	if resp.StatusCode != http.StatusOK {
 		return nil, &apiError{message: "status " + resp.Status}
 	}
-	var list modelList
+	var list struct {
+		Data []modelEntry `json:"data"`
+		// Models is Gemini's list: {"models":[{"name":"models/ID"}]}, its
+		// first page (50 models).
+		Models []struct {
+			Name string `json:"name"`
+		} `json:"models"`
+	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&list); err != nil {
 		return nil, err
+	}
+	if gem {
+		for _, m := range list.Models {
+			list.Data = append(list.Data, modelEntry{ID: strings.TrimPrefix(m.Name, "models/"), OwnedBy: name})
+		}
 	}
 	return list.Data, nil
 }

@@ -184,7 +184,7 @@ func (g *Gateway) send(x *exchange) {
 	if x.env.Stream {
 		x.hb = startHeartbeat(x.w, g.cfg.Server.Heartbeat, x.ep.front.heartbeat)
 	}
-	var groups [2]attempt // no allocation for the groups of a request
+	var groups [maxGroups]attempt // no allocation for the groups of a request
 	for i, model := range x.models {
 		b := x.body
 		groups[0] = attempt{view: g.pool}
@@ -205,20 +205,26 @@ func (g *Gateway) send(x *exchange) {
 				}
 			}
 		}
-		var bodies [2][]byte
-		for j, a := range tries {
-			ab, err := translateRequest(a, b)
+		// Each group's body; a group whose translation refuses the request
+		// is left out, and the request fails with the first refusal only
+		// when no group is left.
+		var bodies [maxGroups][]byte
+		n := 0
+		var refused error
+		for _, a := range tries {
+			ab, err := translateRequest(a, model, b)
 			if err != nil {
-				if len(tries) == 1 {
-					x.model, x.err = model, err
-					return
-				}
-				// Only the translated group, last, can fail here: the
-				// request goes to the client's own group alone.
-				tries = tries[:j]
-				break
+				refused = cmp.Or(refused, err)
+				continue
 			}
-			bodies[j] = ab
+			if n < len(bodies) {
+				tries[n], bodies[n] = a, ab
+				n++
+			}
+		}
+		if tries = tries[:n]; n == 0 {
+			x.model, x.err = model, refused
+			return
 		}
 		for j, a := range tries {
 			resp, err := a.view.Do(g.outbound(x, model, bodies[j], a))
@@ -228,7 +234,7 @@ func (g *Gateway) send(x *exchange) {
 					resp.Body.Close()
 				}
 				if j < len(tries)-1 {
-					g.log.Info("every upstream of the model's API failed; trying its upstreams of the other API, translated",
+					g.log.Info("every upstream of the model's API failed; trying its upstreams of another API, translated",
 						"request_id", x.rec.id, "model", clip(model, maxLogged))
 					continue
 				}
@@ -244,10 +250,10 @@ func (g *Gateway) send(x *exchange) {
 	}
 }
 
-// outbound builds the request to send upstream: body b (never re-encoded),
-// the path under /v1, the client's headers minus its credentials, the
-// request id; its context carries model, for the kinds whose URL depends
-// on it (provider.WithModel).
+// outbound builds the request to send upstream for model: body b (never
+// re-encoded), the path under /v1 (or the translation's target), the
+// client's headers minus its credentials, the request id; its context
+// carries model, for the kinds whose URL depends on it (provider.WithModel).
 func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http.Request {
 	r := x.ur
 	ctx := r.Context()
@@ -262,7 +268,8 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	ups := a.view.Upstreams()
 	copyRequestHeader(out.Header, r.Header, func(k string) bool { return g.forwards(ups, k) })
 	if a.xl != nil {
-		out.URL.Path = a.xl.path
+		t := a.xl.target(model, x.env.Stream)
+		out.URL.Path, out.URL.RawPath, out.URL.RawQuery = t.path, t.rawPath, t.query
 		for _, k := range a.xl.drop {
 			out.Header.Del(k)
 		}
@@ -272,9 +279,12 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	case a.xl != nil:
 		// The client's key, in the header the upstream's API reads it from.
 		if k := x.ep.front.clientKey(r); k != "" {
-			if a.xl.to == provider.DialectAnthropic {
+			switch a.xl.to {
+			case provider.DialectAnthropic:
 				out.Header.Set("X-Api-Key", k)
-			} else {
+			case provider.DialectGemini:
+				out.Header.Set("X-Goog-Api-Key", k)
+			default:
 				out.Header.Set("Authorization", "Bearer "+k)
 			}
 		}

@@ -146,11 +146,13 @@ func (g *Gateway) relayAnswer(x *exchange) {
 // end of stream.
 func (g *Gateway) relayCommitted(x *exchange) {
 	w, r, resp, err, rec := x.w, x.r, x.resp, x.err, x.rec
-	if err == nil && resp.StatusCode/100 == 2 && isEventStream(resp.Header.Get("Content-Type")) {
-		if x.xl != nil {
-			g.translateStream(x)
+	if err == nil && resp.StatusCode/100 == 2 && x.xl != nil {
+		if rd := x.xl.reader(resp); rd != nil {
+			g.translateStream(x, rd)
 			return
 		}
+	}
+	if err == nil && resp.StatusCode/100 == 2 && x.xl == nil && isEventStream(resp.Header.Get("Content-Type")) {
 		res, cerr := sse.Copy(r.Context(), w, resp.Body, streamOptions(x))
 		rec.events = res.Events
 		if cerr != nil && !res.Done {

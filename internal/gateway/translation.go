@@ -3,24 +3,29 @@
 
 package gateway
 
-// The three paths of a routed request, chosen per request from the
-// client's dialect (its row's front) and the dialect of the upstreams that
-// serve the model (their kind, internal/provider):
+// The paths of a routed request, chosen per request from the client's
+// dialect (its row's front) and the dialects of the upstreams that serve
+// the model (their kind, internal/provider):
 //
 //   - same dialect: the body is relayed byte for byte (only the credential
 //     headers change): the fast path, whatever the dialect;
-//   - an OpenAI client's /v1/chat/completions to an anthropic upstream:
-//     the request is translated to /messages, and the answer, its stream
-//     (event by event, as it arrives) and its errors back (package
-//     translate);
-//   - an Anthropic client's /v1/messages to an OpenAI-compatible upstream:
-//     the same the other way, to /chat/completions.
+//   - another dialect the row has a translation to (its xlate): the
+//     request is translated (its upstream path may depend on the model and
+//     on whether it streams), and the answer, its stream (event by event,
+//     as it arrives) and its errors back (package translate). An OpenAI
+//     client's /v1/chat/completions goes to an anthropic upstream's
+//     /messages; an Anthropic client's /v1/messages to an
+//     OpenAI-compatible upstream's /chat/completions. Either goes to a
+//     gemini upstream's /models/{model}:generateContent (or
+//     :streamGenerateContent?alt=sse), and OpenAI's /v1/embeddings to its
+//     :batchEmbedContents (gemini.go).
 //
-// A model served by upstreams of both kinds is sent to them as two groups:
-// the upstreams of the client's own dialect first (no translation), then
-// the others, like a fallback: the second group is tried when every
-// upstream of the first failed (failedAll). Package upstream never sees a
-// body's dialect.
+// A model served by upstreams of several dialects is sent to them as
+// groups: the upstreams of the client's own dialect first (no
+// translation), then those of each other dialect, in the config order of
+// each dialect's first upstream, like fallbacks: the next group is tried
+// when every upstream of the previous one failed (failedAll). Package
+// upstream never sees a body's dialect.
 
 import (
 	"bytes"
@@ -28,6 +33,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,32 +44,79 @@ import (
 	"github.com/warmgate/warmgate/upstream"
 )
 
-// translation is how a route is served by upstreams of the other dialect:
+// translation is how a route is served by upstreams of another dialect:
 // where its requests go, and how request, answer, stream and errors are
-// translated. A row without one is served only by upstreams of its own
-// dialect.
+// translated. A row lists one per dialect it can be translated to (its
+// xlate); a row without any is served only by upstreams of its own
+// dialect. Adding a dialect to a route is adding a translation to its
+// row.
 type translation struct {
 	// to is the upstreams' dialect.
 	to provider.Dialect
-	// path is the upstream path, under its base URL.
-	path string
+	// target is where a request for model goes, under the upstream's base
+	// URL: a path that may depend on the model and on whether the request
+	// streams (Gemini's /models/{model}:streamGenerateContent?alt=sse).
+	target func(model string, stream bool) target
 	// drop are client headers that mean something only in the client's
 	// dialect, not sent to the other.
 	drop []string
-	// request translates the client's body (*translate.RequestError when
-	// it cannot be).
-	request func(body []byte) ([]byte, error)
+	// request translates the client's body for model (*translate.RequestError
+	// when it cannot be).
+	request func(model string, body []byte) ([]byte, error)
 	// answer translates a successful answer's body, and returns its usage.
-	answer func(body []byte) ([]byte, translate.Usage, error)
+	answer func(x *exchange, body []byte) ([]byte, translate.Usage, error)
 	// errorBody translates an upstream error answer: the status and body
 	// the client gets.
 	errorBody func(status int, body []byte) (int, []byte)
 	// stream makes the translator of one stream.
 	stream func(x *exchange) streamTranslator
+	// events reads a successful answer as a stream of events, or returns
+	// nil when the answer is not a stream (a whole answer). nil: SSE, by
+	// the answer's content type (sseEvents). A dialect whose stream has
+	// another framing (AWS event-stream) decodes it here into events.
+	events func(resp *http.Response) eventReader
 }
 
-// streamTranslator is translate's MessagesToChatStream or
-// ChatToMessagesStream.
+// target is where a translated request goes: its path under the
+// upstream's base URL, the path's escaped form when it holds escapes
+// ("" when it needs none), and its query.
+type target struct {
+	path, rawPath, query string
+}
+
+// fixedTarget is the target of a translation whose requests all go to
+// path.
+func fixedTarget(path string) func(string, bool) target {
+	t := target{path: path}
+	return func(string, bool) target { return t }
+}
+
+// eventReader is a stream's events as they arrive: sse.Reader, or a
+// decoder of another framing yielding the same events. Next returns
+// io.EOF at the stream's end.
+type eventReader interface {
+	Next() (sse.Event, error)
+}
+
+// reader is the event reader of resp, or nil when resp is not a stream.
+func (xl *translation) reader(resp *http.Response) eventReader {
+	if xl.events != nil {
+		return xl.events(resp)
+	}
+	return sseEvents(resp)
+}
+
+// sseEvents reads an SSE answer (Content-Type text/event-stream); nil for
+// any other.
+func sseEvents(resp *http.Response) eventReader {
+	if !isEventStream(resp.Header.Get("Content-Type")) {
+		return nil
+	}
+	return sse.NewReader(resp.Body, 0)
+}
+
+// streamTranslator is translate's MessagesToChatStream,
+// ChatToMessagesStream, GeminiToChatStream or PivotToMessagesStream.
 type streamTranslator interface {
 	Event(ev sse.Event, emit translate.Emit) error
 	End() translate.StreamResult
@@ -72,10 +125,10 @@ type streamTranslator interface {
 // chatToAnthropic serves /v1/chat/completions from an anthropic upstream.
 var chatToAnthropic = &translation{
 	to:      provider.DialectAnthropic,
-	path:    "/messages",
-	drop:    []string{"Openai-Beta", "Openai-Organization", "Openai-Project"},
-	request: translate.ChatRequestBodyToMessages,
-	answer: func(b []byte) ([]byte, translate.Usage, error) {
+	target:  fixedTarget("/messages"),
+	drop:    openaiOnlyHeaders,
+	request: func(_ string, b []byte) ([]byte, error) { return translate.ChatRequestBodyToMessages(b) },
+	answer: func(_ *exchange, b []byte) ([]byte, translate.Usage, error) {
 		return translate.MessagesResponseBodyToChat(b, time.Now().Unix())
 	},
 	errorBody: func(status int, b []byte) (int, []byte) {
@@ -92,13 +145,22 @@ var chatToAnthropic = &translation{
 	},
 }
 
+// openaiOnlyHeaders and anthropicOnlyHeaders are the client headers that
+// mean something only to their own dialect's API.
+var (
+	openaiOnlyHeaders    = []string{"Openai-Beta", "Openai-Organization", "Openai-Project"}
+	anthropicOnlyHeaders = []string{"Anthropic-Version", "Anthropic-Beta"}
+)
+
 // messagesToOpenAI serves /v1/messages from an OpenAI-compatible upstream.
 var messagesToOpenAI = &translation{
 	to:      provider.DialectOpenAI,
-	path:    "/chat/completions",
-	drop:    []string{"Anthropic-Version", "Anthropic-Beta"},
-	request: translate.MessagesRequestBodyToChat,
-	answer:  translate.ChatResponseBodyToMessages,
+	target:  fixedTarget("/chat/completions"),
+	drop:    anthropicOnlyHeaders,
+	request: func(_ string, b []byte) ([]byte, error) { return translate.MessagesRequestBodyToChat(b) },
+	answer: func(_ *exchange, b []byte) ([]byte, translate.Usage, error) {
+		return translate.ChatResponseBodyToMessages(b)
+	},
 	errorBody: func(status int, b []byte) (int, []byte) {
 		st, eb := translate.ChatErrorToMessages(status, b)
 		out, _ := jsonNoEscape(eb)
@@ -110,27 +172,50 @@ var messagesToOpenAI = &translation{
 }
 
 // attempt is one group of upstreams send tries for a model: its pool view
-// and, for upstreams of the other dialect, the translation.
+// and, for upstreams of another dialect, the translation.
 type attempt struct {
 	view *upstream.Pool
 	xl   *translation // nil: same dialect, relayed as is
 }
 
+// maxGroups is the room for a request's groups without an allocation:
+// one per dialect.
+const maxGroups = 4
+
 // attempts are the groups of model's upstreams that can serve a request of
-// ep, in groups' room: those of the client's dialect, then, when ep has a
-// translation, those of the other. None when the model's upstreams all
-// speak another dialect and ep has no translation to it.
-func (g *Gateway) attempts(ep *endpoint, model string, groups *[2]attempt) []attempt {
+// ep, in groups' room: those of the client's dialect first, then those of
+// each other dialect ep has a translation to, in the config order of each
+// dialect's first upstream (g.order), whatever the model. None when the
+// model's upstreams all speak dialects ep has no translation to.
+func (g *Gateway) attempts(ep *endpoint, model string, groups *[maxGroups]attempt) []attempt {
 	out := groups[:0]
 	if v := g.dialectView(model, ep.front.dialect); v != nil {
 		out = append(out, attempt{view: v})
 	}
-	if xl := ep.xlate; xl != nil {
-		if v := g.dialectView(model, xl.to); v != nil {
-			out = append(out, attempt{view: v, xl: xl})
+	if len(ep.xlate) == 0 {
+		return out
+	}
+	for _, d := range g.order {
+		if d == ep.front.dialect {
+			continue
+		}
+		if xl := ep.translationTo(d); xl != nil {
+			if v := g.dialectView(model, d); v != nil {
+				out = append(out, attempt{view: v, xl: xl})
+			}
 		}
 	}
 	return out
+}
+
+// translationTo is ep's translation to dialect d, or nil.
+func (ep *endpoint) translationTo(d provider.Dialect) *translation {
+	for _, xl := range ep.xlate {
+		if xl.to == d {
+			return xl
+		}
+	}
+	return nil
 }
 
 // dialectView is the pool view of the upstreams of dialect d serving
@@ -165,11 +250,12 @@ func (g *Gateway) dialectView(model string, d provider.Dialect) *upstream.Pool {
 	return v
 }
 
-// initDialects records each upstream's dialect (by its kind), and whether
-// the upstreams speak more than one.
+// initDialects records each upstream's dialect (by its kind), whether the
+// upstreams speak more than one, and the order of the dialects.
 func (g *Gateway) initDialects() {
 	g.dialects = map[string]provider.Dialect{}
 	g.only = provider.DialectOpenAI
+	g.order = nil
 	for i, u := range g.cfg.Upstreams {
 		d := provider.DialectOpenAI
 		if ep, err := providerEndpoint(u); err == nil { // validated by config
@@ -181,6 +267,9 @@ func (g *Gateway) initDialects() {
 		} else if d != g.only {
 			g.mixed = true
 		}
+		if !slices.Contains(g.order, d) {
+			g.order = append(g.order, d)
+		}
 	}
 }
 
@@ -189,22 +278,22 @@ func (g *Gateway) initDialects() {
 func cannotServe(ep *endpoint, model string) *apiError {
 	if ep == countTokensRow {
 		return &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "endpoint_not_supported",
-			message: "the model " + quote(model) + " is served by OpenAI-compatible upstreams, which have no count_tokens endpoint: " +
+			message: "the model " + quote(model) + " is served by upstreams of another API, which have no count_tokens endpoint: " +
 				"count tokens with a model served by an anthropic upstream, or estimate them"}
 	}
 	return &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "route_not_supported",
-		message: "the model " + quote(model) + " is served only by upstreams of another API (kind anthropic), which cannot serve " +
+		message: "the model " + quote(model) + " is served only by upstreams of another API, which cannot serve " +
 			ep.path + ": use /v1/chat/completions (translated) or /v1/messages with this model"}
 }
 
 // translateRequest is the body to send to the upstreams of a: translated
 // when they speak the other dialect. A request that cannot be translated
 // is the client's 400.
-func translateRequest(a attempt, body []byte) ([]byte, error) {
+func translateRequest(a attempt, model string, body []byte) ([]byte, error) {
 	if a.xl == nil {
 		return body, nil
 	}
-	b, err := a.xl.request(body)
+	b, err := a.xl.request(model, body)
 	if err != nil {
 		var re *translate.RequestError
 		if errors.As(err, &re) {
@@ -252,11 +341,11 @@ func (g *Gateway) relayTranslated(x *exchange) {
 		_, _ = w.Write(append(out, '\n'))
 		return
 	}
-	if isEventStream(resp.Header.Get("Content-Type")) {
+	if rd := xl.reader(resp); rd != nil {
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
 		w.WriteHeader(resp.StatusCode)
-		g.translateStream(x)
+		g.translateStream(x, rd)
 		return
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTranslated))
@@ -267,7 +356,7 @@ func (g *Gateway) relayTranslated(x *exchange) {
 		}
 		return
 	}
-	out, u, err := xl.answer(b)
+	out, u, err := xl.answer(x, b)
 	if err != nil {
 		rec.err = err
 		x.ep.front.writeError(w, &apiError{status: http.StatusBadGateway, typ: openai.TypeUpstream, code: "untranslatable_answer",
@@ -283,15 +372,15 @@ func (g *Gateway) relayTranslated(x *exchange) {
 	w.setUsage(u.OpenAI())
 }
 
-// translateStream relays the upstream's stream translated, event by event,
+// translateStream relays the upstream's stream (its events read by rd)
+// translated, event by event,
 // each flushed as it goes out. It ends with the translator's end, which
 // exists only when the upstream's stream ended properly; otherwise, the
 // client gets its dialect's error event and the response is aborted (never
 // an end the upstream did not send).
-func (g *Gateway) translateStream(x *exchange) {
+func (g *Gateway) translateStream(x *exchange, rd eventReader) {
 	w, rec := x.w, x.rec
 	t := x.xl.stream(x)
-	rd := sse.NewReader(x.resp.Body, 0)
 	emit := func(name string, data []byte) error {
 		rec.events++
 		return sse.WriteEvent(w, name, data)

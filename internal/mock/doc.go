@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package mock is a fake upstream with fault injection that speaks OpenAI's
-// API and Anthropic's Messages API.
+// API, Anthropic's Messages API and Google's Gemini API.
 //
 // It backs the tests, the demo and the benchmarks, so it is a real server:
 // real sockets, real TLS (a CA and a leaf certificate made in memory at
@@ -42,6 +42,24 @@
 //     bearer token); errors in Azure's shape {"error":{"code","message"}},
 //     e.g. 404 DeploymentNotFound for a deployment not in
 //     Options.AzureDeployments; a 429 also carries retry-after-ms.
+
+//   - Gemini's API under /v1beta (gemini.go), the key in x-goog-api-key
+//     (or the key query parameter): POST models/{model}:generateContent, a
+//     GenerateContentResponse (candidates with role model parts, finishReason,
+//     usageMetadata, modelVersion, responseId); :streamGenerateContent?alt=sse,
+//     the same answer as SSE chunks, each a whole GenerateContentResponse
+//     ending in "\r\n\r\n", no [DONE], the last with the finishReason and
+//     the whole usageMetadata (without alt=sse: 400); a request declaring
+//     functions gets the text then a functionCall of the first (or the one
+//     allowedFunctionNames names; none under mode NONE), finishReason STOP,
+//     and one whose last turn holds a functionResponse gets text only;
+//     :embedContent and :batchEmbedContents (each request naming the path's
+//     model), vectors as on /v1/embeddings; GET models and models/{model},
+//     Gemini's list. Models other than those listed are Gemini's 404. Errors
+//     have Google's shape, {"error":{"code","message","status"}} (429
+//     RESOURCE_EXHAUSTED, 503 UNAVAILABLE, ...); with Options.APIKey, no key
+//     is 403 PERMISSION_DENIED and a wrong one 400 INVALID_ARGUMENT with the
+//     reason API_KEY_INVALID, as Google answers.
 //   - GET /mock/stats: [Stats] counted on the server side, as JSON.
 //
 // The answer's content is "word1 word2 … wordN" for N completion tokens
@@ -112,6 +130,11 @@
 //	                     filter rejects (code content_filter, innererror);
 //	                     content_filter=output: answer normally but with
 //	                     finish_reason content_filter (OpenAI's routes)
+
+//	safety=KIND          Gemini's routes: the answer is blocked by safety
+//	                     filters: KIND prompt (promptFeedback.blockReason
+//	                     SAFETY, no candidates) or response (a candidate with
+//	                     finishReason SAFETY; streamed, after one text chunk)
 //
 // Example: "status=503,retry_after=1,times=2" fails the first two requests
 // with 503 and Retry-After: 1, then answers normally. [ParseFault] validates

@@ -19,7 +19,7 @@ const FaultHeader = "X-Mock-Fault"
 
 // faultNames lists the known items in the order String writes them.
 var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "stall", "ttft", "drop_idle", "html",
-	"retry_after_ms", "content_filter"}
+	"retry_after_ms", "content_filter", "safety"}
 
 // Fault is a parsed fault spec. The zero value is "no fault". Build one with
 // [ParseFault]; String gives the canonical spec back.
@@ -38,6 +38,8 @@ type Fault struct {
 	// contentFilter is "prompt" (a 400 content_filter error) or "output"
 	// (an answer with finish_reason content_filter); "" none.
 	contentFilter string
+
+	safety string // "prompt" or "response"; Gemini's routes only
 
 	hasRetryAfter bool
 	hasReset      bool
@@ -113,6 +115,11 @@ func (f *Fault) set(name, value string) error {
 		f.hasTTFT = true
 	case "drop_idle":
 		f.dropIdle, err = duration(value, true)
+	case "safety":
+		if value != "prompt" && value != "response" {
+			err = errors.New("want prompt or response")
+		}
+		f.safety = value
 	case "html":
 		switch value {
 		case "1", "true":
@@ -162,7 +169,7 @@ func duration(s string, positive bool) (time.Duration, error) {
 // acts reports whether f does anything besides counting.
 func (f Fault) acts() bool {
 	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html ||
-		f.hasRetryAfterMs || f.contentFilter != ""
+		f.hasRetryAfterMs || f.contentFilter != "" || f.safety != ""
 }
 
 // IsZero reports whether f is "no fault".
@@ -202,6 +209,9 @@ func (f Fault) String() string {
 	}
 	if f.contentFilter != "" {
 		add("content_filter", f.contentFilter)
+	}
+	if f.safety != "" {
+		add("safety", f.safety)
 	}
 	return strings.Join(items, ",")
 }

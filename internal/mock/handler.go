@@ -58,6 +58,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Debug("mock: request", "method", r.Method, "path", r.URL.Path, "proto", r.Proto,
 		"conn", h.Get("X-Mock-Conn-Id"), "fault", r.Header.Get(FaultHeader))
+	if isGemini(r) { // Gemini's API, under /v1beta (gemini.go)
+		s.serveGemini(w, r, idle)
+		return
+	}
 
 	var ok bool
 	if r, ok = s.azureRoute(w, r); !ok { // Azure's paths, served by the OpenAI routes (azure.go)
@@ -76,7 +80,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, *aerr)
 			return
 		}
-		s.serveAPI(w, r, idle, anthropic, build)
+		d := dialectOpenAI
+		if anthropic {
+			d = dialectAnthropic
+		}
+		s.serveAPI(w, r, idle, d, build)
 	}
 }
 
@@ -157,7 +165,21 @@ type reply struct {
 	// noDone ends a stream with its last event, without OpenAI's
 	// "data: [DONE]" (Anthropic's streams end with message_stop).
 	noDone bool
+	// crlf ends each event with "\r\n\r\n", as Gemini's streams do.
+	crlf bool
+	// blocked, when set, is the reply a safety=KIND fault answers instead
+	// (Gemini's routes: a prompt or an answer blocked by safety filters).
+	blocked func(kind string) reply
 }
+
+// dialect is the API whose shapes a request's errors and faults take.
+type dialect uint8
+
+const (
+	dialectOpenAI dialect = iota
+	dialectAnthropic
+	dialectGemini
+)
 
 // event is one SSE event: its data, and its name ("event:" line) when it
 // has one; paced events wait TokenInterval first.
@@ -169,10 +191,11 @@ type event struct {
 
 // serveAPI runs one API request: fault spec, body, reply, then the fault's
 // verdict on how (or whether) to send it.
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Duration, anthropic bool, build buildFunc) {
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Duration, d dialect, build buildFunc) {
+	anthropic, gemini := d == dialectAnthropic, d == dialectGemini
 	f, err := s.requestFault(r)
 	if err != nil {
-		writeError(w, apiError{anthropic: anthropic, status: http.StatusBadRequest, code: "invalid_mock_fault", msg: FaultHeader + ": " + err.Error()})
+		writeError(w, apiError{anthropic: anthropic, gemini: gemini, status: http.StatusBadRequest, code: "invalid_mock_fault", msg: FaultHeader + ": " + err.Error()})
 		return
 	}
 	var body []byte
@@ -180,7 +203,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-				writeError(w, apiError{anthropic: anthropic, status: http.StatusRequestEntityTooLarge, msg: "Request body too large."})
+				writeError(w, apiError{anthropic: anthropic, gemini: gemini, status: http.StatusRequestEntityTooLarge, msg: "Request body too large."})
 			}
 			return // otherwise the client is gone
 		}
@@ -194,6 +217,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 	f = s.gate(f, idle)
 	if f.contentFilter == "output" && f.status == 0 && !anthropic {
 		rep = contentFiltered(rep)
+	}
+	if f.safety != "" && rep.blocked != nil {
+		rep = rep.blocked(f.safety)
 	}
 	ctx := r.Context()
 	switch {
@@ -225,6 +251,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 			writeBody(w, r, f.status, "application/json", contentFilterError(), f)
 		case isAzure(r):
 			writeBody(w, r, f.status, "application/json", azureFaultError(f.status, f), f)
+
+		case gemini:
+			writeBody(w, r, f.status, "application/json", geminiFaultError(f.status), f)
 		default:
 			writeBody(w, r, f.status, "application/json", faultError(f.status), f)
 		}
@@ -294,7 +323,11 @@ func (s *Server) writeStream(w http.ResponseWriter, r *http.Request, rep reply, 
 		if ev.name != "" {
 			buf = append(append(append(buf, "event: "...), ev.name...), '\n')
 		}
-		buf = append(append(append(buf, "data: "...), ev.data...), "\n\n"...)
+		end := "\n\n"
+		if rep.crlf {
+			end = "\r\n\r\n"
+		}
+		buf = append(append(append(buf, "data: "...), ev.data...), end...)
 		if _, err := w.Write(buf); err != nil {
 			return
 		}
@@ -369,6 +402,7 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 // code and param are not shown).
 type apiError struct {
 	anthropic bool
+	gemini    bool // Gemini's shape: {"error":{"code","message","status"}}
 	status    int
 	typ       string // "" = invalid_request_error
 	code      string // "" = null
@@ -402,6 +436,10 @@ func (e apiError) body() errorBody {
 }
 
 func writeError(w http.ResponseWriter, e apiError) {
+	if e.gemini {
+		writeJSON(w, e.status, geminiErrorBody(e))
+		return
+	}
 	if e.anthropic {
 		writeJSON(w, e.status, anthropicErrorBody(e.status, e.typ, e.msg, w.Header().Get("Request-Id")))
 		return

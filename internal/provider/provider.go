@@ -25,6 +25,10 @@
 //     ending in /openai/v1) or its deployment style (api_version,
 //     deployments); the key goes out as "api-key: KEY", or a Microsoft
 //     Entra ID token as "Authorization: Bearer TOKEN" (azure.go).
+
+//   - gemini: Google's Gemini API (see [Gemini]). The key goes out as
+//     "x-goog-api-key: KEY"; the base URL may be given with or without its
+//     version (/v1beta is added to a bare host).
 //
 // # Adding a kind
 //
@@ -220,6 +224,8 @@ var kinds = map[Kind]spec{
 		},
 	},
 	Azure: azureSpec,
+
+	Gemini: geminiSpec,
 }
 
 // Kinds returns every kind, the default first.
@@ -296,6 +302,9 @@ func exampleBase(k Kind) string {
 		return "https://api.anthropic.com"
 	case Azure:
 		return "https://RESOURCE.openai.azure.com/openai/v1"
+
+	case Gemini:
+		return GeminiBase
 	}
 	return "https://api.openai.com/v1"
 }

@@ -483,7 +483,9 @@ func GeminiResponseToChat(in *gemini.Response, created int64, model string) (*op
 //	DEADLINE_EXCEEDED   server_error, code timeout (504)
 //	INTERNAL and others server_error
 //
-// The message is kept. A body that is not a Gemini error gets a type from
+// A wrong key, which Google answers with 400 INVALID_ARGUMENT and the
+// reason API_KEY_INVALID in its details, is 401 authentication_error, code
+// invalid_api_key. The message is kept. A body that is not a Gemini error gets a type from
 // the status and a message saying what the upstream answered.
 func GeminiErrorToChat(status int, body []byte) (int, openai.ErrorBody) {
 	var e gemini.ErrorBody
@@ -517,6 +519,12 @@ func GeminiErrorToChat(status int, body []byte) (int, openai.ErrorBody) {
 		typ, code = openai.TypeServer, "timeout"
 	case gemini.StatusInternal, gemini.StatusUnknown:
 		typ = openai.TypeServer
+	}
+	if e.Error.Status == gemini.StatusInvalidArgument && bytes.Contains(e.Error.Details, []byte(`"API_KEY_INVALID"`)) {
+		// Google answers a wrong key with 400 INVALID_ARGUMENT (reason
+		// API_KEY_INVALID): the client gets the 401 its SDK knows a wrong
+		// key by.
+		status, typ, code = http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key"
 	}
 	return status, openai.NewError(typ, code, e.Error.Message)
 }
@@ -726,4 +734,41 @@ func GeminiResponseBodyToMessages(body []byte, model string) ([]byte, Usage, err
 	}
 	b, err := json.Marshal(out)
 	return b, UsageFromGemini(in.UsageMetadata), err
+}
+
+// ChatEmbeddingsBodyToGemini translates an OpenAI embeddings request body
+// into a Gemini batchEmbedContents request body for model (see
+// [ChatEmbeddingsToGemini]).
+func ChatEmbeddingsBodyToGemini(body []byte, model string) ([]byte, error) {
+	var in openai.EmbeddingsRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, refuse("", "the request body is not a valid embeddings request: %v", err)
+	}
+	out, err := ChatEmbeddingsToGemini(&in, model)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// GeminiEmbeddingsBodyToChat translates a batchEmbedContents answer body
+// into an OpenAI embeddings answer body (see [GeminiEmbeddingsToChat]);
+// request is the client's OpenAI request body, which says how many inputs
+// were sent and in which encoding the client wants the vectors. The usage
+// is zero: Gemini reports none for embeddings.
+func GeminiEmbeddingsBodyToChat(body, request []byte, model string) ([]byte, Usage, error) {
+	var req openai.EmbeddingsRequest
+	if err := json.Unmarshal(request, &req); err != nil {
+		return nil, Usage{}, badAnswer("the request is not a valid embeddings request: %v", err)
+	}
+	var in gemini.BatchEmbedResponse
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, Usage{}, badAnswer("the answer is not a valid BatchEmbedContentsResponse: %v", err)
+	}
+	out, err := GeminiEmbeddingsToChat(&in, model, req.EncodingFormat, len(req.Input.Texts))
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	b, err := json.Marshal(out)
+	return b, Usage{}, err
 }
