@@ -74,11 +74,21 @@ type Upstream struct {
 	// BaseURL is the API's root. Kind openai: used as given, usually with
 	// /v1 (https://api.openai.com/v1). Kind anthropic: with or without /v1
 	// (https://api.anthropic.com); request paths are relative to the /v1 URL.
+	// Kind bedrock: optional (the region's endpoint by default; a VPC
+	// endpoint or a proxy when given).
 	BaseURL string `yaml:"base_url"`
 	// AnthropicVersion is the anthropic-version header sent to a kind
 	// anthropic upstream on requests whose client sent none (a client's own
 	// wins). "" means provider.DefaultAnthropicVersion (2023-06-01).
 	AnthropicVersion string `yaml:"anthropic_version"`
+	// Region is the AWS region of a kind bedrock upstream (required there,
+	// an error on other kinds): requests are signed for it, and base_url
+	// defaults to https://bedrock-runtime.REGION.amazonaws.com.
+	Region string `yaml:"region"`
+	// Profile is the AWS shared-config profile a kind bedrock upstream's
+	// credentials come from; "" means the AWS SDK's default chain
+	// (AWS_PROFILE, else "default", and the environment and roles).
+	Profile string `yaml:"profile"`
 	// APIKeyEnv names the environment variable holding the upstream key.
 	APIKeyEnv string `yaml:"api_key_env"`
 	// APIKeyFile names a file holding the upstream key (trailing newline trimmed).
