@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package mock is a fake upstream with fault injection that speaks OpenAI's
-// API and Anthropic's Messages API.
+// API, Anthropic's Messages API and AWS Bedrock Runtime's Converse API.
 //
 // It backs the tests, the demo and the benchmarks, so it is a real server:
 // real sockets, real TLS (a CA and a leaf certificate made in memory at
@@ -35,6 +35,20 @@
 //     same N as /v1/messages's usage.input_tokens.
 //   - GET /v1/models and /v1/models/{id} with an anthropic-version header:
 //     Anthropic's model list and model objects.
+//   - POST /model/{modelId}/converse (Bedrock): a Converse answer
+//     ({"output":{"message":...},"stopReason","usage","metrics"}); with
+//     tools (toolConfig) a toolUse block as /v1/messages's tool_use.
+//   - POST /model/{modelId}/converse-stream (Bedrock): the same as AWS
+//     event-stream messages (content type
+//     application/vnd.amazon.eventstream, headers :message-type event,
+//     :event-type, :content-type), written by aws-sdk-go-v2's
+//     eventstream.Encoder: messageStart, contentBlockDelta (text; a text
+//     block has no start), contentBlockStop, contentBlockStart and
+//     contentBlockDelta (toolUse input pieces) for a tool use,
+//     messageStop, metadata (usage, metrics); each payload padded with a
+//     "p" field as Bedrock does.
+//   - GET /async-invoke (Bedrock's ListAsyncInvokes, the warm-up request of
+//     kind bedrock): {"asyncInvokeSummaries":[]}.
 //   - GET /mock/stats: [Stats] counted on the server side, as JSON.
 //
 // The answer's content is "word1 word2 … wordN" for N completion tokens
@@ -53,6 +67,19 @@
 // as "Authorization: Bearer KEY", Anthropic's as "x-api-key: KEY" (or the
 // Bearer form Anthropic's newer SDKs send) with an anthropic-version
 // header; others get the API's 401 (Anthropic's: 400 without the version).
+//
+// With Options.AWSAccessKeyID set, every Bedrock request must carry a
+// valid Signature Version 4 by those credentials (service bedrock, any
+// region), checked by signing the request again with aws-sdk-go-v2's
+// signer over the headers it names and its body: a request that fails
+// gets Bedrock's 403 (X-Amzn-ErrorType InvalidSignatureException,
+// UnrecognizedClientException, IncompleteSignatureException or
+// MissingAuthenticationTokenException, body {"message":...}). Bedrock's
+// errors all take that shape; a status= fault answers the type Bedrock
+// gives the status (429 ThrottlingException, 500
+// InternalServerException, 503 ServiceUnavailableException, 400
+// ValidationException, ...). A ConverseStream's reset_after_chunks counts
+// event-stream messages.
 //
 // Every API answer carries these headers, for tests:
 //
