@@ -163,11 +163,12 @@ func verifySigV4(r *http.Request, body []byte, accessKey, secretKey string, now 
 func (s *Server) serveBedrock(w http.ResponseWriter, r *http.Request, idle time.Duration) {
 	h := w.Header()
 	h.Set("X-Amzn-Requestid", h.Get("X-Request-Id"))
+	// Routed by the path's segments as sent, as Bedrock does: a model id's
+	// "/" (an ARN's) must come escaped (%2F).
 	var model, op string
-	if rest, ok := strings.CutPrefix(r.URL.Path, "/model/"); ok {
-		if i := strings.LastIndexByte(rest, '/'); i > 0 {
-			model, op = rest[:i], rest[i+1:]
-		}
+	if seg := strings.Split(r.URL.EscapedPath(), "/"); len(seg) == 4 && seg[1] == "model" {
+		model, _ = url.PathUnescape(seg[2])
+		op = seg[3]
 	}
 	method := http.MethodPost
 	switch {
