@@ -90,8 +90,12 @@ func TestBedrockPoolAgainstMock(t *testing.T) {
 			if st := p.Stats()[0].WarmStatus; st != http.StatusOK {
 				t.Errorf("warm-up status %d, want 200 (a signed ListAsyncInvokes)", st)
 			}
+			warm := m.Stats().ConnectionsAccepted
 
 			resp, b := converse(t, p, false)
+			if got := m.Stats().ConnectionsAccepted; warm == 0 || got != warm {
+				t.Errorf("Converse after the warm-up: %d connections, then %d; want the warm one reused", warm, got)
+			}
 			var out bedrock.Response
 			if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil || out.StopReason != bedrock.StopEndTurn || out.Usage.OutputTokens != 16 {
 				t.Fatalf("Converse: status %d: %s", resp.StatusCode, b)
