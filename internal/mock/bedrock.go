@@ -221,7 +221,7 @@ func (s *Server) serveBedrock(w http.ResponseWriter, r *http.Request, idle time.
 	switch {
 	case f.dropIdle > 0:
 		drop(w, r)
-	case f.status != 0:
+	case f.status != 0 && !(f.hasException && rep.stream): // with exception_after_chunks, status names the exception
 		if f.hasTTFT && !wait(ctx, f.ttft) {
 			return
 		}
@@ -392,9 +392,26 @@ func converseEvents(withText bool, n int, call *bedrock.ToolUse, stop string, us
 		ev(bedrock.EventMetadata, bedrock.StreamEvent{Usage: &usage, Metrics: metrics}, false, 4))
 }
 
+// streamException is the exception type (the :exception-type header) a
+// ConverseStream fault's exception_after_chunks sends, by its status: the
+// type Bedrock gives the status, or modelStreamErrorException without one.
+func streamException(status int) (string, string) {
+	switch status {
+	case 0, http.StatusFailedDependency:
+		return bedrock.ExceptionModelStreamError, "The model failed while streaming its answer. (mock fault)"
+	case http.StatusTooManyRequests:
+		return bedrock.ExceptionThrottling, "Too many tokens, please wait before trying again. (mock fault)"
+	case http.StatusServiceUnavailable:
+		return bedrock.ExceptionServiceUnavailable, "Bedrock is unable to process your request. (mock fault)"
+	case http.StatusBadRequest:
+		return bedrock.ExceptionValidation, "The request is not valid for this model. (mock fault)"
+	}
+	return bedrock.ExceptionInternalServer, fmt.Sprintf("Mock fault: %d %s.", status, http.StatusText(status))
+}
+
 // writeEventStream sends a ConverseStream answer: each event one
 // event-stream message, flushed, the first at once and paced ones
-// TokenInterval apart, with the fault's reset and stall.
+// TokenInterval apart, with the fault's reset, exception and stall.
 func (s *Server) writeEventStream(w http.ResponseWriter, r *http.Request, rep reply, f Fault) {
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.WriteHeader(http.StatusOK)
@@ -404,6 +421,15 @@ func (s *Server) writeEventStream(w http.ResponseWriter, r *http.Request, rep re
 	}
 	ctx := r.Context()
 	enc := eventstream.NewEncoder()
+	exception := func() {
+		typ, msg := streamException(f.status)
+		_ = bedrock.EncodeException(w, enc, typ, msg)
+		_ = rc.Flush()
+	}
+	if f.hasException && f.exception == 0 {
+		exception()
+		return
+	}
 	for i, ev := range rep.events {
 		if ev.paced && !wait(ctx, s.opts.TokenInterval) {
 			return
@@ -416,6 +442,10 @@ func (s *Server) writeEventStream(w http.ResponseWriter, r *http.Request, rep re
 		}
 		if f.hasReset && i+1 == f.reset {
 			abort(rc)
+		}
+		if f.hasException && i+1 == f.exception {
+			exception()
+			return
 		}
 		if i == 0 && f.stall > 0 && !wait(ctx, f.stall) {
 			return

@@ -243,6 +243,32 @@ func TestBedrockSDKErrors(t *testing.T) {
 	if n != 3 {
 		t.Errorf("reset_after_chunks=3: %d events, want 3", n)
 	}
+	// An exception mid-stream: the SDK's typed error after the events
+	// before it.
+	for _, tt := range []struct {
+		fault string
+		want  func(error) bool
+	}{
+		{"exception_after_chunks=2", isType[*types.ModelStreamErrorException]},
+		{"status=429,exception_after_chunks=2", isType[*types.ThrottlingException]},
+		{"status=503,exception_after_chunks=2", isType[*types.ServiceUnavailableException]},
+	} {
+		o.Fault = tt.fault
+		so, err := bedrockSDK(start(t, o), awsSecret, 1).ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(bedrockModel), Messages: userSays("Hi")})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.fault, err)
+		}
+		st := so.GetStream()
+		n := 0
+		for range st.Events() {
+			n++
+		}
+		st.Close()
+		if n != 2 || !tt.want(st.Err()) {
+			t.Errorf("%s: %d events, then %v (%T)", tt.fault, n, st.Err(), errors.Unwrap(st.Err()))
+		}
+	}
+
 	// warmgate's own reader says the body was cut.
 	cut := start(t, Options{Fault: "reset_after_chunks=3"})
 	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, cut.URL()+"/model/m/converse-stream",

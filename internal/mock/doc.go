@@ -116,6 +116,17 @@
 //	                     RST_STREAM); K=0 aborts right after the headers.
 //	                     Non-streaming answers: send the headers and, if K>0,
 //	                     half the body, then abort
+//	exception_after_chunks=K
+//	                     Bedrock's ConverseStream: send K events, then an
+//	                     exception message (:message-type exception) and end
+//	                     the stream, as Bedrock does when the model fails
+//	                     mid-answer; its :exception-type follows status=
+//	                     (429 throttlingException, 503
+//	                     serviceUnavailableException, 400
+//	                     validationException, 5xx internalServerException;
+//	                     none or 424: modelStreamErrorException), and
+//	                     status= then makes no error answer. Other answers
+//	                     ignore it
 //	stall=D              streams: stop for D after the first chunk; other
 //	                     answers: stop for D between the headers and the body
 //	ttft=D               wait D (instead of TTFT or Latency) before answering;
