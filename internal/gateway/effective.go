@@ -32,6 +32,9 @@ func Effective(cfg *config.Config) *config.Config {
 			if ep.Kind == provider.Anthropic && u.AnthropicVersion == "" {
 				u.AnthropicVersion = provider.DefaultAnthropicVersion
 			}
+			if ep.Kind == provider.Bedrock && u.BaseURL == "" {
+				u.BaseURL = ep.BaseURL // the region's endpoint
+			}
 		}
 		u.Models = append([]string(nil), u.Models...)
 		u.Weight, u.Priority = d.Weight, d.Priority
