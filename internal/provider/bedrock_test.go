@@ -276,3 +276,48 @@ func awsEnvB(b *testing.B) {
 		b.Setenv(k, v)
 	}
 }
+
+// TestBedrockCredentialsCached: credentials are fetched once, not per
+// request, and fetched again once they have expired. They come from a
+// profile's credential_process, which counts its runs.
+func TestBedrockCredentialsCached(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		expiration string
+		wantRuns   int
+	}{
+		{"valid for long", "2099-01-01T00:00:00Z", 1},
+		{"expired", "2001-01-01T00:00:00Z", 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			runs := filepath.Join(dir, "runs")
+			script := filepath.Join(dir, "creds.sh")
+			if err := os.WriteFile(script, []byte("#!/bin/sh\necho run >> "+runs+"\n"+
+				`echo '{"Version":1,"AccessKeyId":"AKIDPROCESS","SecretAccessKey":"process-secret","SessionToken":"tok","Expiration":"`+tt.expiration+`"}'`+"\n"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			awsEnv(t, "", "", "[process]\ncredential_process = "+script+"\n")
+			e, err := New(Settings{Kind: Bedrock, Region: "us-east-1", Profile: "process"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Check(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.BaseURL+BedrockPath("m", false), strings.NewReader("{}"))
+				if err := e.Prepare(req); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(req.Header.Get("Authorization"), "Credential=AKIDPROCESS/") || req.Header.Get("X-Amz-Security-Token") != "tok" {
+					t.Fatalf("signed with %q", req.Header.Get("Authorization"))
+				}
+			}
+			b, _ := os.ReadFile(runs)
+			if n := strings.Count(string(b), "run"); n != tt.wantRuns {
+				t.Errorf("credential_process ran %d times for a check and 3 requests, want %d", n, tt.wantRuns)
+			}
+		})
+	}
+}
