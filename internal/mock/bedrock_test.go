@@ -304,10 +304,6 @@ func TestBedrockSignatureCheck(t *testing.T) {
 	s := start(t, Options{AWSAccessKeyID: awsKeyID, AWSSecretAccessKey: awsSecret})
 	body := `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`
 	path := "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
-	type req struct {
-		method, path, body string
-		hdr                http.Header
-	}
 	sign := func(r *http.Request, body, key, secret, service string, at time.Time) {
 		sum := sha256Hex(body)
 		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}, r, sum, service, "us-east-1", at); err != nil {
