@@ -38,10 +38,12 @@ const BedrockService = "bedrock"
 // InvalidSignatureException).
 const BedrockProbePath = "/async-invoke?maxResults=1"
 
-// Bedrock's operations under /model/{modelId}/: the last path segment.
-var bedrockOps = map[string]bool{
-	"converse": true, "converse-stream": true, "invoke": true, "invoke-with-response-stream": true, "count-tokens": true,
-}
+// bedrockOps are the operations under /model/{modelId}/ (the last path
+// segment) a bedrock upstream is sent: the gateway's. Prepare signs no
+// other request, so that the gateway's AWS credentials cannot be used for
+// another operation (InvokeModel with any body, StartAsyncInvoke) by a
+// request passed through.
+var bedrockOps = map[string]bool{"converse": true, "converse-stream": true, "count-tokens": true}
 
 // BedrockPath is the path, relative to a bedrock upstream's base URL, of
 // Converse (stream false) or ConverseStream for model: a model id, an
@@ -139,14 +141,18 @@ func (b *bedrockSigner) credsError(err error) error {
 // prepare is the kind's Prepare: it maps the URL (the warm-up's GET
 // /models to BedrockProbePath; a model id escaped as the SDKs do) and
 // signs the request, with a fresh date and the hash of the body that
-// GetBody gives, on every attempt.
+// GetBody gives, on every attempt. It refuses, unsigned, a request that is
+// neither Converse, ConverseStream, CountTokens nor the warm-up.
 //
 // It signs only host, content-type, content-length and its own x-amz-*
 // headers, not every header the client sent: a header that a proxy on
 // the way adds or changes (x-forwarded-*, ...) then cannot break the
 // signature, and no client header reaches the signature's canonical form.
 func (b *bedrockSigner) prepare(req *http.Request) error {
-	b.mapURL(req)
+	if !b.mapURL(req) {
+		return fmt.Errorf("a bedrock upstream is sent only Converse and ConverseStream (POST /model/{modelId}/converse, /converse-stream), "+
+			"CountTokens and its warm-up (GET %s), not %s %s", BedrockProbePath, req.Method, req.URL.Path)
+	}
 	if req.Method == http.MethodPost && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json") // Converse's; the SDKs send it
 	}
@@ -167,6 +173,11 @@ func (b *bedrockSigner) prepare(req *http.Request) error {
 	if err := b.signer.SignHTTP(req.Context(), creds, signed, sum, BedrockService, b.region, b.now()); err != nil {
 		return fmt.Errorf("signing the Bedrock request: %w", err)
 	}
+	for k := range req.Header {
+		if strings.HasPrefix(k, "X-Amz-") { // a client's (x-amz-content-sha256, ...): never sent
+			req.Header.Del(k)
+		}
+	}
 	for _, k := range []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token"} {
 		if v := signed.Header.Get(k); v != "" {
 			req.Header.Set(k, v)
@@ -181,30 +192,32 @@ func (b *bedrockSigner) prepare(req *http.Request) error {
 	return nil
 }
 
-// mapURL maps the warm-up request and escapes a model id in the path.
-func (b *bedrockSigner) mapURL(req *http.Request) {
+// mapURL maps the warm-up request and escapes a model id in the path;
+// it reports whether the request is one a bedrock upstream is sent.
+func (b *bedrockSigner) mapURL(req *http.Request) bool {
 	u := req.URL
 	rel, ok := strings.CutPrefix(u.Path, b.basePath)
 	if !ok {
-		return
+		return false
 	}
-	if req.Method == http.MethodGet && rel == "/models" { // the pool's warm-up request
-		path, query, _ := strings.Cut(BedrockProbePath, "?")
+	path, query, _ := strings.Cut(BedrockProbePath, "?")
+	if req.Method == http.MethodGet && (rel == "/models" || rel == path) { // the pool's warm-up request, or the probe's
 		u.Path, u.RawPath, u.RawQuery = b.basePath+path, "", query
-		return
+		return true
 	}
 	rest, ok := strings.CutPrefix(rel, "/model/")
-	if !ok {
-		return
+	if !ok || req.Method != http.MethodPost {
+		return false
 	}
 	// The operation is the last segment; the id is all before it, "/"
 	// included (an ARN's): the request may have come with the id's "/"
 	// unescaped.
 	i := strings.LastIndexByte(rest, '/')
 	if i <= 0 || !bedrockOps[rest[i+1:]] {
-		return
+		return false
 	}
 	u.RawPath = b.baseRaw + "/model/" + httpbinding.EscapePath(rest[:i], true) + rest[i:]
+	return true
 }
 
 // emptySHA256 is the hash of no payload.

@@ -140,8 +140,13 @@ func TestBedrockMapURL(t *testing.T) {
 		{"an ARN sent unescaped", "https://h", "POST", "https://h/model/" + arn + "/converse", "/model/" + arnEsc + "/converse", ""},
 		{"under a proxy path", "http://p/a%20b", "POST", "http://p/a%20b" + BedrockPath("m:1", false), "/a%20b/model/m%3A1/converse", ""},
 		{"the warm-up", "https://h/x", "GET", "https://h/x/models", "/x/async-invoke", "maxResults=1"},
-		{"another path", "https://h", "POST", "https://h/guardrail/g:1/version/1/apply", "/guardrail/g:1/version/1/apply", ""},
-		{"an unknown operation", "https://h", "POST", "https://h/model/m:1/train", "/model/m:1/train", ""},
+		{"the probe", "https://h", "GET", "https://h/async-invoke?maxResults=1", "/async-invoke", "maxResults=1"},
+		{"the probe, any query", "https://h", "GET", "https://h/async-invoke?maxResults=100&statusEquals=Failed", "/async-invoke", "maxResults=1"},
+		{"another operation", "https://h", "POST", "https://h/guardrail/g:1/version/1/apply", "", ""},
+		{"InvokeModel", "https://h", "POST", "https://h/model/m:1/invoke", "", ""},
+		{"StartAsyncInvoke", "https://h", "POST", "https://h/async-invoke", "", ""},
+		{"Converse by GET", "https://h", "GET", "https://h/model/m/converse", "", ""},
+		{"outside the base URL", "https://h/x", "POST", "https://h/model/m/converse", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := New(Settings{Kind: Bedrock, Region: "us-east-1", BaseURL: tt.base})
@@ -159,7 +164,14 @@ func TestBedrockMapURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Prepare(req); err != nil {
+			err = e.Prepare(req)
+			if tt.wantPath == "" { // refused, unsigned
+				if err == nil || !strings.Contains(err.Error(), "a bedrock upstream is sent only Converse and ConverseStream") || req.Header.Get("Authorization") != "" {
+					t.Errorf("Prepare: %v, Authorization %q; want it refused, unsigned", err, req.Header.Get("Authorization"))
+				}
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			if got := req.URL.EscapedPath(); got != tt.wantPath {
@@ -187,6 +199,7 @@ func TestBedrockPrepareSigns(t *testing.T) {
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.BaseURL+BedrockPath("m", false), bytes.NewReader(body))
 	req.Header.Set("X-Forwarded-For", "10.0.0.1")
 	req.Header.Set("Authorization", "Bearer client-key")
+	req.Header.Set("X-Amz-Content-Sha256", "a client's")
 	if err := e.Prepare(req); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +210,9 @@ func TestBedrockPrepareSigns(t *testing.T) {
 	}
 	if strings.Contains(auth, testSecretKey) {
 		t.Error("the secret key is in the request")
+	}
+	if req.Header.Get("X-Amz-Content-Sha256") != "" {
+		t.Error("the client's x-amz-content-sha256 went out")
 	}
 	if req.Header.Get("X-Amz-Security-Token") != "session-token-example" || req.Header.Get("X-Amz-Date") == "" ||
 		req.Header.Get("Content-Type") != "application/json" {
