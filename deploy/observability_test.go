@@ -188,7 +188,8 @@ data_dir: ` + t.TempDir() + "\n"
 	// there at 0 (or their value), so panels and alerts have data at once.
 	fresh := scrape()
 	for _, want := range []string{"warmgate_build_info", "warmgate_state_up", "warmgate_upstream_retries_total",
-		"warmgate_upstream_circuit_state", "warmgate_upstream_connections_opened_total", "warmgate_usage_records_written_total"} {
+		"warmgate_upstream_circuit_state", "warmgate_upstream_connections_opened_total", "warmgate_usage_records_written_total",
+		"warmgate_model_requests_total", "warmgate_model_request_duration_seconds", "warmgate_cost_usd_total"} {
 		if _, ok := fresh[want]; !ok {
 			t.Errorf("a fresh gateway's /metrics lacks %s", want)
 		}

@@ -48,18 +48,21 @@ usage chunk when stream_options.include_usage), /v1/completions,
 POST /v1/messages (JSON, or Anthropic's SSE events with "stream":true; a
 tool_use block when the request has tools), /v1/messages/count_tokens, and
 GET /v1/models in Anthropic's shape when asked with an anthropic-version
-header; AWS Bedrock Runtime's POST /model/{modelId}/converse (JSON) and
+header; Azure OpenAI's paths (/openai/v1/..., /openai/deployments/NAME/...
+and /openai/models with an api-version query, Azure's error shape); AWS
+Bedrock Runtime's POST /model/{modelId}/converse (JSON) and
 /converse-stream (AWS event-stream framing; a toolUse block when the
-request has tools) and GET /async-invoke; and GET /mock/stats: {"connections_accepted","tls_handshakes",
+request has tools) and GET /async-invoke; and
+GET /mock/stats: {"connections_accepted","tls_handshakes",
 "requests","active_connections"}, counted on the server side. Errors take
 the shape of the route's API (Anthropic's overload is status=529).
 
 With --api-key-env VAR, requests must carry the key in $VAR: OpenAI's routes
 as "Authorization: Bearer KEY", Anthropic's as "x-api-key: KEY" (or Bearer)
-with an anthropic-version header; others get the API's 401. With
---aws-sigv4, Bedrock's routes check every request's AWS Signature Version 4
-(service bedrock, any region) against $AWS_ACCESS_KEY_ID and
-$AWS_SECRET_ACCESS_KEY; others get Bedrock's 403.
+with an anthropic-version header, Azure's as "api-key: KEY" (or Bearer);
+others get the API's 401. With --aws-sigv4, Bedrock's routes check every
+request's AWS Signature Version 4 (service bedrock, any region) against
+$AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; others get Bedrock's 403.
 
 With --tls it serves HTTPS (HTTP/2 by ALPN unless --no-h2) with a certificate
 for localhost, 127.0.0.1 and ::1, signed by a CA made at startup; --ca-out

@@ -59,10 +59,12 @@ It connects directly (no proxy), trusts the system roots (and SSL_CERT_FILE)
 plus --ca, and sends the key in $VAR with --key-env VAR as the API takes it
 (the key is never printed): --kind openai sends "Authorization: Bearer KEY";
 --kind anthropic sends "x-api-key: KEY" and "anthropic-version: 2023-06-01"
-(Anthropic's /v1/models wants both). --kind bedrock --region REGION signs
-every request with AWS Signature Version 4, credentials from the AWS SDK's
-default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a
-role), and its default path is Bedrock Runtime's cheap GET,
+(Anthropic's /v1/models wants both); --kind azure sends "api-key: KEY" to
+/openai/models?api-version=2024-10-21 (URL: the resource's root) or to
+/openai/v1/models (URL ending in /openai/v1); --kind bedrock --region REGION
+signs every request with AWS Signature Version 4, credentials from the AWS
+SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+AWS_PROFILE, a role), and its default path is Bedrock Runtime's cheap GET,
 ListAsyncInvokes (/async-invoke?maxResults=1); URL is
 https://bedrock-runtime.REGION.amazonaws.com or a VPC endpoint. --kind defaults to anthropic for
 api.anthropic.com and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
@@ -91,7 +93,7 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 	fl.IntVar(&o.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send on one connection to find a cap (negative: skip)")
 	fl.StringVar(&o.Path, "path", probe.DefaultPath, "path appended to URL for every request")
 	fl.StringVar(&keyEnv, "key-env", "", "send the key in $`VAR` as the API takes it (the key is never printed)")
-	fl.StringVar(&kind, "kind", "", "the API's kind: openai, anthropic or bedrock (default: anthropic for api.anthropic.com, else openai)")
+	fl.StringVar(&kind, "kind", "", "the API's kind: "+provider.KindNames()+" (default: anthropic for api.anthropic.com, else openai)")
 	fl.StringVar(&region, "region", "", "kind bedrock: the AWS `REGION` requests are signed for (credentials: the AWS SDK's default chain)")
 	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
 	fl.BoolVar(&o.HTTP1, "http1", false, "probe as an HTTP/1.1 client even if the server offers h2")
@@ -133,13 +135,16 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 				return fmt.Errorf("probe: %w", err)
 			}
 			o.URL, o.Prepare = ep.BaseURL, ep.Prepare
-			if o.Path == probe.DefaultPath {
+			if !cmd.Flags().Changed("path") {
 				o.Path = ep.ProbePath
 			}
 		} else if ep, err := provider.New(provider.Settings{Kind: k, BaseURL: o.URL, APIKey: key}); err == nil {
 			// The kind's base URL and headers; a URL it cannot take is left
 			// for the probe to report in its own words.
 			o.URL, o.Header = ep.BaseURL, ep.ProbeHeader()
+			if !cmd.Flags().Changed("path") {
+				o.Path = ep.ProbePath // e.g. Azure's, with its api-version
+			}
 		}
 		if caFile != "" {
 			pool, err := certPool(caFile)

@@ -158,8 +158,58 @@ func TestProbeCmdAnthropic(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runProbe(t, s.URL(), "--kind", "claude"); err == nil || !strings.Contains(err.Error(), `--kind: unknown kind "claude" (use one of: openai, anthropic, bedrock)`) {
+	if _, err := runProbe(t, s.URL(), "--kind", "claude"); err == nil || !strings.Contains(err.Error(), `--kind: unknown kind "claude" (use one of: openai, anthropic, `) {
 		t.Errorf("--kind claude: %v", err)
+	}
+}
+
+// TestProbeCmdAzure: with --kind azure, the probe sends the key as
+// api-key (which the mock requires on Azure's paths) to the kind's own
+// models path: with the api-version in the deployment style, OpenAI's
+// under /openai/v1; --path still wins.
+func TestProbeCmdAzure(t *testing.T) {
+	s, ca := probeMock(t, mock.Options{TLS: true, APIKey: "az-probe-secret"})
+	t.Setenv("PROBE_AZ_KEY", "az-probe-secret")
+	for _, tt := range []struct {
+		name, base string
+		args       []string
+		wantURL    string
+	}{
+		{"deployment style", s.URL(), nil, s.URL() + "/openai/models?api-version=2024-10-21"},
+		{"v1 API", s.URL() + "/openai/v1", nil, s.URL() + "/openai/v1/models"},
+		{"--path wins", s.URL() + "/openai/v1", []string{"--path", "/models/gpt-4o-mini"}, s.URL() + "/openai/v1/models/gpt-4o-mini"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{tt.base, "--kind", "azure", "--key-env", "PROBE_AZ_KEY", "--ca", ca, "--samples", "1",
+				"--idle-max", "-1s", "--max-requests", "-1", "--json"}, tt.args...)
+			out, err := runProbe(t, args...)
+			if err != nil {
+				t.Fatalf("probe: %v", err)
+			}
+			if strings.Contains(out, "az-probe-secret") {
+				t.Error("the output shows the API key")
+			}
+			var j map[string]any
+			if err := json.Unmarshal([]byte(out), &j); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if j["url"] != tt.wantURL || j["status"] != float64(200) {
+				t.Errorf("url %v, status %v; want %s, 200", j["url"], j["status"], tt.wantURL)
+			}
+		})
+	}
+}
+
+func TestProbeKindFromHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.anthropic.com":    "anthropic",
+		"https://API.anthropic.com/v1": "anthropic",
+		"https://api.openai.com/v1":    "openai",
+		"http://127.0.0.1:18080":       "openai",
+	} {
+		if got, err := probeKind("", in); err != nil || string(got) != want {
+			t.Errorf("probeKind(%q) = %q, %v; want %s", in, got, err, want)
+		}
 	}
 }
 
@@ -204,18 +254,5 @@ func TestProbeCmdBedrock(t *testing.T) {
 	}
 	if _, err := runProbe(t, s.URL(), "--kind", "bedrock"); err == nil || !strings.Contains(err.Error(), "--region goes with --kind bedrock") {
 		t.Errorf("bedrock without --region: %v", err)
-	}
-}
-
-func TestProbeKindFromHost(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://api.anthropic.com":    "anthropic",
-		"https://API.anthropic.com/v1": "anthropic",
-		"https://api.openai.com/v1":    "openai",
-		"http://127.0.0.1:18080":       "openai",
-	} {
-		if got, err := probeKind("", in); err != nil || string(got) != want {
-			t.Errorf("probeKind(%q) = %q, %v; want %s", in, got, err, want)
-		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/warmgate/warmgate/internal/provider"
 )
 
 // Config is the whole gateway configuration, as Load, Parse or FromEnv
@@ -67,9 +69,9 @@ type Usage struct {
 type Upstream struct {
 	Name string `yaml:"name"`
 	// Kind is the upstream's API: "openai" (any OpenAI-compatible API;
-	// "" means openai) or "anthropic" (Anthropic's Messages API: the key
-	// goes out as x-api-key, anthropic-version is set). See
-	// internal/provider.
+	// "" means openai), "anthropic" (Anthropic's Messages API: the key
+	// goes out as x-api-key, anthropic-version is set) or "azure" (Azure
+	// OpenAI: the key goes out as api-key). See internal/provider.
 	Kind string `yaml:"kind"`
 	// BaseURL is the API's root. Kind openai: used as given, usually with
 	// /v1 (https://api.openai.com/v1). Kind anthropic: with or without /v1
@@ -89,6 +91,25 @@ type Upstream struct {
 	// credentials come from; "" means the AWS SDK's default chain
 	// (AWS_PROFILE, else "default", and the environment and roles).
 	Profile string `yaml:"profile"`
+	// APIVersion is Azure's api-version query (kind azure only): in its
+	// deployment style, "" means provider.DefaultAzureAPIVersion
+	// (2024-10-21); with its v1 API (base_url ending in /openai/v1), none
+	// is sent unless set (e.g. "preview").
+	APIVersion string `yaml:"api_version"`
+	// Deployments map a model name to its Azure deployment name (kind
+	// azure, deployment style only); a model not listed is sent to the
+	// deployment of its own name.
+	Deployments map[string]string `yaml:"deployments"`
+	// EntraTokenEnv names an environment variable holding a Microsoft
+	// Entra ID access token, sent as "Authorization: Bearer TOKEN" instead
+	// of a key (kind azure only).
+	EntraTokenEnv string `yaml:"entra_token_env"`
+	// EntraTokenFile names a file holding such a token, read again
+	// whenever the file changes, so that whatever renews the token only
+	// has to rewrite the file (kind azure only).
+	EntraTokenFile string `yaml:"entra_token_file"`
+	// EntraToken is resolved from EntraTokenEnv by Load; never read from YAML.
+	EntraToken string `yaml:"-"`
 	// APIKeyEnv names the environment variable holding the upstream key.
 	APIKeyEnv string `yaml:"api_key_env"`
 	// APIKeyFile names a file holding the upstream key (trailing newline trimmed).
@@ -143,6 +164,26 @@ type Pool struct {
 	// MaxStreamsPerConn caps concurrent requests per HTTP/2 connection;
 	// 0 means the upstream package's default (80).
 	MaxStreamsPerConn int `yaml:"max_streams_per_conn"`
+}
+
+// applyKindDefaults sets the pool settings left unset to the defaults of
+// the upstream's kind (provider.DefaultPool): its provider's edge.
+func (p *Pool) applyKindDefaults(kind string) {
+	k, err := provider.ParseKind(kind)
+	if err != nil {
+		return // validate says so
+	}
+	d := provider.DefaultPool(k)
+	if p.IdleTimeout == 0 {
+		p.IdleTimeout = d.IdleTimeout
+	}
+	if p.HTTP2 == nil && d.DisableHTTP2 {
+		off := false
+		p.HTTP2 = &off
+	}
+	if p.MaxStreamsPerConn == 0 {
+		p.MaxStreamsPerConn = d.MaxStreamsPerConn
+	}
 }
 
 // Timeouts are per-phase upstream timeouts.

@@ -175,6 +175,7 @@ func (c *Config) resolveSecrets(getenv func(string) string, p *problems) {
 			}
 		}
 		// Neither: a keyless upstream such as a local vLLM.
+		u.resolveEntraToken(p, key, getenv)
 	}
 	for i := range c.Keys {
 		k := &c.Keys[i]
@@ -226,7 +227,8 @@ const (
 )
 
 // applyDefaults fills zero values. Upstream pool, timeouts and retry stay
-// zero: the upstream package owns those defaults.
+// zero (the upstream package owns those defaults), except the pool
+// settings that the upstream's kind sets (provider.DefaultPool).
 func (c *Config) applyDefaults() {
 	if c.Listen == "" {
 		c.Listen = DefaultListen // loopback: exposing the gateway must be a deliberate choice
@@ -238,6 +240,7 @@ func (c *Config) applyDefaults() {
 		if c.Upstreams[i].Weight == 0 {
 			c.Upstreams[i].Weight = 1 // equal shares unless told otherwise
 		}
+		c.Upstreams[i].Pool.applyKindDefaults(c.Upstreams[i].Kind)
 	}
 	if c.Redis != nil {
 		if c.Redis.Prefix == "" {

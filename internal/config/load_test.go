@@ -229,7 +229,7 @@ func TestParseErrors(t *testing.T) {
 		{"recursive merge via alias", "server: &s {<<: *s}\n" + up, nil, 1, `server: a merge key (<<) refers to a mapping that contains it`},
 		{"merge of a scalar", up + "    <<: 3\n", nil, 4, `upstreams[0]: a merge key (<<) needs a mapping`},
 		{"two documents", up + "---\nlisten: :1\n", nil, 4, `only one YAML document is allowed`},
-		{"unknown kind", up + "    kind: claude\n", nil, 4, `upstreams[0].kind: unknown kind "claude" (use one of: openai, anthropic, bedrock)`},
+		{"unknown kind", up + "    kind: claude\n", nil, 4, `upstreams[0].kind: unknown kind "claude" (use one of: openai, anthropic, `},
 		{"anthropic_version on openai", up + "    anthropic_version: 2023-06-01\n", nil, 4,
 			`upstreams[0].anthropic_version: anthropic_version applies to kind: anthropic only (this upstream is kind openai): set kind: anthropic, or remove it`},
 		{"bad anthropic_version", up + "    kind: anthropic\n    anthropic_version: latest\n", nil, 5,

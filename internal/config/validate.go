@@ -150,6 +150,7 @@ func (u *Upstream) validateKind(p *problems, key string) {
 		}
 	}
 	u.validateBedrock(p, key, kind)
+	u.validateAzure(p, key, kind)
 	if kind == provider.Anthropic {
 		for _, name := range sortedKeys(u.Headers) {
 			if textproto.CanonicalMIMEHeaderKey(name) == "Anthropic-Version" {

@@ -25,7 +25,7 @@ func Effective(cfg *config.Config) *config.Config {
 	out.Upstreams = make([]config.Upstream, len(cfg.Upstreams))
 	for i, u := range cfg.Upstreams {
 		d := tuning(u).WithDefaults()
-		u.APIKey = ""
+		u.APIKey, u.EntraToken = "", ""
 		u.BaseURL = redactURL(u.BaseURL)
 		if ep, err := providerEndpoint(u); err == nil { // the kind and its defaults, spelled out
 			u.Kind = string(ep.Kind)
@@ -34,6 +34,9 @@ func Effective(cfg *config.Config) *config.Config {
 			}
 			if ep.Kind == provider.Bedrock && u.BaseURL == "" {
 				u.BaseURL = ep.BaseURL // the region's endpoint
+			}
+			if ep.Kind == provider.Azure && u.APIVersion == "" && !strings.HasSuffix(ep.BaseURL, "/openai/v1") {
+				u.APIVersion = provider.DefaultAzureAPIVersion // the deployment style's
 			}
 		}
 		u.Models = append([]string(nil), u.Models...)

@@ -323,5 +323,6 @@ func (c *charge) settle(ctx context.Context) {
 	c.g.addSpend(ctx, c.cfg, cost)
 	if known && c.g.metrics != nil {
 		c.g.metrics.Tokens(c.key, c.model, u.PromptTokens, u.CompletionTokens)
+		c.g.metrics.Cost(c.key, c.model, cost)
 	}
 }

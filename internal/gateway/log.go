@@ -67,7 +67,11 @@ func (g *Gateway) logAccess(r *http.Request, sw *respWriter, rec *accessLog) {
 		level = slog.LevelDebug // the dashboard's own polling, every second
 	}
 	if g.metrics != nil {
-		g.metrics.Request(rec.route, status, time.Since(rec.start))
+		d := time.Since(rec.start)
+		g.metrics.Request(rec.route, status, d)
+		if rec.api {
+			g.metrics.ModelRequest(cmp.Or(rec.routed, rec.model), rec.key, status, d)
+		}
 	}
 	// The model is the client's string, of any length: what is written
 	// down of it is cut (clip).

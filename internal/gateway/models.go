@@ -138,7 +138,7 @@ func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id strin
 		return
 	}
 	x := exchange{ep: passthroughRow, w: w, r: r, ur: r, rec: rec} // the upstream's answer is relayed as it is
-	resp, err := view.Do(g.outbound(&x, nil, attempt{view: view}))
+	resp, err := view.Do(g.outbound(&x, "", nil, attempt{view: view}))
 	if err != nil {
 		rec.err = err
 		var ue *upstream.Error
@@ -239,11 +239,16 @@ func (g *Gateway) buildModels() *modelSnap {
 			for _, m := range list {
 				add(m)
 			}
-			continue
+		} else {
+			for _, pat := range u.Models {
+				if !strings.ContainsAny(pat, "*?[\\") {
+					add(modelEntry{ID: pat, Object: "model", OwnedBy: u.Name})
+				}
+			}
 		}
-		for _, pat := range u.Models {
-			if !strings.ContainsAny(pat, "*?[\\") {
-				add(modelEntry{ID: pat, Object: "model", OwnedBy: u.Name})
+		for _, m := range slices.Sorted(maps.Keys(u.Deployments)) { // an Azure upstream's: its list names deployments' models, not these
+			if u.MatchModel(m) {
+				add(modelEntry{ID: m, Object: "model", OwnedBy: u.Name})
 			}
 		}
 	}

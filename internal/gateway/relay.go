@@ -221,7 +221,7 @@ func (g *Gateway) send(x *exchange) {
 			bodies[j] = ab
 		}
 		for j, a := range tries {
-			resp, err := a.view.Do(g.outbound(x, bodies[j], a))
+			resp, err := a.view.Do(g.outbound(x, model, bodies[j], a))
 			last := i == len(x.models)-1 && j == len(tries)-1
 			if !last && failedAll(resp, err) {
 				if resp != nil {
@@ -246,10 +246,15 @@ func (g *Gateway) send(x *exchange) {
 
 // outbound builds the request to send upstream: body b (never re-encoded),
 // the path under /v1, the client's headers minus its credentials, the
-// request id.
-func (g *Gateway) outbound(x *exchange, b []byte, a attempt) *http.Request {
+// request id; its context carries model, for the kinds whose URL depends
+// on it (provider.WithModel).
+func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http.Request {
 	r := x.ur
-	out, _ := http.NewRequestWithContext(r.Context(), r.Method, "/", bytes.NewReader(b))
+	ctx := r.Context()
+	if model != "" {
+		ctx = provider.WithModel(ctx, model)
+	}
+	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", bytes.NewReader(b))
 	out.URL.Path, out.URL.RawQuery = strings.TrimPrefix(r.URL.Path, "/v1"), r.URL.RawQuery
 	if len(b) == 0 {
 		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0

@@ -145,7 +145,8 @@ const checkTimeout = 15 * time.Second
 // providerEndpoint is how the gateway talks to u, by its kind.
 func providerEndpoint(u config.Upstream) (*provider.Endpoint, error) {
 	ep, err := provider.New(provider.Settings{Kind: provider.Kind(u.Kind), BaseURL: u.BaseURL, APIKey: u.APIKey, AnthropicVersion: u.AnthropicVersion,
-		Region: u.Region, Profile: u.Profile})
+		Region: u.Region, Profile: u.Profile,
+		APIVersion: u.APIVersion, Deployments: u.Deployments, EntraToken: u.EntraToken, EntraTokenFile: u.EntraTokenFile})
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
 	}
@@ -585,6 +586,7 @@ func (s *Server) current() (*upstream.Pool, *config.Config) {
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
+	s.metrics.Configure(cfg) // the model and key label values follow the config
 	s.dash.SetKeyLimits(h.keyLimits)
 	h.life = &s.life
 	s.state.setOnErr(func(name, op string, err error) { _ = h.stateFailure(name, op, err) })

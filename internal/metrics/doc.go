@@ -16,6 +16,12 @@
 //	warmgate_tokens_total{key,model,kind}                 counter    Tokens (kind: prompt, completion)
 //	warmgate_ratelimited_total{key,limit}                 counter    RateLimited
 //
+// By model and key, with label values from the configuration (Configure):
+//
+//	warmgate_model_requests_total{model,key,code}         counter    ModelRequest
+//	warmgate_model_request_duration_seconds{model}        histogram  ModelRequest
+//	warmgate_cost_usd_total{model,key}                    counter    Cost
+//
 // Per attempt, recorded by the pool through the Observer methods:
 //
 //	warmgate_upstream_requests_total{upstream,code}       counter    code: status ("200") or failure kind ("dial")
@@ -50,4 +56,11 @@
 // secret. As a guard against unbounded growth, each free-form label (route,
 // key, model, limit) keeps at most MaxLabelValues distinct values of at
 // most MaxLabelLen bytes; later or longer ones are recorded as "other".
+//
+// The series by model and key take only values the configuration wrote: a
+// model's name when the configuration spells it out, else the longest
+// configured glob that matches it, else "other"; "none" for a request
+// without a model; a key's configured name, "none" without a key.
+// Configure creates at 0 the series a dashboard reads: each key with each
+// model it may use.
 package metrics

@@ -66,15 +66,15 @@ func (c *capSet) value(v string) string {
 }
 
 // cowMap is a copy-on-write map for the few, long-lived per-name entries
-// (upstreams, routes) looked up on every request: reads are one atomic load
-// and a map lookup, without locks or allocation.
-type cowMap[V any] struct {
+// (upstreams, routes, model and key pairs) looked up on every request:
+// reads are one atomic load and a map lookup, without locks or allocation.
+type cowMap[K comparable, V any] struct {
 	mu sync.Mutex // serializes writers
-	m  atomic.Pointer[map[string]V]
+	m  atomic.Pointer[map[K]V]
 }
 
 // get returns the entry for name, creating it with mk on first use.
-func (c *cowMap[V]) get(name string, mk func(string) V) V {
+func (c *cowMap[K, V]) get(name K, mk func(K) V) V {
 	if m := c.m.Load(); m != nil {
 		if v, ok := (*m)[name]; ok {
 			return v
@@ -88,7 +88,7 @@ func (c *cowMap[V]) get(name string, mk func(string) V) V {
 			return v
 		}
 	}
-	next := make(map[string]V, 1)
+	next := make(map[K]V, 1)
 	if old != nil {
 		for k, v := range *old {
 			next[k] = v

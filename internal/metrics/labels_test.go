@@ -63,7 +63,7 @@ func TestCapSetConcurrent(t *testing.T) {
 }
 
 func TestCowMap(t *testing.T) {
-	var c cowMap[*int]
+	var c cowMap[string, *int]
 	made := 0
 	mk := func(string) *int { made++; return new(int) }
 	a1 := c.get("a", mk)

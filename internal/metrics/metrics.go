@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,11 @@ type Metrics struct {
 	stateUp     *prometheus.GaugeVec     // backend
 	budget      *prometheus.CounterVec   // key, period
 
+	// By model and key, with label values from the config (models.go).
+	modelRequests *prometheus.CounterVec   // model, key, code
+	modelDur      *prometheus.HistogramVec // model
+	cost          *prometheus.CounterVec   // model, key
+
 	// Per attempt (Observer).
 	upRequests  *prometheus.CounterVec   // upstream, code
 	retries     *prometheus.CounterVec   // upstream, reason
@@ -52,8 +58,10 @@ type Metrics struct {
 
 	pools *poolCollector
 
-	ups    cowMap[*upstreamSeries]
-	routes cowMap[*routeSeries]
+	ups    cowMap[string, *upstreamSeries]
+	routes cowMap[string, *routeSeries]
+	pairs  cowMap[pairKey, *pairSeries]
+	labels atomic.Pointer[labelSet] // set by Configure
 	// Caps on free-form label values.
 	routeCap, keyCap, modelCap, limitCap *capSet
 }
@@ -100,6 +108,20 @@ func New() *Metrics {
 			Name: "warmgate_budget_exceeded_total",
 			Help: "Requests refused because the key spent its budget, by configured key name and period (day, month).",
 		}, []string{"key", "period"}),
+
+		modelRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_model_requests_total",
+			Help: "API requests answered by the gateway, by model (a configured name or glob, other, none), configured key name (none without a key) and HTTP status.",
+		}, []string{"model", "key", "code"}),
+		modelDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warmgate_model_request_duration_seconds",
+			Help:    "Time from receiving an API request to the end of its response, by model (as in warmgate_model_requests_total).",
+			Buckets: latencyBuckets,
+		}, []string{"model"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warmgate_cost_usd_total",
+			Help: "What the answers' usage cost at the config's prices, in US dollars, by model and key (as in warmgate_model_requests_total).",
+		}, []string{"model", "key"}),
 
 		upRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warmgate_upstream_requests_total",
@@ -148,6 +170,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDur, m.tokens, m.rateLimited, m.stateErrors, m.stateUp, m.budget,
+		m.modelRequests, m.modelDur, m.cost,
 		m.upRequests, m.retries, m.handshake, m.poolWait, m.firstByte, m.streamBytes,
 		m.pools,
 	)

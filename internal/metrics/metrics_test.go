@@ -110,6 +110,8 @@ func TestLint(t *testing.T) {
 	m.Request("/v1/chat/completions", 200, time.Second)
 	m.Tokens("k", "gpt-4o", 1, 1)
 	m.RateLimited("k", "rpm")
+	m.ModelRequest("gpt-4o", "k", 200, time.Second)
+	m.Cost("k", "gpt-4o", 0.01)
 
 	f := scrape(t, m)
 	for _, name := range []string{
@@ -120,6 +122,7 @@ func TestLint(t *testing.T) {
 		"warmgate_upstream_pool_wait_seconds", "warmgate_upstream_pool_exhausted_total",
 		"warmgate_upstream_first_byte_seconds", "warmgate_upstream_circuit_state",
 		"warmgate_tokens_total", "warmgate_ratelimited_total",
+		"warmgate_model_requests_total", "warmgate_model_request_duration_seconds", "warmgate_cost_usd_total",
 		"warmgate_upstream_in_flight", "warmgate_upstream_idle_timeout_seconds",
 		"warmgate_upstream_connections_expired_total", "warmgate_upstream_stream_bytes_total",
 		"go_goroutines", "process_cpu_seconds_total",

@@ -49,6 +49,13 @@
 //     "p" field as Bedrock does.
 //   - GET /async-invoke (Bedrock's ListAsyncInvokes, the warm-up request of
 //     kind bedrock): {"asyncInvokeSummaries":[]}.
+//   - Azure OpenAI's paths (azure.go), served by the OpenAI routes above:
+//     /openai/v1/... (its v1 API), /openai/deployments/{deployment}/...
+//     and /openai/models with a required api-version query (without it,
+//     Azure's 404 "Resource not found"); the key as "api-key: KEY" (or a
+//     bearer token); errors in Azure's shape {"error":{"code","message"}},
+//     e.g. 404 DeploymentNotFound for a deployment not in
+//     Options.AzureDeployments; a 429 also carries retry-after-ms.
 //   - GET /mock/stats: [Stats] counted on the server side, as JSON.
 //
 // The answer's content is "word1 word2 … wordN" for N completion tokens
@@ -138,6 +145,11 @@
 //	                     keep-alive race). A connection's first request is
 //	                     never dropped
 //	html=1               answer an HTML error page (status from status=, else 502)
+//	retry_after_ms=MS    add "Retry-After-Ms: MS"; alone, it implies status=429
+//	content_filter=prompt (or 1) answer the 400 Azure gives a prompt its content
+//	                     filter rejects (code content_filter, innererror);
+//	                     content_filter=output: answer normally but with
+//	                     finish_reason content_filter (OpenAI's routes)
 //
 // Example: "status=503,retry_after=1,times=2" fails the first two requests
 // with 503 and Retry-After: 1, then answers normally. [ParseFault] validates

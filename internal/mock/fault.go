@@ -18,7 +18,8 @@ import (
 const FaultHeader = "X-Mock-Fault"
 
 // faultNames lists the known items in the order String writes them.
-var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "exception_after_chunks", "stall", "ttft", "drop_idle", "html"}
+var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "exception_after_chunks", "stall", "ttft", "drop_idle", "html",
+	"retry_after_ms", "content_filter"}
 
 // Fault is a parsed fault spec. The zero value is "no fault". Build one with
 // [ParseFault]; String gives the canonical spec back.
@@ -32,11 +33,19 @@ type Fault struct {
 	ttft       time.Duration // meaningful when hasTTFT
 	dropIdle   time.Duration
 	html       bool
+	// retryAfterMs is retry-after-ms in milliseconds; meaningful when
+	// hasRetryAfterMs.
+	retryAfterMs int
+	// contentFilter is "prompt" (a 400 content_filter error) or "output"
+	// (an answer with finish_reason content_filter); "" none.
+	contentFilter string
 
 	hasRetryAfter bool
 	hasReset      bool
 	hasException  bool
 	hasTTFT       bool
+
+	hasRetryAfterMs bool
 }
 
 // ParseFault parses a comma-separated list of name=value items (see the
@@ -69,6 +78,12 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	if f.times > 0 && !f.acts() {
 		return Fault{}, fmt.Errorf("mock: fault %q: times=%d needs a fault to limit", spec, f.times)
+	}
+	if f.hasRetryAfterMs && f.status == 0 {
+		f.status = 429
+	}
+	if f.contentFilter == "prompt" && f.status == 0 {
+		f.status = 400 // what Azure answers a filtered prompt
 	}
 	if f.hasRetryAfter && f.status == 0 {
 		f.status = 429 // Retry-After belongs to an error answer; 429 is where clients expect it
@@ -112,6 +127,18 @@ func (f *Fault) set(name, value string) error {
 		default:
 			err = errors.New("want 1 or 0")
 		}
+	case "retry_after_ms":
+		f.retryAfterMs, err = intIn(value, 0, 1<<31-1, "whole milliseconds >= 0")
+		f.hasRetryAfterMs = true
+	case "content_filter":
+		switch value {
+		case "1", "prompt":
+			f.contentFilter = "prompt"
+		case "output":
+			f.contentFilter = "output"
+		default:
+			err = errors.New("want prompt (or 1) or output")
+		}
 	default:
 		return fmt.Errorf("unknown fault %q (known: %s)", name, strings.Join(faultNames, ", "))
 	}
@@ -139,7 +166,8 @@ func duration(s string, positive bool) (time.Duration, error) {
 
 // acts reports whether f does anything besides counting.
 func (f Fault) acts() bool {
-	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.hasException || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html
+	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.hasException || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html ||
+		f.hasRetryAfterMs || f.contentFilter != ""
 }
 
 // IsZero reports whether f is "no fault".
@@ -176,6 +204,12 @@ func (f Fault) String() string {
 	}
 	if f.html {
 		add("html", "1")
+	}
+	if f.hasRetryAfterMs {
+		add("retry_after_ms", strconv.Itoa(f.retryAfterMs))
+	}
+	if f.contentFilter != "" {
+		add("content_filter", f.contentFilter)
 	}
 	return strings.Join(items, ",")
 }

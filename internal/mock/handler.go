@@ -66,6 +66,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("mock: request", "method", r.Method, "path", r.URL.Path, "proto", r.Proto,
 		"conn", h.Get("X-Mock-Conn-Id"), "fault", r.Header.Get(FaultHeader))
 
+	var ok bool
+	if r, ok = s.azureRoute(w, r); !ok { // Azure's paths, served by the OpenAI routes (azure.go)
+		return
+	}
 	method, build := s.route(r.URL.Path, anthropic)
 	switch {
 	case build == nil:
@@ -97,7 +101,7 @@ func isAnthropic(r *http.Request) bool {
 // (or the Bearer form its newer SDKs send) and an anthropic-version.
 func (s *Server) authorize(r *http.Request, anthropic bool) *apiError {
 	want := s.opts.APIKey
-	if want == "" {
+	if want == "" || isAzure(r) { // azureRoute checked it
 		return nil
 	}
 	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -195,6 +199,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 	}
 
 	f = s.gate(f, idle)
+	if f.contentFilter == "output" && f.status == 0 && !anthropic {
+		rep = contentFiltered(rep)
+	}
 	ctx := r.Context()
 	switch {
 	case f.dropIdle > 0:
@@ -207,6 +214,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 		if f.hasRetryAfter {
 			w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
 		}
+		if f.hasRetryAfterMs {
+			w.Header().Set("Retry-After-Ms", strconv.Itoa(f.retryAfterMs))
+		}
+		if isAzure(r) {
+			setAzureRetry(w.Header(), f)
+		}
 		if anthropic && f.status == http.StatusTooManyRequests {
 			setAnthropicRateLimit(w.Header(), 0)
 		}
@@ -215,6 +228,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 			writeBody(w, r, f.status, "text/html; charset=utf-8", htmlPage(f.status), f)
 		case anthropic:
 			writeBody(w, r, f.status, "application/json", anthropicFaultError(f.status, w.Header().Get("Request-Id")), f)
+		case f.contentFilter == "prompt":
+			writeBody(w, r, f.status, "application/json", contentFilterError(), f)
+		case isAzure(r):
+			writeBody(w, r, f.status, "application/json", azureFaultError(f.status, f), f)
 		default:
 			writeBody(w, r, f.status, "application/json", faultError(f.status), f)
 		}

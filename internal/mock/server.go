@@ -65,6 +65,10 @@ type Options struct {
 	// request that is not gets Bedrock's 403. "" checks nothing.
 	AWSAccessKeyID     string
 	AWSSecretAccessKey string
+	// AzureDeployments, when set, are the deployments the Azure paths
+	// know (/openai/deployments/NAME/...); another is Azure's 404
+	// DeploymentNotFound. Empty: any name is a deployment.
+	AzureDeployments []string
 	// Logger receives debug logs of connections and requests (never their
 	// credentials); nil discards them.
 	Logger *slog.Logger

@@ -29,6 +29,10 @@
 //     profiles, web identity, ECS and EC2 roles), cached and refreshed when
 //     they expire. A region is required; the base URL defaults to
 //     https://bedrock-runtime.{region}.amazonaws.com. No API key.
+//   - azure: Azure OpenAI, in OpenAI's dialect: its v1 API (base URL
+//     ending in /openai/v1) or its deployment style (api_version,
+//     deployments); the key goes out as "api-key: KEY", or a Microsoft
+//     Entra ID token as "Authorization: Bearer TOKEN" (azure.go).
 //
 // # Adding a kind
 //
@@ -48,7 +52,9 @@
 //   - sets a header whose value changes (a token re-read when it expires).
 //
 // Settings then grow the keys such a kind needs (a region, deployments, an
-// API version), with config validating them.
+// API version), with config validating them. Pool settings its provider's
+// edge calls for (idle timeout, HTTP/2, streams per connection) are a row
+// in poolDefaults (pool.go).
 package provider
 
 import (
@@ -109,6 +115,33 @@ type Settings struct {
 	// (kind bedrock only); "" means the SDK's default (AWS_PROFILE, else
 	// "default").
 	Profile string
+	// APIVersion is Azure's api-version query (kind azure only); "" means
+	// DefaultAzureAPIVersion in the deployment style, none with the v1 API.
+	APIVersion string
+	// Deployments maps a model name to its Azure deployment (kind azure
+	// only, deployment style); a model not in it is its own deployment.
+	Deployments map[string]string
+	// EntraToken is a Microsoft Entra ID access token sent as a bearer
+	// token instead of a key (kind azure only).
+	EntraToken string
+	// EntraTokenFile is a file holding such a token, read again when it
+	// changes (kind azure only).
+	EntraTokenFile string
+}
+
+// azureOnly names the first Azure setting s has, or "".
+func (s Settings) azureOnly() string {
+	switch {
+	case s.APIVersion != "":
+		return "api_version"
+	case len(s.Deployments) > 0:
+		return "deployments"
+	case s.EntraToken != "":
+		return "entra_token_env"
+	case s.EntraTokenFile != "":
+		return "entra_token_file"
+	}
+	return ""
 }
 
 // Endpoint is how the gateway talks to one upstream: what goes into its
@@ -233,6 +266,7 @@ var kinds = map[Kind]spec{
 			return nil
 		},
 	},
+	Azure: azureSpec,
 }
 
 // Kinds returns every kind, the default first.
@@ -285,6 +319,9 @@ func New(s Settings) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k := s.azureOnly(); k != "" && kind != Azure {
+		return nil, fmt.Errorf("%s applies to kind azure only", k)
+	}
 	sp := kinds[kind]
 	if kind == Bedrock {
 		if s.Region == "" {
@@ -319,6 +356,8 @@ func exampleBase(k Kind) string {
 		return "https://api.anthropic.com"
 	case Bedrock:
 		return bedrockBase("us-east-1")
+	case Azure:
+		return "https://RESOURCE.openai.azure.com/openai/v1"
 	}
 	return "https://api.openai.com/v1"
 }

@@ -96,7 +96,7 @@ func TestNewErrors(t *testing.T) {
 		in   Settings
 		want string
 	}{
-		{"unknown kind", Settings{Kind: "gemini-ish", BaseURL: "https://x"}, `unknown kind "gemini-ish" (use one of: openai, anthropic, bedrock)`},
+		{"unknown kind", Settings{Kind: "gemini-ish", BaseURL: "https://x"}, `unknown kind "gemini-ish" (use one of: openai, anthropic, `},
 		{"relative URL", Settings{Kind: Anthropic, BaseURL: "api.anthropic.com"}, "base_url must be an absolute http:// or https:// URL, e.g. https://api.anthropic.com"},
 		{"version on openai", Settings{BaseURL: "https://x", AnthropicVersion: "2023-06-01"}, "anthropic_version applies to kind anthropic only"},
 		{"bad version", Settings{Kind: Anthropic, BaseURL: "https://x", AnthropicVersion: "v1"}, `anthropic_version "v1" is not a version date (use YYYY-MM-DD`},
