@@ -52,7 +52,7 @@
 //
 // Each upstream has two pools (traffic classes) of connections it dials,
 // counts, chooses, warms and closes itself: generations (chat,
-// completions, responses) and short
+// completions, responses, messages, Bedrock's converse and invoke) and short
 // calls (embeddings, models, everything else), so that streams holding
 // every connection never make a short call wait. Within a class:
 //

@@ -124,7 +124,8 @@ func (cl *class) negotiated(h2 bool) {
 
 // classOf picks the traffic class from the request path.
 func classOf(rel string) int {
-	for _, suffix := range [...]string{"/chat/completions", "/completions", "/responses", "/messages"} {
+	for _, suffix := range [...]string{"/chat/completions", "/completions", "/responses", "/messages",
+		"/converse", "/converse-stream", "/invoke", "/invoke-with-response-stream"} { // the last four: Bedrock's /model/{id}/...
 		if strings.HasSuffix(rel, suffix) {
 			return classLong
 		}

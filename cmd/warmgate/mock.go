@@ -33,6 +33,7 @@ func newMockCmd() *cobra.Command {
 		listen string
 		caOut  string
 		keyEnv string
+		sigv4  bool
 		o      mock.Options
 	)
 	cmd := &cobra.Command{
@@ -48,7 +49,10 @@ POST /v1/messages (JSON, or Anthropic's SSE events with "stream":true; a
 tool_use block when the request has tools), /v1/messages/count_tokens, and
 GET /v1/models in Anthropic's shape when asked with an anthropic-version
 header; Azure OpenAI's paths (/openai/v1/..., /openai/deployments/NAME/...
-and /openai/models with an api-version query, Azure's error shape); and
+and /openai/models with an api-version query, Azure's error shape); AWS
+Bedrock Runtime's POST /model/{modelId}/converse (JSON) and
+/converse-stream (AWS event-stream framing; a toolUse block when the
+request has tools) and GET /async-invoke; and
 GET /mock/stats: {"connections_accepted","tls_handshakes",
 "requests","active_connections"}, counted on the server side. Errors take
 the shape of the route's API (Anthropic's overload is status=529).
@@ -56,7 +60,9 @@ the shape of the route's API (Anthropic's overload is status=529).
 With --api-key-env VAR, requests must carry the key in $VAR: OpenAI's routes
 as "Authorization: Bearer KEY", Anthropic's as "x-api-key: KEY" (or Bearer)
 with an anthropic-version header, Azure's as "api-key: KEY" (or Bearer);
-others get the API's 401.
+others get the API's 401. With --aws-sigv4, Bedrock's routes check every
+request's AWS Signature Version 4 (service bedrock, any region) against
+$AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; others get Bedrock's 403.
 
 With --tls it serves HTTPS (HTTP/2 by ALPN unless --no-h2) with a certificate
 for localhost, 127.0.0.1 and ::1, signed by a CA made at startup; --ca-out
@@ -71,6 +77,10 @@ replaces --fault; "X-Mock-Fault: none" turns it off):
   retry_after=S         add Retry-After: S seconds (alone: status 429)
   times=N               only the first N matching requests get the fault
   reset_after_chunks=K  send K stream events (or half a JSON body), then abort
+  exception_after_chunks=K
+                        Bedrock streams: send K events, then an exception
+                        (its type from status=: 429 throttlingException, ...;
+                        none: modelStreamErrorException)
   stall=D               pause D after the first stream event (or the headers)
   ttft=D                wait D before answering, instead of --ttft/--latency
   drop_idle=D           close, unanswered, a request arriving on a connection
@@ -126,6 +136,7 @@ Every flag can also be set by its environment twin, WARMGATE_MOCK_<FLAG>
 	fl.DurationVar(&o.HandshakeDelay, "handshake-delay", 0, "what every new connection costs before its first byte is read")
 	fl.StringVar(&o.Fault, "fault", "", "server-wide fault `SPEC`, e.g. 'status=503,times=2' (see above)")
 	fl.StringVar(&keyEnv, "api-key-env", "", "require the key in $`VAR` on every API request (see above; the key is never printed)")
+	fl.BoolVar(&sigv4, "aws-sigv4", false, "check Bedrock requests' SigV4 signature against $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
 
 	// Name each flag's environment twin in its help line.
 	fl.VisitAll(func(f *pflag.Flag) {
@@ -151,6 +162,12 @@ Every flag can also be set by its environment twin, WARMGATE_MOCK_<FLAG>
 		if keyEnv != "" {
 			if o.APIKey = strings.TrimSpace(os.Getenv(keyEnv)); o.APIKey == "" {
 				return fmt.Errorf("mock: --api-key-env %s: the variable is not set or empty", keyEnv)
+			}
+		}
+		if sigv4 {
+			o.AWSAccessKeyID, o.AWSSecretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+			if o.AWSAccessKeyID == "" || o.AWSSecretAccessKey == "" {
+				return errors.New("mock: --aws-sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set: the credentials Bedrock requests must be signed with")
 			}
 		}
 		o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))

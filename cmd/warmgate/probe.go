@@ -5,6 +5,7 @@ package main
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -30,6 +31,7 @@ func newProbeCmd() *cobra.Command {
 		o       probe.Options
 		keyEnv  string
 		kind    string
+		region  string
 		caFile  string
 		jsonOut bool
 	)
@@ -61,8 +63,14 @@ plus --ca, and sends the key in $VAR with --key-env VAR as the API takes it
 (Anthropic's /v1/models wants both); --kind azure sends "api-key: KEY" to
 /openai/models?api-version=2024-10-21 (URL: the resource's root) or to
 /openai/v1/models (URL ending in /openai/v1); --kind gemini sends
-"x-goog-api-key: KEY". --kind defaults to anthropic for api.anthropic.com, to gemini for
-generativelanguage.googleapis.com, and to openai for any other host. A failure to connect names the phase: DNS lookup, TCP
+"x-goog-api-key: KEY"; --kind bedrock --region REGION
+signs every request with AWS Signature Version 4, credentials from the AWS
+SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+AWS_PROFILE, a role), and its default path is Bedrock Runtime's cheap GET,
+ListAsyncInvokes (/async-invoke?maxResults=1); URL is
+https://bedrock-runtime.REGION.amazonaws.com or a VPC endpoint. --kind defaults to anthropic for
+api.anthropic.com, to gemini for generativelanguage.googleapis.com, and to openai for any
+other host. A failure to connect names the phase: DNS lookup, TCP
 connect or TLS handshake.
 
 Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
@@ -89,6 +97,7 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 	fl.StringVar(&o.Path, "path", probe.DefaultPath, "path appended to URL for every request")
 	fl.StringVar(&keyEnv, "key-env", "", "send the key in $`VAR` as the API takes it (the key is never printed)")
 	fl.StringVar(&kind, "kind", "", "the API's kind: "+provider.KindNames()+" (default: by the host, else openai)")
+	fl.StringVar(&region, "region", "", "kind bedrock: the AWS `REGION` requests are signed for (credentials: the AWS SDK's default chain)")
 	fl.StringVar(&caFile, "ca", "", "also trust the CA certificates (PEM) in `FILE`")
 	fl.BoolVar(&o.HTTP1, "http1", false, "probe as an HTTP/1.1 client even if the server offers h2")
 	fl.DurationVar(&o.RequestTimeout, "timeout", probe.DefaultRequestTimeout, "limit for each request, connection included")
@@ -115,9 +124,26 @@ Every flag can also be set by its environment twin, WARMGATE_PROBE_<FLAG>
 		if err != nil {
 			return err
 		}
-		// The kind's base URL and headers; a URL it cannot take is left for
-		// the probe to report in its own words.
-		if ep, err := provider.New(provider.Settings{Kind: k, BaseURL: o.URL, APIKey: key}); err == nil {
+		if (k == provider.Bedrock) != (region != "") {
+			return errors.New("probe: --region goes with --kind bedrock, and kind bedrock needs it (e.g. --region us-east-1)")
+		}
+		if k == provider.Bedrock {
+			// Signed one by one, with credentials from the AWS chain: the
+			// probe's GET /models becomes Bedrock's ListAsyncInvokes.
+			ep, err := provider.New(provider.Settings{Kind: k, BaseURL: o.URL, Region: region})
+			if err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+			if err := ep.Check(cmd.Context()); err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+			o.URL, o.Prepare = ep.BaseURL, ep.Prepare
+			if !cmd.Flags().Changed("path") {
+				o.Path = ep.ProbePath
+			}
+		} else if ep, err := provider.New(provider.Settings{Kind: k, BaseURL: o.URL, APIKey: key}); err == nil {
+			// The kind's base URL and headers; a URL it cannot take is left
+			// for the probe to report in its own words.
 			o.URL, o.Header = ep.BaseURL, ep.ProbeHeader()
 			if !cmd.Flags().Changed("path") {
 				o.Path = ep.ProbePath // e.g. Azure's, with its api-version

@@ -213,3 +213,47 @@ func TestProbeKindFromHost(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeCmdBedrock: with --kind bedrock --region, every probe request
+// is signed with the AWS chain's credentials and goes to ListAsyncInvokes,
+// which the mock (checking signatures) answers 200; a wrong secret gets
+// Bedrock's 403 (the probe still measures); the secret is never printed.
+func TestProbeCmdBedrock(t *testing.T) {
+	const keyID, secret = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	s, ca := probeMock(t, mock.Options{TLS: true, AWSAccessKeyID: keyID, AWSSecretAccessKey: secret})
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": keyID, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ROLE_ARN": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
+	} {
+		t.Setenv(k, v)
+	}
+	args := []string{s.URL(), "--kind", "bedrock", "--region", "us-east-1", "--ca", ca, "--samples", "2", "--idle-max", "-1s", "--max-requests", "5", "--json"}
+	for _, tt := range []struct {
+		name, secret string
+		wantStatus   float64
+	}{{"signed", secret, 200}, {"a wrong secret", "not-the-secret", 403}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("AWS_SECRET_ACCESS_KEY", tt.secret)
+			out, err := runProbe(t, args...)
+			if err != nil {
+				t.Fatalf("probe: %v", err)
+			}
+			if strings.Contains(out, tt.secret) {
+				t.Error("the output shows the secret key")
+			}
+			var j map[string]any
+			if err := json.Unmarshal([]byte(out), &j); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if j["url"] != s.URL()+"/async-invoke?maxResults=1" || j["status"] != tt.wantStatus {
+				t.Errorf("url %v, status %v; want %s/async-invoke?maxResults=1, %v", j["url"], j["status"], s.URL(), tt.wantStatus)
+			}
+		})
+	}
+	if _, err := runProbe(t, s.URL(), "--kind", "bedrock"); err == nil || !strings.Contains(err.Error(), "--region goes with --kind bedrock") {
+		t.Errorf("bedrock without --region: %v", err)
+	}
+}

@@ -78,12 +78,21 @@ type Upstream struct {
 	// /v1 (https://api.openai.com/v1). Kind anthropic: with or without /v1
 	// (https://api.anthropic.com); request paths are relative to the /v1 URL.
 	// Kind gemini: with or without its version (/v1beta is added to a URL
-	// that names none).
+	// that names none). Kind bedrock: optional (the region's endpoint by default; a VPC
+	// endpoint or a proxy when given).
 	BaseURL string `yaml:"base_url"`
 	// AnthropicVersion is the anthropic-version header sent to a kind
 	// anthropic upstream on requests whose client sent none (a client's own
 	// wins). "" means provider.DefaultAnthropicVersion (2023-06-01).
 	AnthropicVersion string `yaml:"anthropic_version"`
+	// Region is the AWS region of a kind bedrock upstream (required there,
+	// an error on other kinds): requests are signed for it, and base_url
+	// defaults to https://bedrock-runtime.REGION.amazonaws.com.
+	Region string `yaml:"region"`
+	// Profile is the AWS shared-config profile a kind bedrock upstream's
+	// credentials come from; "" means the AWS SDK's default chain
+	// (AWS_PROFILE, else "default", and the environment and roles).
+	Profile string `yaml:"profile"`
 	// APIVersion is Azure's api-version query (kind azure only): in its
 	// deployment style, "" means provider.DefaultAzureAPIVersion
 	// (2024-10-21); with its v1 API (base_url ending in /openai/v1), none

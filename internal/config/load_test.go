@@ -236,6 +236,19 @@ func TestParseErrors(t *testing.T) {
 			`upstreams[0].anthropic_version: anthropic_version "latest" is not a version date (use YYYY-MM-DD, e.g. 2023-06-01)`},
 		{"anthropic-version in headers", up + "    kind: anthropic\n    headers: {anthropic-version: 2023-06-01}\n", nil, 5,
 			`upstreams[0].headers["anthropic-version"]: set the version with anthropic_version`},
+		{"bedrock without region", "upstreams:\n  - {name: b, kind: bedrock}\n", nil, 2,
+			`upstreams[0].region: kind: bedrock needs a region, the AWS region its requests are signed for (e.g. region: us-east-1)`},
+		{"bedrock bad region", "upstreams:\n  - name: b\n    kind: bedrock\n    region: us_east_1\n", nil, 4,
+			`upstreams[0].region: region "us_east_1" is not an AWS region name (e.g. us-east-1)`},
+		{"bedrock with a key", "upstreams:\n  - name: b\n    kind: bedrock\n    region: us-east-1\n    api_key_env: K\n", map[string]string{"K": "v"}, 5,
+			`upstreams[0].api_key_env: kind: bedrock takes no API key`},
+		{"bedrock bad base_url", "upstreams:\n  - name: b\n    kind: bedrock\n    region: us-east-1\n    base_url: bedrock.internal\n", nil, 5,
+			`upstreams[0].base_url: invalid URL`},
+		{"region on openai", up + "    region: us-east-1\n", nil, 4,
+			`upstreams[0].region: region applies to kind: bedrock only (this upstream is kind openai): set kind: bedrock, or remove it`},
+		{"profile on anthropic", up + "    kind: anthropic\n    profile: prod\n", nil, 5,
+			`upstreams[0].profile: profile applies to kind: bedrock only (this upstream is kind anthropic)`},
+		{"openai without base_url", "upstreams:\n  - {name: o}\n", nil, 2, `upstreams[0].base_url: base_url is required`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -824,14 +837,17 @@ func TestLoadDataDir(t *testing.T) {
 func TestUpstreamKind(t *testing.T) {
 	in := "upstreams:\n  - {name: o, base_url: \"https://api.openai.com/v1\"}\n" +
 		"  - {name: c, kind: anthropic, base_url: \"https://api.anthropic.com\", api_key_env: ANTHROPIC_API_KEY}\n" +
-		"  - {name: d, kind: anthropic, base_url: \"https://api.anthropic.com/v1\", anthropic_version: \"2026-10-21\"}\n"
+		"  - {name: d, kind: anthropic, base_url: \"https://api.anthropic.com/v1\", anthropic_version: \"2026-10-21\"}\n" +
+		"  - {name: b, kind: bedrock, region: eu-west-3, profile: prod}\n"
 	c, err := Parse([]byte(in), env(map[string]string{"ANTHROPIC_API_KEY": "sk-ant-x"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []Upstream{{Kind: ""}, {Kind: "anthropic", APIKey: "sk-ant-x"}, {Kind: "anthropic", AnthropicVersion: "2026-10-21"}} {
+	for i, want := range []Upstream{{Kind: ""}, {Kind: "anthropic", APIKey: "sk-ant-x"}, {Kind: "anthropic", AnthropicVersion: "2026-10-21"},
+		{Kind: "bedrock", Region: "eu-west-3", Profile: "prod"}} {
 		u := c.Upstreams[i]
-		if u.Kind != want.Kind || u.AnthropicVersion != want.AnthropicVersion || u.APIKey != want.APIKey {
+		if u.Kind != want.Kind || u.AnthropicVersion != want.AnthropicVersion || u.APIKey != want.APIKey ||
+			u.Region != want.Region || u.Profile != want.Profile || u.BaseURL != "" && want.Region != "" {
 			t.Errorf("upstreams[%d]: kind %q, anthropic_version %q, key set %v; want %q, %q, %v",
 				i, u.Kind, u.AnthropicVersion, u.APIKey != "", want.Kind, want.AnthropicVersion, want.APIKey != "")
 		}

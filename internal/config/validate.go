@@ -97,7 +97,9 @@ func (u *Upstream) validate(p *problems, key string) {
 	if strings.TrimSpace(u.Name) == "" {
 		p.at(key+".name", "name is required (it appears in logs, metrics and the dashboard)")
 	}
-	checkBaseURL(p, key+".base_url", u.BaseURL)
+	if u.BaseURL != "" || u.Kind != string(provider.Bedrock) { // bedrock's default is its region's endpoint
+		checkBaseURL(p, key+".base_url", u.BaseURL)
+	}
 	u.validateKind(p, key)
 	checkGlobs(p, key+".models", u.Models)
 	nonNegative(p, key+".weight", int64(u.Weight))
@@ -147,12 +149,44 @@ func (u *Upstream) validateKind(p *problems, key string) {
 			p.at(key+".anthropic_version", "%v", err)
 		}
 	}
+	u.validateBedrock(p, key, kind)
 	u.validateAzure(p, key, kind)
 	if kind == provider.Anthropic {
 		for _, name := range sortedKeys(u.Headers) {
 			if textproto.CanonicalMIMEHeaderKey(name) == "Anthropic-Version" {
 				p.at(fmt.Sprintf("%s.headers[%q]", key, name), "set the version with anthropic_version (a client's own anthropic-version then still wins), not in headers")
 			}
+		}
+	}
+}
+
+// validateBedrock checks the keys of kind bedrock: a region, no API key;
+// and that other kinds have neither region nor profile.
+func (u *Upstream) validateBedrock(p *problems, key string, kind provider.Kind) {
+	if kind != provider.Bedrock {
+		if u.Region != "" {
+			p.at(key+".region", "region applies to kind: bedrock only (this upstream is kind %s): set kind: bedrock, or remove it", kind)
+		}
+		if u.Profile != "" {
+			p.at(key+".profile", "profile applies to kind: bedrock only (this upstream is kind %s): set kind: bedrock, or remove it", kind)
+		}
+		return
+	}
+	switch {
+	case u.Region == "":
+		p.at(key+".region", "kind: bedrock needs a region, the AWS region its requests are signed for (e.g. region: us-east-1)")
+	default:
+		if err := provider.CheckRegion(u.Region); err != nil {
+			p.at(key+".region", "%v", err)
+		}
+	}
+	if u.Profile != "" && strings.TrimSpace(u.Profile) != u.Profile {
+		p.at(key+".profile", "profile %q has leading or trailing spaces", u.Profile)
+	}
+	for _, k := range []struct{ name, v string }{{"api_key_env", u.APIKeyEnv}, {"api_key_file", u.APIKeyFile}} {
+		if k.v != "" {
+			p.at(key+"."+k.name, "kind: bedrock takes no API key: its requests are signed with AWS credentials from the default chain "+
+				"(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or a role); remove %s", k.name)
 		}
 	}
 }

@@ -32,6 +32,9 @@ func Effective(cfg *config.Config) *config.Config {
 			if ep.Kind == provider.Anthropic && u.AnthropicVersion == "" {
 				u.AnthropicVersion = provider.DefaultAnthropicVersion
 			}
+			if ep.Kind == provider.Bedrock && u.BaseURL == "" {
+				u.BaseURL = ep.BaseURL // the region's endpoint
+			}
 			if ep.Kind == provider.Azure && u.APIVersion == "" && !strings.HasSuffix(ep.BaseURL, "/openai/v1") {
 				u.APIVersion = provider.DefaultAzureAPIVersion // the deployment style's
 			}

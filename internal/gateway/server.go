@@ -97,6 +97,14 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 		if err != nil {
 			return nil, err
 		}
+		if ep.Check != nil { // kind bedrock: its AWS credentials, fetched now (and cached for Prepare)
+			ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+			err := ep.Check(ctx)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
+			}
+		}
 		uc.BaseURL, uc.Header, uc.Prepare = ep.BaseURL, ep.Header.Clone(), ep.Prepare
 		for k, v := range u.Headers { // headers: set on every request, over the client's
 			if uc.Header == nil {
@@ -130,9 +138,14 @@ func UpstreamConfigs(cfg *config.Config, log *slog.Logger) ([]upstream.Config, e
 	return out, nil
 }
 
+// checkTimeout bounds an upstream's startup check (provider.Endpoint.Check):
+// AWS credentials from a metadata service or STS come in well under it.
+const checkTimeout = 15 * time.Second
+
 // providerEndpoint is how the gateway talks to u, by its kind.
 func providerEndpoint(u config.Upstream) (*provider.Endpoint, error) {
 	ep, err := provider.New(provider.Settings{Kind: provider.Kind(u.Kind), BaseURL: u.BaseURL, APIKey: u.APIKey, AnthropicVersion: u.AnthropicVersion,
+		Region: u.Region, Profile: u.Profile,
 		APIVersion: u.APIVersion, Deployments: u.Deployments, EntraToken: u.EntraToken, EntraTokenFile: u.EntraTokenFile})
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", u.Name, err)

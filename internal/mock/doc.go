@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package mock is a fake upstream with fault injection that speaks OpenAI's
-// API, Anthropic's Messages API and Google's Gemini API.
+// API, Anthropic's Messages API, Google's Gemini API and AWS Bedrock
+// Runtime's Converse API.
 //
 // It backs the tests, the demo and the benchmarks, so it is a real server:
 // real sockets, real TLS (a CA and a leaf certificate made in memory at
@@ -35,6 +36,20 @@
 //     same N as /v1/messages's usage.input_tokens.
 //   - GET /v1/models and /v1/models/{id} with an anthropic-version header:
 //     Anthropic's model list and model objects.
+//   - POST /model/{modelId}/converse (Bedrock): a Converse answer
+//     ({"output":{"message":...},"stopReason","usage","metrics"}); with
+//     tools (toolConfig) a toolUse block as /v1/messages's tool_use.
+//   - POST /model/{modelId}/converse-stream (Bedrock): the same as AWS
+//     event-stream messages (content type
+//     application/vnd.amazon.eventstream, headers :message-type event,
+//     :event-type, :content-type), written by aws-sdk-go-v2's
+//     eventstream.Encoder: messageStart, contentBlockDelta (text; a text
+//     block has no start), contentBlockStop, contentBlockStart and
+//     contentBlockDelta (toolUse input pieces) for a tool use,
+//     messageStop, metadata (usage, metrics); each payload padded with a
+//     "p" field as Bedrock does.
+//   - GET /async-invoke (Bedrock's ListAsyncInvokes, the warm-up request of
+//     kind bedrock): {"asyncInvokeSummaries":[]}.
 //   - Azure OpenAI's paths (azure.go), served by the OpenAI routes above:
 //     /openai/v1/... (its v1 API), /openai/deployments/{deployment}/...
 //     and /openai/models with a required api-version query (without it,
@@ -79,6 +94,19 @@
 // Bearer form Anthropic's newer SDKs send) with an anthropic-version
 // header; others get the API's 401 (Anthropic's: 400 without the version).
 //
+// With Options.AWSAccessKeyID set, every Bedrock request must carry a
+// valid Signature Version 4 by those credentials (service bedrock, any
+// region), checked by signing the request again with aws-sdk-go-v2's
+// signer over the headers it names and its body: a request that fails
+// gets Bedrock's 403 (X-Amzn-ErrorType InvalidSignatureException,
+// UnrecognizedClientException, IncompleteSignatureException or
+// MissingAuthenticationTokenException, body {"message":...}). Bedrock's
+// errors all take that shape; a status= fault answers the type Bedrock
+// gives the status (429 ThrottlingException, 500
+// InternalServerException, 503 ServiceUnavailableException, 400
+// ValidationException, ...). A ConverseStream's reset_after_chunks counts
+// event-stream messages.
+//
 // Every API answer carries these headers, for tests:
 //
 //	X-Request-Id:             req_… (unique per request)
@@ -114,6 +142,17 @@
 //	                     RST_STREAM); K=0 aborts right after the headers.
 //	                     Non-streaming answers: send the headers and, if K>0,
 //	                     half the body, then abort
+//	exception_after_chunks=K
+//	                     Bedrock's ConverseStream: send K events, then an
+//	                     exception message (:message-type exception) and end
+//	                     the stream, as Bedrock does when the model fails
+//	                     mid-answer; its :exception-type follows status=
+//	                     (429 throttlingException, 503
+//	                     serviceUnavailableException, 400
+//	                     validationException, 5xx internalServerException;
+//	                     none or 424: modelStreamErrorException), and
+//	                     status= then makes no error answer. Other answers
+//	                     ignore it
 //	stall=D              streams: stop for D after the first chunk; other
 //	                     answers: stop for D between the headers and the body
 //	ttft=D               wait D (instead of TTFT or Latency) before answering;

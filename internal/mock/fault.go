@@ -18,7 +18,7 @@ import (
 const FaultHeader = "X-Mock-Fault"
 
 // faultNames lists the known items in the order String writes them.
-var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "stall", "ttft", "drop_idle", "html",
+var faultNames = []string{"status", "retry_after", "times", "reset_after_chunks", "exception_after_chunks", "stall", "ttft", "drop_idle", "html",
 	"retry_after_ms", "content_filter", "safety"}
 
 // Fault is a parsed fault spec. The zero value is "no fault". Build one with
@@ -28,6 +28,7 @@ type Fault struct {
 	retryAfter int // seconds; meaningful when hasRetryAfter
 	times      int // 0 = every matching request
 	reset      int // reset_after_chunks; meaningful when hasReset
+	exception  int // exception_after_chunks; meaningful when hasException
 	stall      time.Duration
 	ttft       time.Duration // meaningful when hasTTFT
 	dropIdle   time.Duration
@@ -43,6 +44,7 @@ type Fault struct {
 
 	hasRetryAfter bool
 	hasReset      bool
+	hasException  bool
 	hasTTFT       bool
 
 	hasRetryAfterMs bool
@@ -108,6 +110,9 @@ func (f *Fault) set(name, value string) error {
 	case "reset_after_chunks":
 		f.reset, err = intIn(value, 0, 1<<31-1, "a count >= 0")
 		f.hasReset = true
+	case "exception_after_chunks":
+		f.exception, err = intIn(value, 0, 1<<31-1, "a count >= 0")
+		f.hasException = true
 	case "stall":
 		f.stall, err = duration(value, false)
 	case "ttft":
@@ -168,7 +173,7 @@ func duration(s string, positive bool) (time.Duration, error) {
 
 // acts reports whether f does anything besides counting.
 func (f Fault) acts() bool {
-	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html ||
+	return f.status != 0 || f.hasRetryAfter || f.hasReset || f.hasException || f.stall > 0 || f.hasTTFT || f.dropIdle > 0 || f.html ||
 		f.hasRetryAfterMs || f.contentFilter != "" || f.safety != ""
 }
 
@@ -191,6 +196,9 @@ func (f Fault) String() string {
 	}
 	if f.hasReset {
 		add("reset_after_chunks", strconv.Itoa(f.reset))
+	}
+	if f.hasException {
+		add("exception_after_chunks", strconv.Itoa(f.exception))
 	}
 	if f.stall > 0 {
 		add("stall", f.stall.String())

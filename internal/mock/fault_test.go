@@ -28,6 +28,7 @@ func TestParseFault(t *testing.T) {
 		{"retry_after implies 429", "retry_after=3", "status=429,retry_after=3"},
 		{"retry_after with status", "status=503,retry_after=0", "status=503,retry_after=0"},
 		{"reset", "reset_after_chunks=0", "reset_after_chunks=0"},
+		{"exception", "exception_after_chunks=2,status=429", "status=429,exception_after_chunks=2"},
 		{"stall", "stall=1.5s", "stall=1.5s"},
 		{"ttft zero overrides", "ttft=0s", "ttft=0s"},
 		{"ttft", "ttft=250ms", "ttft=250ms"},

@@ -48,6 +48,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	anthropic := isAnthropic(r)
 	id := fmt.Sprintf("req_mock%012x", s.seq.Add(1))
 	h.Set("X-Request-Id", id)
+	if isBedrock(r.URL.Path) {
+		h.Set("X-Mock-Has-Authorization", strconv.FormatBool(r.Header.Get("Authorization") != ""))
+		s.log.Debug("mock: request", "method", r.Method, "path", r.URL.Path, "proto", r.Proto,
+			"conn", h.Get("X-Mock-Conn-Id"), "fault", r.Header.Get(FaultHeader))
+		s.serveBedrock(w, r, idle)
+		return
+	}
 	if anthropic {
 		h.Set("Request-Id", id) // Anthropic's name for it; its SDKs read this one
 	}

@@ -59,6 +59,12 @@ type Options struct {
 	// it gets the provider's 401 (Anthropic: 400 without anthropic-version).
 	// "" checks nothing.
 	APIKey string
+	// AWSAccessKeyID and AWSSecretAccessKey, when the key id is set, are
+	// the AWS credentials every request of Bedrock's dialect must be
+	// signed with (Signature Version 4, service bedrock, any region); a
+	// request that is not gets Bedrock's 403. "" checks nothing.
+	AWSAccessKeyID     string
+	AWSSecretAccessKey string
 	// AzureDeployments, when set, are the deployments the Azure paths
 	// know (/openai/deployments/NAME/...); another is Azure's 404
 	// DeploymentNotFound. Empty: any name is a deployment.

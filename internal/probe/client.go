@@ -193,6 +193,11 @@ func (p *prober) do(parent context.Context, c *client) (sample, error) {
 	for k, v := range p.o.Header {
 		req.Header[k] = v
 	}
+	if p.o.Prepare != nil {
+		if err := p.o.Prepare(req); err != nil {
+			return sample{}, err
+		}
+	}
 	dials := c.dials.Load()
 	resp, err := c.hc.Do(req)
 	if err == nil {

@@ -61,6 +61,11 @@ type Options struct {
 	// anthropic-version: see internal/provider's ProbeHeader). It never
 	// appears in the Report.
 	Header http.Header
+	// Prepare, if set, is called on every request after its headers are
+	// set: a kind whose requests are signed one by one (kind bedrock: see
+	// internal/provider's Prepare) signs it there, and may map its URL.
+	// Its errors end the probe.
+	Prepare func(*http.Request) error
 	// Samples is the number of requests on new connections, and again on
 	// one reused connection; 0 means DefaultSamples.
 	Samples int

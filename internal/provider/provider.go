@@ -21,6 +21,14 @@
 //     given with or without /v1 (https://api.anthropic.com, as the Anthropic
 //     SDKs take it, or https://api.anthropic.com/v1): request paths are
 //     relative to the /v1 URL (/messages, /models).
+//   - bedrock: AWS Bedrock Runtime (Converse and ConverseStream at
+//     /model/{modelId}/converse and /converse-stream: see BedrockPath).
+//     Every attempt is signed with Signature Version 4 (aws-sdk-go-v2's
+//     signer, service "bedrock") with credentials from the SDK's default
+//     chain (environment, shared config and credentials files and their
+//     profiles, web identity, ECS and EC2 roles), cached and refreshed when
+//     they expire. A region is required; the base URL defaults to
+//     https://bedrock-runtime.{region}.amazonaws.com. No API key.
 //   - azure: Azure OpenAI, in OpenAI's dialect: its v1 API (base URL
 //     ending in /openai/v1) or its deployment style (api_version,
 //     deployments); the key goes out as "api-key: KEY", or a Microsoft
@@ -54,6 +62,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -70,6 +79,7 @@ type Kind string
 const (
 	OpenAI    Kind = "openai"    // any OpenAI-compatible API; the default
 	Anthropic Kind = "anthropic" // Anthropic's Messages API
+	Bedrock   Kind = "bedrock"   // AWS Bedrock Runtime, SigV4-signed
 )
 
 // Dialect is the wire format an upstream speaks: the shape of its requests,
@@ -81,6 +91,7 @@ type Dialect string
 const (
 	DialectOpenAI    Dialect = "openai"    // chat/completions, completions, embeddings, responses
 	DialectAnthropic Dialect = "anthropic" // messages, messages/count_tokens
+	DialectBedrock   Dialect = "bedrock"   // Converse, ConverseStream (AWS event stream)
 )
 
 // DefaultAnthropicVersion is the anthropic-version sent to an anthropic
@@ -101,6 +112,13 @@ type Settings struct {
 	// AnthropicVersion is the anthropic-version sent when the client sent
 	// none (kind anthropic only); "" means DefaultAnthropicVersion.
 	AnthropicVersion string
+	// Region is the AWS region (kind bedrock only, where it is required):
+	// it is signed, and names the default base URL.
+	Region string
+	// Profile is the AWS shared-config profile the credentials come from
+	// (kind bedrock only); "" means the SDK's default (AWS_PROFILE, else
+	// "default").
+	Profile string
 	// APIVersion is Azure's api-version query (kind azure only); "" means
 	// DefaultAzureAPIVersion in the deployment style, none with the v1 API.
 	APIVersion string
@@ -156,16 +174,25 @@ type Endpoint struct {
 	// a 401 still answers) may send without running a model: for warm-up
 	// requests and warmgate probe.
 	ProbePath string
+	// Check, when set, fetches what the kind needs from outside the
+	// configuration and reports what is missing, saying how to provide
+	// it: kind bedrock fetches its AWS credentials (which may ask a
+	// metadata service or STS, so it takes a context). Call it once at
+	// startup, so that a missing credential stops the start instead of
+	// failing every request. nil when the kind needs nothing.
+	Check func(ctx context.Context) error
 }
 
 // ProbeHeader returns the headers a probe or warm-up request sends: Header
 // plus what Prepare would add to a request that has none of the client's.
+// Kind bedrock signs each request: its headers are only Header (none),
+// and its requests need Prepare.
 func (e *Endpoint) ProbeHeader() http.Header {
 	req := &http.Request{Header: e.Header.Clone(), URL: &url.URL{}}
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
-	if e.Prepare != nil {
+	if e.Prepare != nil && e.Kind != Bedrock {
 		_ = e.Prepare(req) // the kinds' hooks only set defaults: no error
 	}
 	return req.Header
@@ -176,6 +203,9 @@ type spec struct {
 	dialect Dialect
 	// base normalizes a parsed base URL in place (trailing slash removed).
 	base func(u *url.URL)
+	// defaultBase, when set, is the base URL used when none is configured;
+	// kinds without it need one.
+	defaultBase func(s Settings) string
 	// build fills e's Header, Passes, Prepare and ProbePath from s.
 	build func(s Settings, e *Endpoint) error
 }
@@ -220,6 +250,23 @@ var kinds = map[Kind]spec{
 				}
 				return nil
 			}
+			return nil
+		},
+	},
+	Bedrock: {
+		dialect:     DialectBedrock,
+		base:        func(*url.URL) {}, // as given: a VPC endpoint or a proxy may put it under a path
+		defaultBase: func(s Settings) string { return bedrockBase(s.Region) },
+		build: func(s Settings, e *Endpoint) error {
+			if s.APIKey != "" {
+				return errors.New("kind bedrock takes no API key (requests are signed with AWS credentials from the default chain): remove api_key_env and api_key_file")
+			}
+			u, _ := url.Parse(e.BaseURL) // New parsed it
+			b, err := newBedrock(s, u)
+			if err != nil {
+				return err
+			}
+			e.Prepare, e.Check, e.ProbePath = b.prepare, b.check, BedrockProbePath
 			return nil
 		},
 	},
@@ -282,6 +329,19 @@ func New(s Settings) (*Endpoint, error) {
 		return nil, fmt.Errorf("%s applies to kind azure only", k)
 	}
 	sp := kinds[kind]
+	if kind == Bedrock {
+		if s.Region == "" {
+			return nil, errors.New("kind bedrock needs a region (e.g. region: us-east-1)")
+		}
+		if err := CheckRegion(s.Region); err != nil {
+			return nil, err
+		}
+	} else if s.Region != "" || s.Profile != "" {
+		return nil, errors.New("region and profile apply to kind bedrock only")
+	}
+	if s.BaseURL == "" && sp.defaultBase != nil {
+		s.BaseURL = sp.defaultBase(s)
+	}
 	u, err := url.Parse(s.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("base_url must be an absolute http:// or https:// URL, e.g. %s", exampleBase(kind))
@@ -300,6 +360,8 @@ func exampleBase(k Kind) string {
 	switch k {
 	case Anthropic:
 		return "https://api.anthropic.com"
+	case Bedrock:
+		return bedrockBase("us-east-1")
 	case Azure:
 		return "https://RESOURCE.openai.azure.com/openai/v1"
 

@@ -122,7 +122,12 @@ func TestKinds(t *testing.T) {
 		if got, err := ParseKind(string(k)); err != nil || got != k {
 			t.Errorf("ParseKind(%q) = %q, %v", k, got, err)
 		}
-		if _, err := New(Settings{Kind: k, BaseURL: "https://example.test"}); err != nil {
+		s := Settings{Kind: k, BaseURL: "https://example.test"}
+		if k == Bedrock {
+			awsEnv(t, testAccessKey, testSecretKey, "")
+			s.Region = "us-east-1"
+		}
+		if _, err := New(s); err != nil {
 			t.Errorf("New(kind %q): %v", k, err)
 		}
 	}
