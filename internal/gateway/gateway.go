@@ -59,6 +59,10 @@ type Gateway struct {
 	// order is the dialects of the upstreams, each once, in the config
 	// order of their first upstream: the order of translated groups.
 	order []provider.Dialect
+	// anyModel is the view of a request that names no model (passthrough):
+	// every upstream but those of kind bedrock, which take only the
+	// gateway's signed Converse requests; nil when none is left.
+	anyModel *upstream.Pool
 
 	modelTab modelTable // GET /v1/models (models.go)
 

@@ -198,6 +198,9 @@ func (g *Gateway) refreshModels(ctx context.Context, auth string, done chan stru
 	t := &g.modelTab
 	var wg sync.WaitGroup
 	for i, u := range g.cfg.Upstreams {
+		if g.dialects[u.Name] == provider.DialectBedrock {
+			continue // Bedrock Runtime has no model list: the configured names are listed
+		}
 		wg.Go(func() {
 			fetched, err := g.fetchUpstreamModels(ctx, auth, u.Name)
 			if err != nil {
