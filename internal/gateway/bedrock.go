@@ -11,6 +11,7 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,11 +45,19 @@ func bedrockEvents(resp *http.Response) eventReader {
 	return bedrock.NewReader(resp.Body, 0)
 }
 
+// The client headers not sent to Bedrock: those of the client's own API,
+// and its Accept, which names its dialect's media types (text/event-stream)
+// rather than Bedrock's (application/vnd.amazon.eventstream).
+var (
+	openaiToBedrockDrop    = append(slices.Clone(openaiOnlyHeaders), "Accept")
+	anthropicToBedrockDrop = append(slices.Clone(anthropicOnlyHeaders), "Accept")
+)
+
 // chatToBedrock serves /v1/chat/completions from a bedrock upstream.
 var chatToBedrock = &translation{
 	to:      provider.DialectBedrock,
 	target:  bedrockTarget,
-	drop:    openaiOnlyHeaders,
+	drop:    openaiToBedrockDrop,
 	request: func(_ string, b []byte) ([]byte, error) { return translate.ChatRequestBodyToConverse(b) },
 	answer: func(x *exchange, b []byte) ([]byte, translate.Usage, error) {
 		return translate.ConverseResponseBodyToChat(b, "chatcmpl-"+x.rec.id, time.Now().Unix(), x.model)
@@ -70,7 +79,7 @@ var chatToBedrock = &translation{
 var messagesToBedrock = &translation{
 	to:      provider.DialectBedrock,
 	target:  bedrockTarget,
-	drop:    anthropicOnlyHeaders,
+	drop:    anthropicToBedrockDrop,
 	request: func(_ string, b []byte) ([]byte, error) { return translate.MessagesRequestBodyToConverse(b) },
 	answer: func(x *exchange, b []byte) ([]byte, translate.Usage, error) {
 		return translate.ConverseResponseBodyToMessages(b, "msg_"+x.rec.id, x.model)
