@@ -405,6 +405,9 @@ func TestBedrockRouting(t *testing.T) {
 	if a.status != 404 || !strings.Contains(string(a.body), `"type":"not_found_error"`) {
 		t.Errorf("messages: %d %s", a.status, a.body)
 	}
+	if strings.Contains(g.logs.String(), "has no API key of its own") {
+		t.Errorf("the log says a bedrock upstream gets the clients' keys:\n%s", g.logs.String())
+	}
 	esc := "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude"
 	mu.Lock()
 	for _, want := range []string{"POST " + esc + "/converse accept= beta=", "POST " + esc + "/converse-stream accept= beta="} {

@@ -96,7 +96,8 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	g.hosts = newEdgeHosts(cfg.Listen, cfg.AllowedHosts)
 	for _, u := range cfg.Upstreams {
 		// Only an upstream with no credentials of its own takes the client's.
-		g.passAuth[u.Name] = u.APIKey == "" && u.EntraToken == "" && u.EntraTokenFile == "" && len(cfg.Keys) == 0
+		g.passAuth[u.Name] = u.APIKey == "" && u.EntraToken == "" && u.EntraTokenFile == "" && len(cfg.Keys) == 0 &&
+			u.Kind != "bedrock" // signed with AWS credentials: a client key means nothing to it
 	}
 	g.forward = forwardHeaders(cfg, g.passAuth)
 	g.initDialects()

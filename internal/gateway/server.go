@@ -259,7 +259,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	cancel()
 	for _, u := range cfg.Upstreams {
-		if u.APIKey == "" && !cfg.HasKeys() { // as Gateway.passAuth
+		if u.APIKey == "" && !cfg.HasKeys() && u.Kind != "bedrock" { // as Gateway.passAuth
 			log.Warn("upstream has no API key of its own: each client's own Authorization header is passed through to it "+
 				"(give it one with api_key_env, or OPENAI_API_KEY without --config)", "upstream", u.Name)
 		}
