@@ -359,13 +359,19 @@ func TestBedrockUsageCounted(t *testing.T) {
 
 // TestBedrockModelsListed: GET /v1/models lists a bedrock upstream's
 // configured model names (Bedrock Runtime has no model list), not its
-// globs.
+// globs; GET /v1/models/{id} describes a model a glob matches.
 func TestBedrockModelsListed(t *testing.T) {
 	m := bedrockMock(t, 2)
 	g := bedrockGateway(t, m, awsSecret, "")
 	a := g.do(t, http.MethodGet, "/v1/models", "", "Authorization", "Bearer "+anthropicEnv["KEY_PLAIN"])
 	if a.status != 200 || !strings.Contains(string(a.body), `"id":"us.amazon.nova-lite-v1:0"`) || strings.Contains(string(a.body), `anthropic.*`) {
 		t.Errorf("GET /v1/models: %d %s, want us.amazon.nova-lite-v1:0 and no glob", a.status, a.body)
+	}
+	// A model its glob matches: described by the gateway, not asked of
+	// Bedrock (which has no such request).
+	a = g.do(t, http.MethodGet, "/v1/models/anthropic.claude-foo", "", "Authorization", "Bearer "+anthropicEnv["KEY_PLAIN"])
+	if a.status != 200 || !strings.Contains(string(a.body), `"id":"anthropic.claude-foo"`) || !strings.Contains(string(a.body), `"owned_by":"br"`) {
+		t.Errorf("GET /v1/models/anthropic.claude-foo: %d %s, want its entry", a.status, a.body)
 	}
 }
 
