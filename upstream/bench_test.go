@@ -15,8 +15,7 @@ import (
 
 // BenchmarkTransport compares, against the TLS mock in one run: no
 // keep-alive, the stdlib's default transport settings, a bare tuned
-// http.Transport, and the upstream Pool (on connections it owns, and on
-// per-class transports: upstream-transport); HTTP/1.1 and HTTP/2; sequential
+// http.Transport, and the upstream Pool; HTTP/1.1 and HTTP/2; sequential
 // and with 32 concurrent callers. newconns/1k is counted by the mock.
 //
 //	go test -run '^$' -bench BenchmarkTransport -benchmem ./upstream/
@@ -47,23 +46,8 @@ func BenchmarkTransport(b *testing.B) {
 				t := &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}
 				return t.RoundTrip, t.CloseIdleConnections
 			}},
-			{"upstream-transport", func() (func(*http.Request) (*http.Response, error), func()) {
-				// The pool on per-class http.Transports (transport.go).
-				was := ownConns
-				ownConns = false
-				p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", TLS: tlsConf}})
-				ownConns = was
-				if err != nil {
-					b.Fatal(err)
-				}
-				return p.Do, func() { p.Close() }
-			}},
 			{"upstream", func() (func(*http.Request) (*http.Response, error), func()) {
-				// The pool that owns its connections (conn.go): the default.
-				was := ownConns
-				ownConns = true
 				p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", TLS: tlsConf}})
-				ownConns = was
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -20,14 +20,6 @@ import (
 // kept in the class's own list. The class dials, chooses, counts, expires
 // and closes them itself; nothing is inferred through httptrace or from
 // per-connection transports.
-//
-// It is the default; the transport-based pool (transport.go) remains
-// behind ownConns = false while the two are compared (go test ./upstream/
-// -ownconns=false runs the package's tests on it).
-
-// ownConns selects the pool that owns its connections for upstreams made
-// from now on.
-var ownConns = true
 
 // conn is one connection the pool owns.
 type conn struct {

@@ -113,21 +113,8 @@ func (u *Upstream) sweep(now time.Time) { u.sweepIdle(now, u.idleTimeout()) }
 // sweepIdle closes idle connections idle for at least limit or past their
 // age.
 func (u *Upstream) sweepIdle(now time.Time, limit time.Duration) {
-	u.connsMu.Lock()
-	conns := make([]*trackedConn, 0, len(u.conns))
-	for c := range u.conns {
-		conns = append(conns, c)
-	}
-	u.connsMu.Unlock()
-	for _, c := range conns {
-		if c.expireIfIdle(now, limit) {
-			u.stats.expired.Add(1)
-		}
-	}
 	for _, cl := range u.classes {
-		if cl.own != nil {
-			u.stats.expired.Add(int64(cl.sweepOwn(now, limit)))
-		}
+		u.stats.expired.Add(int64(cl.sweepOwn(now, limit)))
 	}
 }
 
