@@ -29,8 +29,9 @@ type attempt struct {
 	info AttemptInfo
 	pc   *conn // the connection it holds a slot on
 	// fresh: the previous attempt, to this upstream, found its idle
-	// HTTP/1.1 connection dropped (stale_conn); this one takes no idle
-	// HTTP/1.1 connection, as the others may have been dropped as well.
+	// HTTP/1.1 connection dropped (stale_conn), or the attempt is a
+	// warm-up, there to open a connection; this one takes no idle
+	// HTTP/1.1 connection.
 	fresh        bool
 	getConn      time.Time
 	gotConn      bool
@@ -226,7 +227,7 @@ func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
 		a.u.stats.poolWaits.Add(1)
 		a.u.stats.poolWaitNanos.Add(int64(a.info.PoolWait))
 	}
-	resp, err := c.cc.RoundTrip(out)
+	resp, err := c.roundTrip(out)
 	if c.h2 {
 		a.cls.settle(c)
 	}
@@ -298,6 +299,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			// A request whose write failed never reached the upstream
 			// whole: it cannot have been run.
 			a.wrote, a.wroteAt = wi.Err == nil, time.Now()
+			stopTimer(a.byteTimer) // heard again: a write that failed after all
 			if !a.gotFirstByte && !a.headersDone {
 				a.byteTimer = time.AfterFunc(u.cfg.Timeouts.FirstByte, func() { a.cancel(errFirstByte) })
 			}

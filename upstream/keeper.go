@@ -146,13 +146,15 @@ func (u *Upstream) warm(ctx context.Context) {
 }
 
 // warmOne sends one warm-up request on the generation class, whose
-// requests are the ones a handshake would delay most.
+// requests are the ones a handshake would delay most. It takes no idle
+// HTTP/1.1 connection (fresh): it is there to open one, and another
+// warm-up's may be idle already.
 func (u *Upstream) warmOne(ctx context.Context) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/models", nil)
 	if err != nil {
 		return
 	}
-	resp, _, aerr := u.attempt(req, "/models", classLong, 1, false, warmObserver{u.obs}, func(outcome) {})
+	resp, _, aerr := u.attempt(req, "/models", classLong, 1, true, warmObserver{u.obs}, func(outcome) {})
 	if aerr != nil {
 		return
 	}

@@ -83,7 +83,7 @@ func shortConns(maxConns int) int {
 }
 
 func newClass(u *Upstream, maxConns int) *class {
-	cl := &class{u: u, own: newOwnPool(&u.cfg), maxStreams: int64(u.cfg.MaxStreamsPerConn), maxConns: maxConns}
+	cl := &class{u: u, own: newOwnPool(&u.cfg, u.base.Hostname()), maxStreams: int64(u.cfg.MaxStreamsPerConn), maxConns: maxConns}
 	if u.base.Scheme != "https" || u.cfg.DisableHTTP2 {
 		cl.proto.Store(protoH1)
 	}
