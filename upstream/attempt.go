@@ -240,11 +240,10 @@ func stopTimer(t *time.Timer) {
 	}
 }
 
-// trace records what only net/http sees: the phases of a dial (DNS,
-// connect, TLS and the protocol ALPN chose), whether the whole request was
-// written (retry safety), and the first response byte; it runs the
-// first-byte timer.
-func (a *attempt) trace() *httptrace.ClientTrace {
+// dialTrace records the phases of a dial the attempt makes (DNS, connect,
+// TLS and the protocol ALPN chose). It is given to the dial only: a
+// request on an open connection pays for no hooks it would not hear.
+func (a *attempt) dialTrace() *httptrace.ClientTrace {
 	u := a.u
 	return &httptrace.ClientTrace{
 		DNSStart: func(httptrace.DNSStartInfo) {
@@ -293,6 +292,15 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 				a.cls.negotiated(h2)
 			}
 		},
+	}
+}
+
+// trace records what only net/http sees of the exchange: whether the
+// whole request was written (retry safety) and the first response byte;
+// it runs the first-byte timer.
+func (a *attempt) trace() *httptrace.ClientTrace {
+	u := a.u
+	return &httptrace.ClientTrace{
 		WroteRequest: func(wi httptrace.WroteRequestInfo) {
 			a.mu.Lock()
 			defer a.mu.Unlock()

@@ -196,7 +196,7 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 				a.mu.Lock()
 				a.dialing = true
 				a.mu.Unlock()
-				c, err := cl.dial(ctx)
+				c, err := cl.dial(httptrace.WithClientTrace(ctx, a.dialTrace()))
 				op.mu.Lock()
 				op.dialing--
 				if err == nil {
