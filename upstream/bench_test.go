@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warmgate/warmgate/internal/mock"
 )
@@ -21,7 +22,10 @@ import (
 // BenchmarkTransport compares, against the TLS mock in one run: no
 // keep-alive, the stdlib's default transport settings, a bare tuned
 // http.Transport, and the upstream Pool; HTTP/1.1 and HTTP/2; sequential
-// and with 32 concurrent callers. newconns/1k is counted by the mock.
+// and with 32 concurrent callers. newconns/1k is counted by the mock;
+// cpu-µs/op is the process's CPU time (mock and client) per request, and
+// the h1/exchange-* and h1/held-* sub-benchmarks compare the two ways of
+// speaking HTTP/1.1 on one connection (see benchH1Exchange, benchH1Held).
 //
 //	go test -run '^$' -bench BenchmarkTransport -benchmem ./upstream/
 func BenchmarkTransport(b *testing.B) {
@@ -83,6 +87,7 @@ func BenchmarkTransport(b *testing.B) {
 					before := m.Stats().ConnectionsAccepted
 					b.ReportAllocs()
 					b.ResetTimer()
+					cpu := cpuTime()
 					if par == 1 {
 						for b.Loop() {
 							one()
@@ -96,6 +101,7 @@ func BenchmarkTransport(b *testing.B) {
 						})
 					}
 					b.StopTimer()
+					reportCPU(b, cpu)
 					opened := m.Stats().ConnectionsAccepted - before
 					b.ReportMetric(float64(opened)*1000/float64(b.N), "newconns/1k")
 				})
@@ -154,6 +160,7 @@ func benchH1Exchange(b *testing.B, m *mock.Server, tlsConf *tls.Config, url stri
 			rt, closeFn := x.dial(b, m.Addr(), tlsConf)
 			defer closeFn()
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
@@ -164,8 +171,17 @@ func benchH1Exchange(b *testing.B, m *mock.Server, tlsConf *tls.Config, url stri
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
+			reportCPU(b, cpu)
 		})
 	}
+}
+
+// reportCPU reports the process's CPU time per operation since since: the
+// mock's (in the same process) and the client's. On a shared machine it
+// is steadier than ns/op, which counts the time other processes held the
+// CPUs.
+func reportCPU(b *testing.B, since time.Duration) {
+	b.ReportMetric(float64(cpuTime()-since)/float64(b.N)/1e3, "cpu-µs/op")
 }
 
 // benchH1Held measures what a held stream costs on each kind of HTTP/1.1
@@ -236,3 +252,50 @@ func memInUse() uint64 {
 }
 
 func testingProcs() int { return runtimeGOMAXPROCS() }
+
+// BenchmarkIdleCheck is the cost of looking at an idle HTTP/1.1
+// connection before reuse (h1conn.alive): on a loopback TCP socket, one
+// non-blocking recv(MSG_PEEK); on a net.Pipe (a connection that is not a
+// socket), a read bounded by peekWait.
+//
+//	go test -run '^$' -bench BenchmarkIdleCheck -benchmem ./upstream/
+func BenchmarkIdleCheck(b *testing.B) {
+	b.Run("socket", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			}
+		}()
+		nc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := newH1conn(nc, nc, nil)
+		defer c.close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if !c.alive() {
+				b.Fatal("an open idle connection was found closed")
+			}
+		}
+	})
+	b.Run("pipe", func(b *testing.B) {
+		nc, other := net.Pipe()
+		defer other.Close()
+		c := newH1conn(nc, nc, nil)
+		defer c.close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if !c.alive() {
+				b.Fatal("an open idle connection was found closed")
+			}
+		}
+	})
+}
