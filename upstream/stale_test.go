@@ -4,6 +4,7 @@
 package upstream
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -175,18 +176,15 @@ func TestDialedConnectionGoesToItsRequest(t *testing.T) {
 // connection instead of drawing the next stale one, and the next, until
 // the attempts run out.
 func TestStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T) {
+	runH1(t, func(t *testing.T, md mode) {
+		testStaleRetryDoesNotDrawAnotherStaleConn(t, md)
+	})
+}
+
+func testStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T, md mode) {
 	const idle = 4
-	m, err := mock.Start(mock.Options{Latency: 50 * time.Millisecond, Fault: "drop_idle=5ms"}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
 	obs := &attempts{}
-	p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", MaxIdle: 2 * idle}}, WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	m, p := startMockIn(t, md, mock.Options{Latency: 50 * time.Millisecond, Fault: "drop_idle=5ms"}, func(c *Config) { c.MaxIdle = 2 * idle }, WithObserver(obs))
 	var wg sync.WaitGroup
 	for range idle { // idle connections, opened by requests at once
 		// (On a loaded machine one may be handed a connection another just
@@ -221,16 +219,11 @@ func TestStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T) {
 // connections as old as the stale one cannot catch those that became idle
 // since). Without the rule, the retry reuses the idle connection.
 func TestRetryAfterStaleTakesANewConnection(t *testing.T) {
-	m, err := mock.Start(mock.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	runH1(t, testRetryAfterStaleTakesANewConnection)
+}
+
+func testRetryAfterStaleTakesANewConnection(t *testing.T, md mode) {
+	m, p := startMockIn(t, md, mock.Options{}, nil)
 	if _, err := chat(t, p, nil); err != nil { // leaves one idle connection
 		t.Fatal(err)
 	}
@@ -255,4 +248,37 @@ func TestRetryAfterStaleTakesANewConnection(t *testing.T) {
 			t.Errorf("a first attempt opened %d connections; want the idle one reused", opened)
 		}
 	}
+}
+
+// runH1 runs f over HTTP/1.1, plain and over TLS: for what only HTTP/1.1
+// has (one request per connection at a time, the stale keep-alive race).
+func runH1(t *testing.T, f func(t *testing.T, m mode)) {
+	for _, m := range []mode{h1, h1tls} {
+		t.Run(string(m), func(t *testing.T) { f(t, m) })
+	}
+}
+
+// startMockIn starts the mock on loopback in mode m (h1: plain HTTP/1.1)
+// and a pool in front of it.
+func startMockIn(t *testing.T, m mode, opts mock.Options, mut func(*Config), popts ...Option) (*mock.Server, *Pool) {
+	t.Helper()
+	opts.TLS, opts.NoH2 = m != h1, m != h2
+	ms, err := mock.Start(opts, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ms.Close() })
+	c := Config{Name: "mock", BaseURL: ms.URL() + "/v1"}
+	if opts.TLS {
+		c.TLS = &tls.Config{RootCAs: ms.CertPool()}
+	}
+	if mut != nil {
+		mut(&c)
+	}
+	p, err := New([]Config{c}, popts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return ms, p
 }
