@@ -6,6 +6,7 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"sync"
 	"time"
 )
@@ -63,7 +65,7 @@ type h1conn struct {
 	lim  limitReader
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	peek peeker // the liveness check (see alive)
+	peek peeker // looks at the socket (see alive)
 	// onClose tells the pool, once, that the connection closed.
 	onClose func()
 
@@ -106,13 +108,33 @@ func (c *h1conn) close() {
 }
 
 // alive reports whether an idle connection may carry a request: nothing
-// came in while it was idle (no close, no reset, no stray bytes). It costs
-// one non-blocking read where the connection allows one (see peeker).
+// came in while it was idle (no close, no reset, no stray bytes). A look
+// at the socket that does not read (see peeker) costs one system call.
+// When it cannot tell (not a socket; bytes came on a TLS connection,
+// which may be a session ticket rather than a goodbye), a read through
+// the connection bounded by peekWait decides: TLS handles what it
+// reads, and only a wait that ends with nothing means open.
 func (c *h1conn) alive() bool {
 	if c.err() != nil || c.br.Buffered() > 0 {
 		return false
 	}
-	return c.peek.alive()
+	switch c.peek.peek() {
+	case peekOpen:
+		return true
+	case peekClosed:
+		return false
+	case peekData:
+		if _, ok := c.nc.(*tls.Conn); !ok {
+			return false
+		}
+	}
+	if c.nc.SetReadDeadline(time.Now().Add(peekWait)) != nil {
+		return false
+	}
+	if _, err := c.br.Peek(1); !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	return c.nc.SetReadDeadline(time.Time{}) == nil
 }
 
 // roundTrip sends req and reads its answer's header. The answer's body,

@@ -3,32 +3,20 @@
 
 package upstream
 
-import (
-	"errors"
-	"net"
-	"os"
-	"time"
+import "time"
+
+// peekResult is what a look at an idle connection's socket found.
+type peekResult int
+
+const (
+	peekUnknown peekResult = iota // not a socket: read to know
+	peekOpen                      // open, nothing came
+	peekClosed                    // closed or reset by the server
+	peekData                      // bytes came (over TLS: a goodbye, or a session ticket)
 )
 
-// deadlinePeek checks an idle connection that is not a socket (a custom
-// DialContext's wrapper, a net.Pipe) with a one-byte read bounded by
-// peekWait: it answers EOF when the other end closed, a byte when the
-// server said something on the idle connection (its goodbye: the
-// connection is not used again), else the deadline.
-func deadlinePeek(c net.Conn) bool {
-	if err := c.SetReadDeadline(time.Now().Add(peekWait)); err != nil {
-		return false
-	}
-	var b [1]byte
-	_, err := c.Read(b[:])
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	return c.SetReadDeadline(time.Time{}) == nil
-}
-
-// peekWait is how long deadlinePeek's read waits: long enough for the read
-// to reach the connection (a deadline already passed returns before it
-// does), short against a request's time. It is paid on each reuse of a
-// connection that is not a socket, and only there.
+// peekWait bounds the short read that checks an idle connection when a
+// look at its socket cannot tell (not a socket; bytes under TLS): long
+// enough for the read to reach the connection (a deadline already passed
+// returns before it does), short against a request's time.
 const peekWait = 100 * time.Microsecond

@@ -10,22 +10,19 @@ import (
 	"syscall"
 )
 
-// peeker checks that an idle connection is still open, without reading
-// from it: a non-blocking recv(MSG_PEEK) of one byte on the socket says
-// EAGAIN (open, nothing came), 0 (the server closed it), a byte (something
-// came: on an idle HTTP/1.1 connection, only the server's goodbye) or an
-// error (reset). A connection that is not a socket (a custom DialContext's)
-// is checked with a read that returns at once (see deadlinePeek).
+// peeker looks at an idle connection's socket without reading from it: a
+// non-blocking recv(MSG_PEEK) of one byte says EAGAIN (open, nothing
+// came), 0 (the server closed it) or an error (reset); a byte that came
+// is for the caller to judge (see h1conn.alive).
 type peeker struct {
-	rc   syscall.RawConn // nil: not a socket
-	raw  net.Conn
-	buf  [1]byte
-	open bool
-	fn   func(fd uintptr) bool // p.recv, bound once: the check allocates nothing
+	rc  syscall.RawConn // nil: not a socket
+	buf [1]byte
+	res peekResult
+	fn  func(fd uintptr) bool // p.recv, bound once: the look allocates nothing
 }
 
 func newPeeker(raw net.Conn) peeker {
-	p := peeker{raw: raw}
+	var p peeker
 	if sc, ok := raw.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			p.rc = rc
@@ -34,23 +31,31 @@ func newPeeker(raw net.Conn) peeker {
 	return p
 }
 
-func (p *peeker) alive() bool {
+// peek looks at the socket; peekUnknown when raw is not a socket.
+func (p *peeker) peek() peekResult {
 	if p.rc == nil {
-		return deadlinePeek(p.raw)
+		return peekUnknown
 	}
 	if p.fn == nil {
 		p.fn = p.recv
 	}
 	if err := p.rc.Read(p.fn); err != nil {
-		return false
+		return peekClosed
 	}
-	return p.open
+	return p.res
 }
 
 // recv runs once on the socket (the fd is non-blocking: Go's poller set
 // it so); returning true tells RawConn.Read not to wait for readiness.
 func (p *peeker) recv(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK)
-	p.open = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	n, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+		p.res = peekOpen
+	case err == nil && n > 0:
+		p.res = peekData
+	default:
+		p.res = peekClosed
+	}
 	return true
 }
