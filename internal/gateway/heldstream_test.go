@@ -41,7 +41,11 @@ const heldStreams = 32
 //     life (the response headers go out before the copy, not from deep
 //     inside it: net/http's header writer alone needs about 3 KiB of
 //     stack). It was 16 KiB, and the process's stack per held stream
-//     here 45 KiB; it is 30 to 31 KiB now.
+//     here 45 KiB; it is 30 to 33 KiB now.
+//   - live heap: the stream's read buffer in sse.Copy is 1 KiB (it was a
+//     4 KiB page); the process's live heap per held stream was 55.0 KiB
+//     here, and is 51.6 to 51.8 KiB now, most of it net/http's buffers and
+//     the request's state in the client, the gateway and the mock.
 func TestHeldStreamCost(t *testing.T) {
 	t.Setenv("GODEBUG", strings.TrimPrefix(os.Getenv("GODEBUG")+",adaptivestackstart=0", ",")) // the runtime rereads it
 	m := startMock(t, mock.Options{TLS: true, Tokens: 4, TokenInterval: time.Hour})
@@ -77,15 +81,15 @@ func TestHeldStreamCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settle := func() (goroutines int, stack uint64) {
+	settle := func() (goroutines int, stack, heap uint64) {
 		var ms runtime.MemStats
 		for range 2 {
 			runtime.GC()
 		}
 		runtime.ReadMemStats(&ms)
-		return runtime.NumGoroutine(), ms.StackInuse
+		return runtime.NumGoroutine(), ms.StackInuse, ms.HeapAlloc
 	}
-	g0, s0 := settle()
+	g0, s0, h0 := settle()
 
 	var held []*http.Response
 	defer func() {
@@ -100,12 +104,17 @@ func TestHeldStreamCost(t *testing.T) {
 		}
 		held = append(held, r)
 	}
-	g1, s1 := settle()
+	g1, s1, h1 := settle()
 	perGoroutines := float64(g1-g0) / heldStreams
 	perStack := float64(s1-s0) / heldStreams / 1024
-	t.Logf("per held stream, in the whole process: %.2f goroutines, %.1f KiB of goroutine stack", perGoroutines, perStack)
+	perHeap := (float64(h1) - float64(h0)) / heldStreams / 1024
+	t.Logf("per held stream, in the whole process: %.2f goroutines, %.1f KiB of goroutine stack, %.1f KiB of live heap",
+		perGoroutines, perStack, perHeap)
 	if perGoroutines > 6 {
 		t.Errorf("%.2f goroutines per held stream, want at most 6 (the gateway's 3, the client's 2, the mock's 1)", perGoroutines)
+	}
+	if perHeap > 53.5 {
+		t.Errorf("%.1f KiB of live heap per held stream, want at most 53.5 (the stream's read buffer is 1 KiB)", perHeap)
 	}
 	if raceEnabled {
 		t.Log("stack bound not checked: the race detector's instrumentation makes every frame larger")
