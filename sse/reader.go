@@ -15,9 +15,12 @@ import (
 // small enough to hold per stream on a busy gateway.
 const DefaultMaxEvent = 1 << 20
 
-// readBufSize is the size of the Reader's bufio.Reader: one page comfortably
-// holds several chunk events, so a read syscall usually yields many events.
-const readBufSize = 4096
+// readBufSize is the size of the Reader's bufio.Reader: a few chunk events
+// (a chat-completion chunk is a few hundred bytes), so a busy stream still
+// yields several events per read, while a relay holding thousands of slow
+// streams, each blocked in a read with this buffer, holds 1 KiB per stream
+// rather than a page. A longer event is read in several reads.
+const readBufSize = 1024
 
 // ErrEventTooLong is returned by [Reader.Next] and [Copy] when an event's raw
 // bytes, terminating blank line included, would exceed the reader's bound.
@@ -72,9 +75,9 @@ type Reader struct {
 // NewReader returns a Reader that reads events from r. An event whose raw
 // size would exceed maxEvent bytes makes Next fail with [ErrEventTooLong];
 // maxEvent <= 0 means [DefaultMaxEvent]. Whatever r sends, the Reader holds
-// at most twice maxEvent (the raw event and its data) plus a 4 KiB read buffer.
+// at most twice maxEvent (the raw event and its data) plus a 1 KiB read buffer.
 //
-// If r is a [bufio.Reader] of at least 4 KiB, the Reader reads through it
+// If r is a [bufio.Reader] of at least 1 KiB, the Reader reads through it
 // directly rather than adding a second buffer.
 func NewReader(r io.Reader, maxEvent int) *Reader {
 	if maxEvent <= 0 {

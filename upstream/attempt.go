@@ -15,9 +15,10 @@ import (
 	"time"
 )
 
-// attempt is the per-attempt state: what httptrace saw and the timers that
-// bound the wait for a connection and for response headers. Trace hooks run
-// on the transport's goroutines, hence the mutex.
+// attempt is the per-attempt state: the connection it holds, what
+// httptrace saw (handshake phases, whether the request was written, the
+// first response byte) and the timers that bound the wait for response
+// headers. Trace hooks run on net/http's goroutines, hence the mutex.
 type attempt struct {
 	u      *Upstream
 	cls    *class
@@ -26,11 +27,11 @@ type attempt struct {
 
 	mu   sync.Mutex
 	info AttemptInfo
-	conn *trackedConn
-	pc   *conn // the owned connection it holds a slot on (ownConns)
+	pc   *conn // the connection it holds a slot on
 	// fresh: the previous attempt, to this upstream, found its idle
-	// HTTP/1.1 connection dropped (stale_conn); this one takes no idle
-	// HTTP/1.1 connection, as the others may have been dropped as well.
+	// HTTP/1.1 connection dropped (stale_conn), or the attempt is a
+	// warm-up, there to open a connection; this one takes no idle
+	// HTTP/1.1 connection.
 	fresh        bool
 	getConn      time.Time
 	gotConn      bool
@@ -40,37 +41,16 @@ type attempt struct {
 	gotFirstByte bool
 	headersDone  bool          // RoundTrip returned: no timer may start any more
 	finalWrote   bool          // wrote, as RoundTrip returned; read without the lock
-	waiting      bool          // counted in cls.waiting
 	idleFor      time.Duration // how long the connection had been idle before this attempt
 	// waited: the connection was open before this attempt asked for one
 	// (used before, or dialed for another request and left idle), so the
 	// server may have closed it while it was idle.
 	waited    bool
-	lane      *lane // the transport the attempt went through
 	dnsStart  time.Time
 	connStart time.Time
 	tlsStart  time.Time
-	poolTimer *time.Timer
 	byteTimer *time.Timer
 	slowTimer *time.Timer // marks the upstream slow (see markSlow)
-
-	// wantsConn says the attempt waits for a connection (GetConn, not yet
-	// GotConn, not ended): a dial held for it may still be of use.
-	wantsConn atomic.Bool
-	// held is the dial held back for this attempt (see awaitDemand); under
-	// the class's gate.mu.
-	held *heldDial
-}
-
-// attemptKey is the context key of the attempt a request belongs to: the
-// dial net/http starts for it keeps the request's context values, and
-// awaitDemand finds the attempt by it.
-type attemptKey struct{}
-
-// attemptFrom returns the attempt whose request ctx belongs to, or nil.
-func attemptFrom(ctx context.Context) *attempt {
-	a, _ := ctx.Value(attemptKey{}).(*attempt)
-	return a
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -86,7 +66,7 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	// A shallow copy: the transport reads the request and never changes it,
 	// so only the header map (which gets the upstream's credentials) and
 	// the URL are new.
-	out := req.WithContext(httptrace.WithClientTrace(context.WithValue(actx, attemptKey{}, a), a.trace()))
+	out := req.WithContext(httptrace.WithClientTrace(actx, a.trace()))
 	out.Header = make(http.Header, len(req.Header)+len(u.cfg.Header))
 	for k, v := range req.Header {
 		out.Header[k] = v
@@ -120,24 +100,13 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	}
 
 	u.inflight.Add(1)
-	a.cls.inflight.Add(1)
-	a.cls.wakeDialers()
 	u.stats.requests.Add(1)
-	if a.cls.own == nil {
-		a.lane = a.cls.pickLane()
-	}
 	if sa := a.cls.slowAfter(); sa < u.cfg.Timeouts.FirstByte {
 		// A FirstByte no longer than slowAfter fails slow attempts itself,
 		// and the breaker counts them.
 		a.slowTimer = time.AfterFunc(sa, a.passedSlow)
 	}
-	var resp *http.Response
-	var err error
-	if a.cls.own != nil {
-		resp, err = a.roundTripOwn(out)
-	} else {
-		resp, err = a.lane.rt.RoundTrip(out)
-	}
+	resp, err := a.roundTrip(out)
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
 		// caller) while the answer was on its way: an HTTP/1.1 server over
@@ -150,17 +119,12 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	// may still report to the trace hooks after RoundTrip returned.
 	a.mu.Lock()
 	a.headersDone = true
-	a.stopWaiting() // a failed attempt may never have got a connection
-	stopTimer(a.poolTimer)
 	stopTimer(a.byteTimer)
 	stopTimer(a.slowTimer)
 	now := time.Now()
 	a.info.FirstByte = now.Sub(a.start)
 	info, idleFor := a.info, a.idleFor
 	f := failure{waited: a.waited, gotFirstByte: a.gotFirstByte, wrote: a.wrote, afterWrite: now.Sub(a.wroteAt), window: minStaleWindow}
-	if a.conn != nil {
-		f.window = a.conn.window
-	}
 	if a.pc != nil {
 		f.window = a.pc.window
 	}
@@ -227,26 +191,18 @@ func (a *attempt) passedSlow() {
 // upstream's in-flight count.
 func (a *attempt) end() {
 	a.mu.Lock()
-	c, pc := a.conn, a.pc
-	a.conn, a.pc = nil, nil
+	pc := a.pc
+	a.pc = nil
 	a.mu.Unlock()
-	if c != nil {
-		c.release()
-	}
 	if pc != nil {
 		a.cls.release(pc)
 	}
-	a.cls.inflight.Add(-1)
 	a.u.inflight.Add(-1)
-	if a.lane != nil {
-		a.lane.inflight.Add(-1)
-	}
 }
 
-// roundTripOwn sends the attempt on one of the class's own connections
-// (ownConns): the pool chooses it, and records what it knows of it
-// where httptrace's GetConn and GotConn would have told.
-func (a *attempt) roundTripOwn(out *http.Request) (*http.Response, error) {
+// roundTrip sends the attempt on one of the class's own connections: the
+// pool chooses it (see acquire), and records what it knows of it.
+func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
 	a.mu.Lock()
 	a.getConn = time.Now()
 	a.mu.Unlock()
@@ -275,21 +231,11 @@ func (a *attempt) roundTripOwn(out *http.Request) (*http.Response, error) {
 		a.u.stats.poolWaits.Add(1)
 		a.u.stats.poolWaitNanos.Add(int64(a.info.PoolWait))
 	}
-	resp, err := c.cc.RoundTrip(out)
+	resp, err := c.roundTrip(out)
 	if c.h2 {
 		a.cls.settle(c)
 	}
 	return resp, err
-}
-
-// stopWaiting ends the attempt's count in cls.waiting, and a dial held
-// back for it; a.mu is held.
-func (a *attempt) stopWaiting() {
-	if a.waiting {
-		a.waiting = false
-		a.cls.waiting.Add(-1)
-		a.cls.forget(a)
-	}
 }
 
 func stopTimer(t *time.Timer) {
@@ -298,63 +244,12 @@ func stopTimer(t *time.Timer) {
 	}
 }
 
-// trace records connection facts and runs the pool-wait and first-byte
-// timers.
-func (a *attempt) trace() *httptrace.ClientTrace {
+// dialTrace records the phases of a dial the attempt makes (DNS, connect,
+// TLS and the protocol ALPN chose). It is given to the dial only: a
+// request on an open connection pays for no hooks it would not hear.
+func (a *attempt) dialTrace() *httptrace.ClientTrace {
 	u := a.u
 	return &httptrace.ClientTrace{
-		GetConn: func(string) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if !a.waiting {
-				a.waiting = true
-				a.wantsConn.Store(true)
-				a.cls.waiting.Add(1)
-			}
-			a.getConn = time.Now()
-			if u.cfg.MaxConns > 0 && !a.headersDone {
-				a.poolTimer = time.AfterFunc(u.cfg.Timeouts.PoolWait, func() {
-					a.mu.Lock()
-					waiting := !a.gotConn && !a.dialing
-					a.mu.Unlock()
-					if waiting {
-						a.cancel(errPoolWait)
-					}
-				})
-			}
-		},
-		GotConn: func(ci httptrace.GotConnInfo) {
-			c := trackedFrom(ci.Conn)
-			proto := "http/1.1"
-			if tc, ok := ci.Conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
-				proto = "h2"
-			}
-			// New or reused is decided by the connection's own record:
-			// net/http calls a new connection "reused" when it waited in the
-			// idle pool before its first request.
-			reused := ci.Reused
-			a.mu.Lock()
-			a.gotConn = true
-			a.stopWaiting()
-			stopTimer(a.poolTimer)
-			a.info.PoolWait = time.Since(a.getConn)
-			if c != nil && a.conn == nil {
-				a.conn = c
-				var first bool
-				a.idleFor, first = c.acquire()
-				reused = !first
-				a.waited = reused || c.opened.Before(a.getConn)
-			}
-			a.info.Reused, a.info.NewConn, a.info.Proto = reused, !reused, proto
-			a.mu.Unlock()
-			if reused {
-				u.stats.reused.Add(1)
-			}
-			if a.info.PoolWait > time.Millisecond {
-				u.stats.poolWaits.Add(1)
-				u.stats.poolWaitNanos.Add(int64(a.info.PoolWait))
-			}
-		},
 		DNSStart: func(httptrace.DNSStartInfo) {
 			a.mu.Lock()
 			a.dialing, a.dnsStart = true, time.Now()
@@ -401,12 +296,22 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 				a.cls.negotiated(h2)
 			}
 		},
+	}
+}
+
+// trace records what only net/http sees of the exchange: whether the
+// whole request was written (retry safety) and the first response byte;
+// it runs the first-byte timer.
+func (a *attempt) trace() *httptrace.ClientTrace {
+	u := a.u
+	return &httptrace.ClientTrace{
 		WroteRequest: func(wi httptrace.WroteRequestInfo) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			// A request whose write failed never reached the upstream
 			// whole: it cannot have been run.
 			a.wrote, a.wroteAt = wi.Err == nil, time.Now()
+			stopTimer(a.byteTimer) // heard again: a write that failed after all
 			if !a.gotFirstByte && !a.headersDone {
 				a.byteTimer = time.AfterFunc(u.cfg.Timeouts.FirstByte, func() { a.cancel(errFirstByte) })
 			}

@@ -6,32 +6,30 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"sync"
 	"time"
 )
 
-// This file is the pool that owns its connections: each one is an
-// http.ClientConn made by http.Transport.NewClientConn (net/http's and
-// x/net's own HTTP/1.1 and HTTP/2 code, TLS, ALPN and proxies included),
-// kept in the class's own list. The class dials, chooses, counts, expires
-// and closes them itself; nothing is inferred through httptrace or from
-// per-connection transports.
-//
-// It is the default; the transport-based pool (transport.go) remains
-// behind ownConns = false while the two are compared (go test ./upstream/
-// -ownconns=false runs the package's tests on it).
-
-// ownConns selects the pool that owns its connections for upstreams made
-// from now on.
-var ownConns = true
+// This file is the pool that owns its connections, kept in the class's
+// own list. The class dials, chooses, counts, expires and closes them
+// itself. It dials TCP (or Config.DialContext) and runs TLS itself; ALPN
+// decides the protocol: an HTTP/2 connection becomes an http.ClientConn
+// (net/http's HTTP/2, made by http.Transport.NewClientConn over the
+// connection), an HTTP/1.1 one an h1conn, whose exchanges run in the
+// caller's goroutine (h1.go). Through a proxy (HTTPS_PROXY and the like)
+// net/http dials, tunnels and runs TLS: NewClientConn's http.ClientConn,
+// HTTP/1.1 or HTTP/2.
 
 // conn is one connection the pool owns.
 type conn struct {
-	cc     *http.ClientConn
+	cc     *http.ClientConn // HTTP/2, or HTTP/1.1 through a proxy
+	h1     *h1conn          // else: HTTP/1.1 in the caller's goroutine
 	cls    *class
 	h2     bool      // HTTP/2, as ALPN decided
 	opened time.Time // when the dial and handshake ended
@@ -64,7 +62,11 @@ type connWaiter struct {
 
 // ownPool is a class's own connections and the requests waiting for one.
 type ownPool struct {
-	rt *http.Transport // makes connections (NewClientConn); never pools any
+	rt  *http.Transport // makes connections through a proxy (NewClientConn); never pools any
+	h2  *http.Transport // makes HTTP/2 connections over ours (see preDialed); never pools any
+	tls *tls.Config     // for the TLS the pool runs itself
+	// dial opens a connection: Config.DialContext or TCP.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu         sync.Mutex
 	conns      []*conn
@@ -75,9 +77,33 @@ type ownPool struct {
 
 // newOwnPool prepares the class's own connections: rt is a transport
 // configured like the shared one, used only for NewClientConn.
-func newOwnPool(c *Config) *ownPool {
-	return &ownPool{rt: newFactory(c)}
+func newOwnPool(c *Config, host string) *ownPool {
+	op := &ownPool{rt: newFactory(c), h2: newFactory(c), dial: dialer(c)}
+	op.h2.Proxy = nil
+	op.h2.DialTLSContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		nc, ok := ctx.Value(preDialed{}).(net.Conn)
+		if !ok {
+			return nil, errors.New("upstream: no connection to make an HTTP/2 connection over")
+		}
+		return nc, nil
+	}
+	op.tls = &tls.Config{}
+	if c.TLS != nil {
+		op.tls = c.TLS.Clone()
+	}
+	if op.tls.ServerName == "" {
+		op.tls.ServerName = host
+	}
+	op.tls.NextProtos = []string{"h2", "http/1.1"}
+	if c.DisableHTTP2 {
+		op.tls.NextProtos = []string{"http/1.1"}
+	}
+	return op
 }
+
+// preDialed is the context key of a connection the pool dialed and ran
+// TLS on, handed to net/http's HTTP/2 (ownPool.h2's DialTLSContext).
+type preDialed struct{}
 
 // newFactory is the transport whose NewClientConn makes the pool's
 // connections: dial (Config.DialContext or TCP with keep-alive), TLS with
@@ -155,8 +181,8 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 				next := op.head
 				op.mu.Unlock()
 				signal(next) // there may be room for the next one too
-				if err := c.reserve(); err != nil {
-					cl.release(c) // it was closing: look again
+				if err := c.reserve(true); err != nil {
+					cl.release(c) // it was closing, or found closed: look again
 					continue
 				}
 				return c, first, nil
@@ -170,7 +196,7 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 				a.mu.Lock()
 				a.dialing = true
 				a.mu.Unlock()
-				c, err := cl.dial(ctx)
+				c, err := cl.dial(httptrace.WithClientTrace(ctx, a.dialTrace()))
 				op.mu.Lock()
 				op.dialing--
 				if err == nil {
@@ -185,8 +211,10 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 					return nil, false, err
 				}
 				// Hooked once listed: a close from now on takes it out.
-				c.cc.SetStateHook(c.changed)
-				if err := c.reserve(); err != nil {
+				if c.cc != nil {
+					c.cc.SetStateHook(c.changed)
+				}
+				if err := c.reserve(false); err != nil {
 					cl.release(c)
 					return nil, false, err
 				}
@@ -215,18 +243,52 @@ func (cl *class) acquire(ctx context.Context, a *attempt) (c *conn, first bool, 
 }
 
 // reserve takes the HTTP/1.1 connection's one slot for the request: it
-// fails if the connection closed meanwhile. An HTTP/2 connection's streams
+// fails if the connection closed meanwhile. An idle h1conn (picked) is
+// first checked for a close the server sent while it was idle (see
+// alive): found closed, it leaves the pool, and the time it had been idle
+// teaches the server's idle timeout. An HTTP/2 connection's streams
 // are counted by the pool (streams, under MaxStreamsPerConn and the
 // server's limit as Available reports it) and not reserved: net/http
 // counts reservations against the server's limit, and reservations made
 // before the server's SETTINGS lowered it would wait on each other for
 // ever; a request over the limit instead waits in RoundTrip for a stream
 // to end, as net/http's own pool does.
-func (c *conn) reserve() error {
-	if c.h2 {
+func (c *conn) reserve(picked bool) error {
+	switch {
+	case c.h1 != nil:
+		if !picked {
+			return nil
+		}
+		if err := c.h1.err(); err != nil {
+			return err // closed by us: nothing to learn
+		}
+		if c.h1.alive() {
+			return nil
+		}
+		c.cls.closed(c, true)
+		c.h1.close()
+		return errH1Closed
+	case c.h2:
 		return c.cc.Err()
 	}
 	return c.cc.Reserve()
+}
+
+// roundTrip sends req on c, for the request that holds a slot on it.
+func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
+	if c.h1 != nil {
+		return c.h1.roundTrip(req)
+	}
+	return c.cc.RoundTrip(req)
+}
+
+// close closes c; its close reaches the pool (closed) as any other.
+func (c *conn) close() {
+	if c.h1 != nil {
+		c.h1.close()
+		return
+	}
+	_ = c.cc.Close()
 }
 
 // signal wakes w, if any, to look again.
@@ -267,13 +329,13 @@ func (cl *class) pickLocked(noIdle bool) (best *conn, soon bool) {
 		}
 	}
 	if best != nil || noIdle {
-		return best, false
+		return best, soon && best == nil // an unsettled HTTP/2 connection: soon
 	}
 	for _, c := range op.conns {
 		if c.h2 || c.streams > 0 {
 			continue
 		}
-		if c.cc.Available() == 0 {
+		if c.cc != nil && c.cc.Available() == 0 {
 			soon = soon || c.cc.Err() == nil
 			continue
 		}
@@ -320,24 +382,58 @@ func (cl *class) atCapLocked() bool {
 	return cl.maxConns > 0 && len(cl.own.conns)+cl.own.dialing >= cl.maxConns
 }
 
-// dial opens a new connection. The handshake reports to the attempt's
-// trace hooks (in ctx), and ALPN says which protocol it speaks.
+// dial opens a new connection: TCP (or Config.DialContext), then TLS
+// for https, where ALPN says which protocol it speaks; through a proxy,
+// net/http's NewClientConn does all of it. The handshake reports to the
+// attempt's trace hooks (in ctx).
 func (cl *class) dial(ctx context.Context) (*conn, error) {
 	u := cl.u
-	var h2 bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
-			h2 = err == nil && cs.NegotiatedProtocol == "h2"
-		},
-	})
+	op := cl.own
 	start := time.Now()
-	cc, err := cl.own.rt.NewClientConn(ctx, u.base.Scheme, hostPort(u.base.Host, u.base.Scheme))
+	addr := hostPort(u.base.Host, u.base.Scheme)
+	c := &conn{cls: cl}
+	proxy, err := op.rt.Proxy(&http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: u.base.Scheme, Host: u.base.Host, Path: "/"}, Header: http.Header{}, Host: u.base.Host})
 	if err != nil {
 		return nil, err
 	}
+	if proxy != nil {
+		tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+				c.h2 = err == nil && cs.NegotiatedProtocol == "h2"
+			},
+		})
+		if c.cc, err = op.rt.NewClientConn(tctx, u.base.Scheme, addr); err != nil {
+			return nil, err
+		}
+	} else {
+		nc, err := op.dial(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		raw := nc
+		if u.base.Scheme == "https" {
+			tc, err := cl.handshake(ctx, nc)
+			if err != nil {
+				return nil, err
+			}
+			nc, c.h2 = tc, tc.ConnectionState().NegotiatedProtocol == "h2"
+		}
+		if c.h2 {
+			// net/http's HTTP/2 over the connection: the context only
+			// carries it there (no wait, no trace: the handshake was
+			// reported above).
+			hctx := context.WithValue(context.Background(), preDialed{}, nc)
+			if c.cc, err = op.h2.NewClientConn(hctx, "https", addr); err != nil {
+				_ = nc.Close()
+				return nil, err
+			}
+		} else {
+			c.h1 = newH1conn(nc, raw, func() { cl.closed(c, false) })
+		}
+	}
 	now := time.Now()
-	c := &conn{cc: cc, cls: cl, h2: h2, opened: now, idleSince: now, lastFree: now, window: staleWindow(now.Sub(start)), settled: !h2}
-	if h2 {
+	c.opened, c.idleSince, c.lastFree, c.window, c.settled = now, now, now, staleWindow(now.Sub(start)), !c.h2
+	if c.h2 {
 		time.AfterFunc(h2HoldMax, func() { cl.settle(c) })
 	}
 	if age := u.cfg.MaxConnAge; age > 0 {
@@ -352,6 +448,34 @@ func (cl *class) dial(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
+// errTLSTimeout is a TLS handshake that took longer than Timeouts.TLS; its
+// text is net/http's, which classify reads as KindTLS.
+var errTLSTimeout = errors.New("upstream: TLS handshake timeout")
+
+// handshake runs TLS on nc within Timeouts.TLS, offering HTTP/2 and
+// HTTP/1.1 by ALPN, and reports it to the attempt's trace hooks.
+func (cl *class) handshake(ctx context.Context, nc net.Conn) (*tls.Conn, error) {
+	tc := tls.Client(nc, cl.own.tls)
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace != nil && trace.TLSHandshakeStart != nil {
+		trace.TLSHandshakeStart()
+	}
+	hctx, cancel := context.WithTimeout(ctx, cl.u.cfg.Timeouts.TLS)
+	err := tc.HandshakeContext(hctx)
+	if err != nil && hctx.Err() != nil && ctx.Err() == nil {
+		err = errTLSTimeout
+	}
+	cancel()
+	if trace != nil && trace.TLSHandshakeDone != nil {
+		trace.TLSHandshakeDone(tc.ConnectionState(), err)
+	}
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
 // hostPort is host with the scheme's port when it has none.
 func hostPort(host, scheme string) string {
 	if _, _, err := net.SplitHostPort(host); err == nil {
@@ -363,19 +487,32 @@ func hostPort(host, scheme string) string {
 	return net.JoinHostPort(host, "80")
 }
 
-// changed is the connection's state hook: a slot freed up (the next
-// waiter looks), or the connection closed (it leaves the pool; if it had
-// been idle a while for no reason of ours, the server closed it, and the
-// upstream's idle timeout is learned from that).
+// changed is an http.ClientConn's state hook: a slot freed up (the next
+// waiter looks), or the connection closed (see closed).
 func (c *conn) changed(cc *http.ClientConn) {
-	cl := c.cls
+	if cc.Err() != nil {
+		c.cls.closed(c, false)
+		return
+	}
+	op := c.cls.own
+	op.mu.Lock()
+	next := op.head
+	op.mu.Unlock()
+	signal(next)
+}
+
+// closed takes a connection that closed out of the pool; the next waiter
+// looks. If it had been idle a while and closed for no reason of ours,
+// the server closed it, and the upstream's idle timeout is learned from
+// that; idle says it was idle whatever its count of requests says (an
+// h1conn found closed as a request took it).
+func (cl *class) closed(c *conn, idle bool) {
 	op := cl.own
-	closed := cc.Err() != nil
 	op.mu.Lock()
 	var learn time.Duration
-	if closed && !c.gone {
-		if idle := time.Since(c.idleSince); c.streams == 0 && !c.expiring && !op.closed && idle < cl.u.cfg.IdleTimeout*9/10 {
-			learn = idle
+	if !c.gone {
+		if d := time.Since(c.idleSince); (idle || c.streams == 0) && !c.expiring && !op.closed && d < cl.u.cfg.IdleTimeout*9/10 {
+			learn = d
 		}
 		cl.dropLocked(c)
 	}
@@ -434,7 +571,7 @@ func (cl *class) release(c *conn) {
 	op.mu.Unlock()
 	signal(next)
 	if closing != nil {
-		_ = closing.cc.Close()
+		closing.close()
 	}
 }
 
@@ -469,24 +606,43 @@ func (c *conn) idleFor(now time.Time) time.Duration {
 	return now.Sub(c.idleSince)
 }
 
-// sweepOwn closes the class's idle connections past maxIdle or their age.
-// It returns how many it closed.
+// sweepOwn closes the class's idle connections past maxIdle or their age,
+// and takes out the idle h1conns the server closed (nothing else would
+// see those close; the idle timeout is learned from them). It returns how
+// many it expired.
 func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
 	op := cl.own
-	var expired []*conn
+	var expired, dead []*conn
+	var learn time.Duration
 	op.mu.Lock()
 	for _, c := range op.conns {
-		if c.streams == 0 && (now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt)) {
+		switch {
+		case c.streams > 0:
+		case now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt):
 			c.expiring = true
 			expired = append(expired, c)
+		case c.h1 != nil && !c.h1.alive():
+			dead = append(dead, c)
+			if d := now.Sub(c.idleSince); !op.closed && d < cl.u.cfg.IdleTimeout*9/10 && (learn == 0 || d < learn) {
+				learn = d
+			}
 		}
 	}
 	for _, c := range expired {
 		cl.dropLocked(c)
 	}
+	for _, c := range dead {
+		cl.dropLocked(c)
+	}
 	op.mu.Unlock()
 	for _, c := range expired {
-		_ = c.cc.Close()
+		c.close()
+	}
+	for _, c := range dead {
+		c.close()
+	}
+	if learn > 0 {
+		cl.u.observeServerClose(learn)
 	}
 	return len(expired)
 }
@@ -512,7 +668,7 @@ func (cl *class) closeOwn() {
 	}
 	op.mu.Unlock()
 	for _, c := range idle {
-		_ = c.cc.Close()
+		c.close()
 	}
 }
 

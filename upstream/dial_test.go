@@ -35,11 +35,11 @@ func (l *slowHandshakeListener) Accept() (net.Conn, error) {
 }
 
 // TestAbortedRequestsLeaveNoParkedDials: the upstream's TLS handshake
-// hangs, so the first request's dial is in progress and the pool holds
-// back the dials of the others (one connection may be enough, on HTTP/2).
-// When those requests are aborted, their held dials end at once: no
-// goroutine stays parked until the connect timeout (10s) for a connection
-// nobody waits for.
+// hangs, so the first request's dial is in progress and the others wait
+// their turn (one connection may be enough, on HTTP/2). When those
+// requests are aborted, their waits and the dial end at once: no goroutine
+// stays parked until the connect timeout (10s) for a connection nobody
+// waits for.
 func TestAbortedRequestsLeaveNoParkedDials(t *testing.T) {
 	release := make(chan struct{})
 	s := httptest.NewUnstartedServer(http.HandlerFunc(okHandler))
@@ -74,10 +74,7 @@ func TestAbortedRequestsLeaveNoParkedDials(t *testing.T) {
 		})
 	}
 	waitFor(t, 10*time.Second, "every request to wait for a connection", func() bool {
-		if cl.own != nil {
-			return parked(cl) == n // one dials, the others wait their turn
-		}
-		return cl.waiting.Load() == n && cl.gate.waiters.Load() >= n-2
+		return parked(cl) == n // one dials, the others wait their turn
 	})
 	held := parked(cl)
 	cancel() // abort every request
@@ -93,14 +90,10 @@ func TestAbortedRequestsLeaveNoParkedDials(t *testing.T) {
 	}
 }
 
-// parked is what a class holds for requests without a connection: dials
-// held back (the transport-based pool), or requests dialing or waiting
-// their turn (the pool that owns its connections).
+// parked is what a class holds for requests without a connection:
+// requests dialing or waiting their turn.
 func parked(cl *class) int64 {
 	op := cl.own
-	if op == nil {
-		return cl.gate.waiters.Load()
-	}
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	n := int64(op.dialing)

@@ -30,9 +30,10 @@
 //     for 10s (doubled per mark in a row, up to 5 minutes).
 //  2. Send one attempt on a clone of the request with a fresh body from
 //     GetBody. A timer bounds the wait for a pooled connection (PoolWait)
-//     and another the wait for response headers (FirstByte). httptrace
-//     records whether the connection was new or reused, the handshake
-//     phases and whether the request was written.
+//     and another the wait for response headers (FirstByte). The pool
+//     knows whether the connection was new or reused (it chose it);
+//     httptrace tells the handshake phases, whether the request was
+//     written and when the first response byte came.
 //  3. Classify the outcome. A success returns the response with its body
 //     wrapped: the wrapper enforces StreamIdle between reads and reports the
 //     outcome when the body ends.
@@ -89,8 +90,19 @@
 //     HTTP/2 connection carries only its first request until the server's
 //     SETTINGS are in (its first answer, or 100ms), so that a burst is not
 //     piled on a server that allows fewer streams.
+//   - The pool dials and runs TLS itself; ALPN decides the protocol. An
+//     HTTP/2 connection is net/http's (an http.ClientConn). An HTTP/1.1
+//     exchange runs in the caller's goroutine, written by net/http's
+//     Request.Write and read by http.ReadResponse on the connection's own
+//     buffers: no goroutine per connection. An idle HTTP/1.1 connection
+//     is looked at (a read that does not wait) before a request is sent
+//     on it and by the keeper, so one the server closed is left out, and
+//     teaches the idle timeout; the stale-connection retry above remains
+//     for a server that drops it in the moment between.
 //   - Connections go through the proxy from the environment
-//     (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as with net/http.
+//     (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as with net/http: through a
+//     proxy, net/http's http.ClientConn dials, tunnels and speaks HTTP/1.1
+//     or HTTP/2.
 //   - HTTP/2 connections are pinged after H2PingInterval of silence and
 //     dropped after H2PingTimeout without an answer; TCP keep-alive probes
 //     run every KeepAlive.

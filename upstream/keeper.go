@@ -113,21 +113,8 @@ func (u *Upstream) sweep(now time.Time) { u.sweepIdle(now, u.idleTimeout()) }
 // sweepIdle closes idle connections idle for at least limit or past their
 // age.
 func (u *Upstream) sweepIdle(now time.Time, limit time.Duration) {
-	u.connsMu.Lock()
-	conns := make([]*trackedConn, 0, len(u.conns))
-	for c := range u.conns {
-		conns = append(conns, c)
-	}
-	u.connsMu.Unlock()
-	for _, c := range conns {
-		if c.expireIfIdle(now, limit) {
-			u.stats.expired.Add(1)
-		}
-	}
 	for _, cl := range u.classes {
-		if cl.own != nil {
-			u.stats.expired.Add(int64(cl.sweepOwn(now, limit)))
-		}
+		u.stats.expired.Add(int64(cl.sweepOwn(now, limit)))
 	}
 }
 
@@ -159,13 +146,15 @@ func (u *Upstream) warm(ctx context.Context) {
 }
 
 // warmOne sends one warm-up request on the generation class, whose
-// requests are the ones a handshake would delay most.
+// requests are the ones a handshake would delay most. It takes no idle
+// HTTP/1.1 connection (fresh): it is there to open one, and another
+// warm-up's may be idle already.
 func (u *Upstream) warmOne(ctx context.Context) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/models", nil)
 	if err != nil {
 		return
 	}
-	resp, _, aerr := u.attempt(req, "/models", classLong, 1, false, warmObserver{u.obs}, func(outcome) {})
+	resp, _, aerr := u.attempt(req, "/models", classLong, 1, true, warmObserver{u.obs}, func(outcome) {})
 	if aerr != nil {
 		return
 	}

@@ -53,6 +53,7 @@ func runSync(t *testing.T, f func(t *testing.T, m mode)) {
 type server struct {
 	*httptest.Server
 	accepted atomic.Int64
+	closed   atomic.Int64 // connections closed, on the server side
 	// dial, when set, is how a pool reaches the server (Config.DialContext):
 	// the server listens in memory or on a unix socket.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -84,8 +85,11 @@ func startServer(t *testing.T, m mode, h http.HandlerFunc, ln net.Listener, dial
 		f(s.Config)
 	}
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			s.accepted.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.closed.Add(1)
 		}
 	}
 	switch m {

@@ -52,7 +52,6 @@ var (
 	errFirstByte  = errors.New("first byte timeout")
 	errStreamIdle = errors.New("stream idle timeout")
 	errPoolClosed = errors.New("upstream: pool closed")
-	errNoDemand   = errors.New("upstream: dial not needed: no request waits for a connection")
 )
 
 // failure is what an attempt knew when its transport failed: the facts

@@ -4,6 +4,7 @@
 package upstream
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -64,17 +65,16 @@ func (a *attempts) Attempt(i AttemptInfo) {
 	a.mu.Unlock()
 }
 
-// TestIdleNeverUsedConnectionIsStale: a connection dialed for a request
-// that was served by another one waits idle, never used; when the server
-// drops it before answering the request that finally takes it, that
-// request is retried at once on another connection (stale_conn), as on a
-// reused connection: the server dropped an idle connection. (A connection
-// dialed for the request itself that fails after the request was written
-// is not retried: the server may have acted on it.)
-func TestIdleNeverUsedConnectionIsStale(t *testing.T) {
-	if ownConns {
-		t.Skip("the pool that owns its connections gives a new connection to the request that dialed it: none waits unused")
-	}
+// TestDialedConnectionGoesToItsRequest: a request that dials a connection
+// gets that connection, even when another one frees up during the
+// handshake (no connection is left idle and never used, as net/http's own
+// pool leaves one); the connection that freed up waits idle, and when the
+// server drops it before answering the request that takes it next, that
+// request is retried at once on another connection (stale_conn): the
+// server dropped an idle connection. (A connection dialed for the request
+// itself that fails after the request was written is not retried: the
+// server may have acted on it.)
+func TestDialedConnectionGoesToItsRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release, inHandler := make(chan struct{}), make(chan struct{}, 4)
 		var drops atomic.Int64
@@ -132,28 +132,35 @@ func TestIdleNeverUsedConnectionIsStale(t *testing.T) {
 		if i := <-hl.accepted; i != 2 { // ...and held in its handshake
 			t.Fatalf("accepted %d", i)
 		}
-		close(release) // R0 ends; R1 takes connection 1
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+		close(release) // R0 ends; connection 1 is idle, R1 still waits for its own
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
-		close(hl.hold) // connection 2 completes its handshake and waits, never used
 		synctest.Wait()
-		if st := p.Stats()[0]; st.TLSCount != 2 || st.Open != 2 || st.Active != 0 {
-			t.Fatalf("connection 2 did not finish its handshake to wait idle: %+v", st)
+		select {
+		case err := <-done:
+			t.Fatalf("R1 ended (%v) before its connection's handshake: it took connection 1", err)
+		default:
 		}
-		time.Sleep(50 * time.Millisecond) // it waits idle a while
+		close(hl.hold) // connection 2 completes its handshake and carries R1
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if st := p.Stats()[0]; st.TLSCount != 2 || st.Open != 2 || st.Active != 0 || st.Reused != 0 {
+			t.Fatalf("want two connections, each used once, both idle: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond) // they wait idle a while
 
-		got, err := send("drop") // takes connection 2 (the most recently idle); the server drops it
+		got, err := send("drop") // takes connection 2 (the most recently used); the server drops it
 		if err != nil || got != "ok" {
 			t.Fatalf("got %q, %v; want the retry's ok", got, err)
 		}
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		first := rec.all[len(rec.all)-2]
-		if !first.NewConn || first.Kind != KindStaleConn {
-			t.Errorf("the dropped attempt: new connection %v, kind %v; want a never-used connection, stale_conn", first.NewConn, first.Kind)
+		if !first.Reused || first.Kind != KindStaleConn {
+			t.Errorf("the dropped attempt: reused %v, kind %v; want an idle connection, stale_conn", first.Reused, first.Kind)
 		}
 		if st := p.Stats()[0]; st.Retries[ReasonStaleConn.String()] != 1 {
 			t.Errorf("stale_conn retries = %d, want 1", st.Retries[ReasonStaleConn.String()])
@@ -169,18 +176,15 @@ func TestIdleNeverUsedConnectionIsStale(t *testing.T) {
 // connection instead of drawing the next stale one, and the next, until
 // the attempts run out.
 func TestStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T) {
+	runH1(t, func(t *testing.T, md mode) {
+		testStaleRetryDoesNotDrawAnotherStaleConn(t, md)
+	})
+}
+
+func testStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T, md mode) {
 	const idle = 4
-	m, err := mock.Start(mock.Options{Latency: 50 * time.Millisecond, Fault: "drop_idle=5ms"}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
 	obs := &attempts{}
-	p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1", MaxIdle: 2 * idle}}, WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	m, p := startMockIn(t, md, mock.Options{Latency: 50 * time.Millisecond, Fault: "drop_idle=5ms"}, func(c *Config) { c.MaxIdle = 2 * idle }, WithObserver(obs))
 	var wg sync.WaitGroup
 	for range idle { // idle connections, opened by requests at once
 		// (On a loaded machine one may be handed a connection another just
@@ -215,16 +219,11 @@ func TestStaleRetryDoesNotDrawAnotherStaleConn(t *testing.T) {
 // connections as old as the stale one cannot catch those that became idle
 // since). Without the rule, the retry reuses the idle connection.
 func TestRetryAfterStaleTakesANewConnection(t *testing.T) {
-	m, err := mock.Start(mock.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	p, err := New([]Config{{Name: "mock", BaseURL: m.URL() + "/v1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	runH1(t, testRetryAfterStaleTakesANewConnection)
+}
+
+func testRetryAfterStaleTakesANewConnection(t *testing.T, md mode) {
+	m, p := startMockIn(t, md, mock.Options{}, nil)
 	if _, err := chat(t, p, nil); err != nil { // leaves one idle connection
 		t.Fatal(err)
 	}
@@ -249,4 +248,37 @@ func TestRetryAfterStaleTakesANewConnection(t *testing.T) {
 			t.Errorf("a first attempt opened %d connections; want the idle one reused", opened)
 		}
 	}
+}
+
+// runH1 runs f over HTTP/1.1, plain and over TLS: for what only HTTP/1.1
+// has (one request per connection at a time, the stale keep-alive race).
+func runH1(t *testing.T, f func(t *testing.T, m mode)) {
+	for _, m := range []mode{h1, h1tls} {
+		t.Run(string(m), func(t *testing.T) { f(t, m) })
+	}
+}
+
+// startMockIn starts the mock on loopback in mode m (h1: plain HTTP/1.1)
+// and a pool in front of it.
+func startMockIn(t *testing.T, m mode, opts mock.Options, mut func(*Config), popts ...Option) (*mock.Server, *Pool) {
+	t.Helper()
+	opts.TLS, opts.NoH2 = m != h1, m != h2
+	ms, err := mock.Start(opts, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ms.Close() })
+	c := Config{Name: "mock", BaseURL: ms.URL() + "/v1"}
+	if opts.TLS {
+		c.TLS = &tls.Config{RootCAs: ms.CertPool()}
+	}
+	if mut != nil {
+		mut(&c)
+	}
+	p, err := New([]Config{c}, popts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return ms, p
 }

@@ -5,14 +5,13 @@ package upstream
 
 import (
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 )
 
-// Upstream is one endpoint with its own tuned transport and counters. It is
+// Upstream is one endpoint with its own connections and counters. It is
 // created by New and shared by every Pool view of it.
 type Upstream struct {
 	cfg     Config
@@ -30,9 +29,6 @@ type Upstream struct {
 	slowUntil     atomic.Int64                               // unix nanos; avoided until then (see markSlow)
 	slowMarks     atomic.Int64                               // slow marks since the last answer
 	openUntil     atomic.Int64                               // unix nanos; when the open circuit lets a probe through
-
-	connsMu sync.Mutex
-	conns   map[*trackedConn]struct{} // open connections, for the keeper
 }
 
 // counters are the live numbers behind Stats. All are atomics so that the
@@ -72,7 +68,7 @@ func newUpstream(c Config) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstream{cfg: c, obs: NopObserver{}, base: base, shown: redacted(base), conns: map[*trackedConn]struct{}{}}
+	u := &Upstream{cfg: c, obs: NopObserver{}, base: base, shown: redacted(base)}
 	u.cb = newBreaker(c.Name, c.Breaker, &u.openUntil)
 	u.classes[classLong] = newClass(u, c.MaxConns)
 	u.classes[classShort] = newClass(u, shortConns(c.MaxConns))

@@ -116,29 +116,36 @@ func (k *KeepAliveReport) markdown(p printer) {
 	p("The TLS mock (%s) sits behind a relay that delays every byte by RTT/2 each way, and a new", k.Protocols)
 	p("connection by one RTT more (`internal/netem`). The naive client and the in-process `upstream.Pool`")
 	p("go through the relay; warmgate runs next to the client and reaches the mock through the same relay.")
-	p("%d requests per run from %d concurrent callers. Handshakes and connections are counted by the mock.", k.Requests, k.Concurrency)
+	p("%d requests per run from %d concurrent callers. Handshakes and connections are counted by the mock;", k.Requests, k.Concurrency)
+	p("its CPU is the mock process's (all threads, from /proc), over the run, per request.")
 	p("")
-	p("| RTT | client | req/s | p50 | p99 | handshakes / 1k req | connections / 1k req | failures |")
-	p("|---|---|---:|---:|---:|---:|---:|---|")
+	p("| RTT | client | req/s | p50 | p99 | handshakes / 1k req | connections / 1k req | mock CPU / req | failures |")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---|")
 	for _, rr := range k.RTTs {
 		for _, run := range rr.Runs {
 			res := run.Result
-			p("| %v | %s | %s | %s | %s | %.1f | %.1f | %s |", msDuration(rr.RTTMs), run.Client,
+			p("| %v | %s | %s | %s | %s | %.1f | %.1f | %s | %s |", msDuration(rr.RTTMs), run.Client,
 				fmtFloat(res.ThroughputRPS), fmtMs(res.Latency.P50), fmtMs(res.Latency.P99),
-				run.HandshakesPer1k, run.ConnectionsPer1k, problems(res))
+				run.HandshakesPer1k, run.ConnectionsPer1k, fmtMicrosOpt(run.MockCPUMicrosPerRequest), problems(res))
 		}
 	}
 	p("")
-	p("Against the seed's claim (keep-alive saves 150–300 ms per request and gives 3–4× the throughput):")
+	p("Against the seed's claims (keep-alive saves 150–300 ms per request and gives 3–4× the throughput;")
+	p("about %d%% of compute goes to setting up connections, here the mock's CPU per request that the", claimSetupCPUPercent)
+	p("naive client costs it beyond a warm request through warmgate):")
 	p("")
-	p("| RTT | p50 saved (naive − warmgate) | in 150–300 ms | throughput, warmgate ÷ naive | in 3–4× | p50, naive ÷ warmgate | warmgate's hop over the in-process pool (p50) |")
-	p("|---|---:|---|---:|---|---:|---:|")
+	p("| RTT | p50 saved (naive − warmgate) | in 150–300 ms | throughput, warmgate ÷ naive | in 3–4× | p50, naive ÷ warmgate | warmgate's hop over the in-process pool (p50) | upstream CPU on connection setup (naive − warm) ÷ naive |")
+	p("|---|---:|---|---:|---|---:|---:|---:|")
 	for _, rr := range k.RTTs {
 		if rr.LatencyRatio == 0 {
 			continue // interrupted before the gateway's run
 		}
-		p("| %v | %s | %s | %.2f× | %s | %.2f× | %+.2f%% |", msDuration(rr.RTTMs), fmtMs(rr.SavedP50Ms), yesNo(rr.SavedInClaim),
-			rr.ThroughputRatio, yesNo(rr.SpeedupInClaim), rr.LatencyRatio, rr.HopPercent)
+		setup := ""
+		if rr.SetupCPUPercent != 0 {
+			setup = fmt.Sprintf("%.0f%%", rr.SetupCPUPercent)
+		}
+		p("| %v | %s | %s | %.2f× | %s | %.2f× | %+.2f%% | %s |", msDuration(rr.RTTMs), fmtMs(rr.SavedP50Ms), yesNo(rr.SavedInClaim),
+			rr.ThroughputRatio, yesNo(rr.SpeedupInClaim), rr.LatencyRatio, rr.HopPercent, setup)
 	}
 	checksMarkdown(p, "6", k.Checks)
 }
@@ -216,6 +223,14 @@ func cpuPerReq(u *ProcUsage) string {
 		return ""
 	}
 	return fmt.Sprintf("%.0f µs", u.CPUMicrosPerRequest)
+}
+
+// fmtMicrosOpt formats µs, or "" for 0 (not measured).
+func fmtMicrosOpt(us float64) string {
+	if us == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f µs", us)
 }
 
 func peakRSS(u *ProcUsage) string {

@@ -67,6 +67,7 @@ func TestSuiteQuick(t *testing.T) {
 		"# warmgate bench suite", "**Quick run**",
 		"## Overhead", "| direct | c=1 |", "| warmgate | c=64 |", "| warmgate | open ",
 		"## Keep-alive", "| 50ms | " + clientNaive + " |", "| 50ms | " + clientGateway + " |",
+		"| mock CPU / req |", "upstream CPU on connection setup",
 		"## Streaming", "| warmgate | 40 |", "| goroutines |",
 		"## Observability", "| off | off | off |", "| log+trace | on | default sampling", "| trace-all | off | sample_ratio 1 |",
 	} {
@@ -108,10 +109,16 @@ func TestSuiteQuick(t *testing.T) {
 		if r := run.Result; r.OK != quickKeepAliveRequests {
 			t.Errorf("keepalive %s: %d ok, want %d", run.Client, r.OK, quickKeepAliveRequests)
 		}
+		if run.MockCPUMicrosPerRequest <= 0 {
+			t.Errorf("keepalive %s: the mock's CPU per request is not reported", run.Client)
+		}
 		// At 50 ms RTT, even a warm request takes a round trip.
 		if p50 := run.Result.Latency.P50; p50 < 50 {
 			t.Errorf("keepalive %s: p50 %v ms, below the emulated RTT", run.Client, p50)
 		}
+	}
+	if rr := got.KeepAlive.RTTs[0]; rr.SetupCPUPercent == 0 {
+		t.Errorf("keepalive: the share of the mock's CPU spent on connection setup is not reported: %+v", rr)
 	}
 	if h := got.Streaming.Held; h.Opened != quickStreams || h.Errors != 0 {
 		t.Errorf("held streams: %d opened, %d errors; want %d and 0", h.Opened, h.Errors, quickStreams)
@@ -299,6 +306,29 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
+func TestThreadsCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc: the suite measures on Linux")
+	}
+	got, err := parseSchedstat([]byte("3737105 2938957 9\n"))
+	if err != nil || got != 3737105*time.Nanosecond {
+		t.Fatalf("parseSchedstat = %v, %v; want 3.737105ms", got, err)
+	}
+	if _, err := parseSchedstat([]byte("x 1 2\n")); err == nil {
+		t.Error("parseSchedstat accepted a bad first field")
+	}
+	before, ok := threadsCPU(os.Getpid())
+	if !ok {
+		t.Fatal("threadsCPU(self): not ok")
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if now, _ := threadsCPU(os.Getpid()); now > before {
+			return // it counts time spent on the CPU, below a clock tick
+		}
+	}
+	t.Error("threadsCPU(self) did not grow in 5 s of spinning")
+}
+
 func TestParseProcStatus(t *testing.T) {
 	in := "Name:\twarmgate\nVmPeak:\t 999 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\nThreads:\t7\n"
 	rss, hwm := parseProcStatus([]byte(in))
@@ -381,16 +411,22 @@ func TestRTTResultCompare(t *testing.T) {
 		naive, pool, gw      *Result
 		wantSaved, wantRatio float64
 		wantInSaved, wantInX bool
+		// The mock's CPU per request, naive and through the gateway, and
+		// the share of the naive one that connection setup took.
+		naiveCPU, gwCPU, wantSetup float64
 	}{
-		{"50ms: too little saved, 3x", res(157, 100), res(53, 300), res(53.5, 300), 103.5, 3, false, true},
-		{"100ms: in both ranges", res(310, 50), res(103, 160), res(104, 160), 206, 3.2, true, true},
-		{"200ms: saves more than claimed", res(620, 25), res(203, 78), res(204, 78), 416, 3.12, false, true},
+		{"50ms: too little saved, 3x", res(157, 100), res(53, 300), res(53.5, 300), 103.5, 3, false, true, 1000, 400, 60},
+		{"100ms: in both ranges", res(310, 50), res(103, 160), res(104, 160), 206, 3.2, true, true, 800, 600, 25},
+		{"200ms: saves more than claimed, CPU not measured", res(620, 25), res(203, 78), res(204, 78), 416, 3.12, false, true, 0, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rr := RTTResult{Runs: []KeepAliveRun{{Client: clientNaive, Result: tc.naive},
-				{Client: clientPool, Result: tc.pool}, {Client: clientGateway, Result: tc.gw}}}
+			rr := RTTResult{Runs: []KeepAliveRun{{Client: clientNaive, Result: tc.naive, MockCPUMicrosPerRequest: tc.naiveCPU},
+				{Client: clientPool, Result: tc.pool}, {Client: clientGateway, Result: tc.gw, MockCPUMicrosPerRequest: tc.gwCPU}}}
 			rr.compare()
+			if rr.SetupCPUPercent != tc.wantSetup {
+				t.Errorf("setup CPU share = %v%%, want %v%%", rr.SetupCPUPercent, tc.wantSetup)
+			}
 			if rr.SavedP50Ms != tc.wantSaved || rr.ThroughputRatio != tc.wantRatio ||
 				rr.SavedInClaim != tc.wantInSaved || rr.SpeedupInClaim != tc.wantInX {
 				t.Errorf("got saved %v (in claim %v), ratio %v (in claim %v); want %v (%v), %v (%v)",

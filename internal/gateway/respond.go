@@ -106,6 +106,12 @@ func (g *Gateway) relayAnswer(x *exchange) {
 	if stream {
 		h.Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
+		// The status and headers go out now, not with the first event from
+		// deep inside sse.Copy: net/http's header writer needs about 3 KiB
+		// of stack, and from here the handler's stack stays within 8 KiB
+		// for the stream's whole life (half the 16 KiB it grows to
+		// otherwise). A client gone already is found by Copy's first write.
+		_ = w.FlushError()
 		res, err := sse.Copy(r.Context(), w, resp.Body, streamOptions(x))
 		rec.events = res.Events
 		switch {

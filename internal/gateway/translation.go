@@ -370,6 +370,7 @@ func (g *Gateway) relayTranslated(x *exchange) {
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
 		w.WriteHeader(resp.StatusCode)
+		_ = w.FlushError() // the headers from here, not from deep in the copy: as relayAnswer
 		g.translateStream(x, rd)
 		return
 	}
