@@ -27,7 +27,7 @@ import (
 // The Anthropic rows of the endpoint table.
 var (
 	messagesRow = &endpoint{path: "/v1/messages", method: http.MethodPost, routed: true, front: anthropicFront,
-		class: classGenerate, usage: anthropicUsage, end: newMessagesEnd, xlate: []*translation{messagesToOpenAI, messagesToGemini}}
+		class: classGenerate, usage: anthropicUsage, end: newMessagesEnd, xlate: []*translation{messagesToOpenAI, messagesToGemini, messagesToBedrock}}
 	// countTokensRow costs no tokens: Anthropic does not bill it, and its
 	// answer ({"input_tokens": n}) has no usage.
 	countTokensRow = &endpoint{path: "/v1/messages/count_tokens", method: http.MethodPost, routed: true, front: anthropicFront,

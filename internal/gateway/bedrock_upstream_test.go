@@ -18,7 +18,7 @@ import (
 
 // bedrockEnv isolates the AWS SDK's credential chain: these static keys
 // (none when "") and nothing else, no network.
-func bedrockEnv(t *testing.T, keyID, secret string) {
+func bedrockEnv(t testing.TB, keyID, secret string) {
 	t.Helper()
 	dir := t.TempDir()
 	for k, v := range map[string]string{

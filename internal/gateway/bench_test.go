@@ -74,11 +74,14 @@ func startGatewayB(b *testing.B, m *mock.Server) string {
 
 // BenchmarkPaths measures one request on each path of a gateway whose
 // upstreams are the mock in its dialects (kind openai for gpt-*, kind
-// anthropic for claude-*, kind gemini for gemini-*): today's OpenAI relay,
+// anthropic for claude-*, kind gemini for gemini-*, kind bedrock for
+// anthropic.* (signed; the mock does not check signatures here, so that
+// its own work stays out of the numbers)): today's OpenAI relay,
 // path a (an Anthropic client to an anthropic upstream, relayed byte for
 // byte), path b (an OpenAI client to an anthropic upstream), path c (an
 // Anthropic client to an OpenAI upstream), d and e (an OpenAI and an
-// Anthropic client to a gemini upstream), plain and streamed; and, for the
+// Anthropic client to a gemini upstream), f and g (to a bedrock upstream:
+// Converse, and ConverseStream's event stream), plain and streamed; and, for the
 // gateway's own share, the same requests sent to the mock directly
 // (direct-openai, direct-anthropic). Path a's cost against the OpenAI
 // relay is the ratio of their overheads over direct, in one run.
@@ -94,7 +97,9 @@ func BenchmarkPaths(b *testing.B) {
 		"  - {name: oa, base_url: " + m.URL() + "/v1, models: [\"gpt-*\"]}\n" +
 		"  - {name: an, kind: anthropic, base_url: " + m.URL() + ", models: [\"claude-*\"]}\n" +
 		"  - {name: ge, kind: gemini, base_url: " + m.URL() + ", models: [\"gemini-*\"]}\n" +
+		"  - {name: br, kind: bedrock, region: us-east-1, base_url: " + m.URL() + ", models: [\"anthropic.*\"]}\n" +
 		"data_dir: " + b.TempDir() + "\n"
+	bedrockEnv(b, awsKeyID, awsSecret)
 	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)
@@ -129,6 +134,8 @@ func BenchmarkPaths(b *testing.B) {
 			{"c-anthropic-to-openai", "/v1/messages", messages("gpt-4.1-mini", stream)},
 			{"d-openai-to-gemini", "/v1/chat/completions", chatBody("gemini-2.5-flash", stream)},
 			{"e-anthropic-to-gemini", "/v1/messages", messages("gemini-2.5-flash", stream)},
+			{"f-openai-to-bedrock", "/v1/chat/completions", chatBody(bedrockModel, stream)},
+			{"g-anthropic-to-bedrock", "/v1/messages", messages(bedrockModel, stream)},
 		} {
 			b.Run(mode+"/"+p.name, func(b *testing.B) {
 				tr := &http.Transport{MaxIdleConnsPerHost: 64}

@@ -69,7 +69,7 @@ const (
 // every other path under /v1/.
 var (
 	chatRow = &endpoint{path: "/v1/chat/completions", method: http.MethodPost, routed: true, front: openaiFront,
-		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd, xlate: []*translation{chatToAnthropic, chatToGemini}}
+		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd, xlate: []*translation{chatToAnthropic, chatToGemini, chatToBedrock}}
 	completionsRow = &endpoint{path: "/v1/completions", method: http.MethodPost, routed: true, front: openaiFront,
 		class: classGenerate, usage: openaiUsage, askUsage: true, end: newChatEnd}
 	embeddingsRow = &endpoint{path: "/v1/embeddings", method: http.MethodPost, routed: true, front: openaiFront,

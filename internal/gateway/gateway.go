@@ -59,6 +59,10 @@ type Gateway struct {
 	// order is the dialects of the upstreams, each once, in the config
 	// order of their first upstream: the order of translated groups.
 	order []provider.Dialect
+	// anyModel is the view of a request that names no model (passthrough):
+	// every upstream but those of kind bedrock, which take only the
+	// gateway's signed Converse requests; nil when none is left.
+	anyModel *upstream.Pool
 
 	modelTab modelTable // GET /v1/models (models.go)
 
@@ -92,7 +96,8 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 	g.hosts = newEdgeHosts(cfg.Listen, cfg.AllowedHosts)
 	for _, u := range cfg.Upstreams {
 		// Only an upstream with no credentials of its own takes the client's.
-		g.passAuth[u.Name] = u.APIKey == "" && u.EntraToken == "" && u.EntraTokenFile == "" && len(cfg.Keys) == 0
+		g.passAuth[u.Name] = u.APIKey == "" && u.EntraToken == "" && u.EntraTokenFile == "" && len(cfg.Keys) == 0 &&
+			u.Kind != "bedrock" // signed with AWS credentials: a client key means nothing to it
 	}
 	g.forward = forwardHeaders(cfg, g.passAuth)
 	g.initDialects()

@@ -10,6 +10,7 @@ package gateway
 // is made from the model, path-escaped.
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -42,13 +43,13 @@ func geminiGenerate(model string, stream bool) target {
 
 // geminiErrorToChat and geminiErrorToMessages are Gemini's error answers
 // in the client's dialect.
-func geminiErrorToChat(status int, b []byte) (int, []byte) {
+func geminiErrorToChat(status int, _ http.Header, b []byte) (int, []byte) {
 	st, eb := translate.GeminiErrorToChat(status, b)
 	out, _ := jsonNoEscape(eb)
 	return st, out
 }
 
-func geminiErrorToMessages(status int, b []byte) (int, []byte) {
+func geminiErrorToMessages(status int, _ http.Header, b []byte) (int, []byte) {
 	st, eb := translate.GeminiErrorToMessages(status, b)
 	out, _ := jsonNoEscape(eb)
 	return st, out

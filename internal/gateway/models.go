@@ -132,6 +132,14 @@ func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id strin
 		_, _ = w.Write(b)
 		return
 	}
+	if bv := g.dialectView(id, provider.DialectBedrock); bv != nil && len(bv.Upstreams()) > 0 {
+		// Bedrock Runtime cannot describe a model: the gateway does, for
+		// a model it routes there.
+		b, _ := json.Marshal(modelEntry{ID: id, Object: "model", OwnedBy: bv.Upstreams()[0].Name()})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+		return
+	}
 	view := g.view(id)
 	if view == nil {
 		writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
@@ -198,6 +206,9 @@ func (g *Gateway) refreshModels(ctx context.Context, auth string, done chan stru
 	t := &g.modelTab
 	var wg sync.WaitGroup
 	for i, u := range g.cfg.Upstreams {
+		if g.dialects[u.Name] == provider.DialectBedrock {
+			continue // Bedrock Runtime has no model list: the configured names are listed
+		}
 		wg.Go(func() {
 			fetched, err := g.fetchUpstreamModels(ctx, auth, u.Name)
 			if err != nil {

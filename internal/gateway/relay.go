@@ -187,11 +187,17 @@ func (g *Gateway) send(x *exchange) {
 	var groups [maxGroups]attempt // no allocation for the groups of a request
 	for i, model := range x.models {
 		b := x.body
-		groups[0] = attempt{view: g.pool}
+		groups[0] = attempt{view: g.anyModel}
 		tries := groups[:1]
+		if model == "" && g.anyModel == nil {
+			x.err = &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "route_not_supported",
+				message: "no upstream serves " + clip(x.r.URL.Path, maxLogged) + ": upstreams of kind bedrock take only " +
+					"/v1/chat/completions and /v1/messages naming one of their models"}
+			return
+		}
 		if model != "" {
 			if tries = g.attempts(x.ep, model, &groups); len(tries) == 0 {
-				x.model, x.err = model, cannotServe(x.ep, model)
+				x.model, x.err = model, g.cannotServe(x.ep, model)
 				if i < len(x.models)-1 {
 					continue
 				}

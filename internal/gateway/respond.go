@@ -179,7 +179,7 @@ func (g *Gateway) relayCommitted(x *exchange) {
 	} else {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if x.xl != nil && resp.StatusCode >= 400 {
-			_, b = x.xl.errorBody(resp.StatusCode, b) // the upstream's error, in the client's dialect
+			_, b = x.xl.errorBody(resp.StatusCode, resp.Header, b) // the upstream's error, in the client's dialect
 		}
 		if fr.isError(b) {
 			payload = b // the upstream's own error, in the client's dialect, as it sent it

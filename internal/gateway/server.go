@@ -259,7 +259,7 @@ func NewServer(cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, e
 	}
 	cancel()
 	for _, u := range cfg.Upstreams {
-		if u.APIKey == "" && !cfg.HasKeys() { // as Gateway.passAuth
+		if u.APIKey == "" && !cfg.HasKeys() && u.Kind != "bedrock" { // as Gateway.passAuth
 			log.Warn("upstream has no API key of its own: each client's own Authorization header is passed through to it "+
 				"(give it one with api_key_env, or OPENAI_API_KEY without --config)", "upstream", u.Name)
 		}
@@ -360,7 +360,10 @@ func (s *Server) warm(ctx context.Context) {
 			continue
 		}
 		fix := "check base_url: requests go to it + the API path (/chat/completions, ...)"
-		if u, err := url.Parse(st.BaseURL); err == nil && !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1") {
+		bedrock := s.cur.Load().dialects[st.Name] == provider.DialectBedrock
+		if bedrock {
+			fix = "check base_url: it is Bedrock Runtime's endpoint (https://bedrock-runtime.REGION.amazonaws.com, no path), or leave it out to use the region's"
+		} else if u, err := url.Parse(st.BaseURL); err == nil && !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1") {
 			u.Path = strings.TrimSuffix(u.Path, "/") + "/v1"
 			fix = "its base_url probably lacks /v1: try base_url: " + redactURL(u.String())
 		}

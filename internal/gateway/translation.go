@@ -18,7 +18,9 @@ package gateway
 //     OpenAI-compatible upstream's /chat/completions. Either goes to a
 //     gemini upstream's /models/{model}:generateContent (or
 //     :streamGenerateContent?alt=sse), and OpenAI's /v1/embeddings to its
-//     :batchEmbedContents (gemini.go).
+//     :batchEmbedContents (gemini.go); and to a bedrock upstream's
+//     /model/{model}/converse (or /converse-stream, an AWS event stream
+//     read by the translation's events) (bedrock.go).
 //
 // A model served by upstreams of several dialects is sent to them as
 // groups: the upstreams of the client's own dialect first (no
@@ -29,12 +31,14 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/warmgate/warmgate/internal/provider"
@@ -65,9 +69,9 @@ type translation struct {
 	request func(model string, body []byte) ([]byte, error)
 	// answer translates a successful answer's body, and returns its usage.
 	answer func(x *exchange, body []byte) ([]byte, translate.Usage, error)
-	// errorBody translates an upstream error answer: the status and body
-	// the client gets.
-	errorBody func(status int, body []byte) (int, []byte)
+	// errorBody translates an upstream error answer (its status, headers
+	// and body): the status and body the client gets.
+	errorBody func(status int, h http.Header, body []byte) (int, []byte)
 	// stream makes the translator of one stream.
 	stream func(x *exchange) streamTranslator
 	// events reads a successful answer as a stream of events, or returns
@@ -116,7 +120,8 @@ func sseEvents(resp *http.Response) eventReader {
 }
 
 // streamTranslator is translate's MessagesToChatStream,
-// ChatToMessagesStream, GeminiToChatStream or PivotToMessagesStream.
+// ChatToMessagesStream, GeminiToChatStream, BedrockToChatStream or
+// PivotToMessagesStream.
 type streamTranslator interface {
 	Event(ev sse.Event, emit translate.Emit) error
 	End() translate.StreamResult
@@ -131,7 +136,7 @@ var chatToAnthropic = &translation{
 	answer: func(_ *exchange, b []byte) ([]byte, translate.Usage, error) {
 		return translate.MessagesResponseBodyToChat(b, time.Now().Unix())
 	},
-	errorBody: func(status int, b []byte) (int, []byte) {
+	errorBody: func(status int, _ http.Header, b []byte) (int, []byte) {
 		st, eb := translate.MessagesErrorToChat(status, b)
 		out, _ := jsonNoEscape(eb)
 		return st, out
@@ -161,7 +166,7 @@ var messagesToOpenAI = &translation{
 	answer: func(_ *exchange, b []byte) ([]byte, translate.Usage, error) {
 		return translate.ChatResponseBodyToMessages(b)
 	},
-	errorBody: func(status int, b []byte) (int, []byte) {
+	errorBody: func(status int, _ http.Header, b []byte) (int, []byte) {
 		st, eb := translate.ChatErrorToMessages(status, b)
 		out, _ := jsonNoEscape(eb)
 		return st, out
@@ -271,18 +276,38 @@ func (g *Gateway) initDialects() {
 			g.order = append(g.order, d)
 		}
 	}
+	g.anyModel = g.pool
+	if slices.Contains(g.order, provider.DialectBedrock) {
+		var names []string
+		for _, u := range g.cfg.Upstreams {
+			if g.dialects[u.Name] != provider.DialectBedrock {
+				names = append(names, u.Name)
+			}
+		}
+		g.anyModel = nil
+		if len(names) > 0 {
+			g.anyModel = g.pool.Only(names...)
+		}
+	}
 }
 
 // cannotServe is the error for a request of ep whose model's upstreams all
-// speak a dialect ep cannot be translated to.
-func cannotServe(ep *endpoint, model string) *apiError {
+// speak a dialect ep cannot be translated to; it names their kinds.
+func (g *Gateway) cannotServe(ep *endpoint, model string) *apiError {
+	var kinds []string
+	for _, u := range g.cfg.Upstreams {
+		if k := cmp.Or(u.Kind, "openai"); u.MatchModel(model) && !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	of := "upstreams of kind " + strings.Join(kinds, ", ")
 	if ep == countTokensRow {
 		return &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "endpoint_not_supported",
-			message: "the model " + quote(model) + " is served by upstreams of another API, which have no count_tokens endpoint: " +
-				"count tokens with a model served by an anthropic upstream, or estimate them"}
+			message: "the model " + quote(model) + " is served by " + of + ", which have no count_tokens endpoint: " +
+				"count tokens with a model served by an upstream of kind anthropic, or estimate them"}
 	}
 	return &apiError{status: http.StatusBadRequest, typ: openai.TypeInvalidRequest, code: "route_not_supported",
-		message: "the model " + quote(model) + " is served only by upstreams of another API, which cannot serve " +
+		message: "the model " + quote(model) + " is served only by " + of + ", which cannot serve " +
 			ep.path + ": use /v1/chat/completions (translated) or /v1/messages with this model"}
 }
 
@@ -317,7 +342,7 @@ func (g *Gateway) relayTranslated(x *exchange) {
 	h := w.Header()
 	for k, vv := range resp.Header {
 		switch {
-		case k == "X-Request-Id", k == "Request-Id":
+		case k == "X-Request-Id", k == "Request-Id", k == "X-Amzn-Requestid":
 			h["X-Upstream-Request-Id"] = vv
 		case k == "Retry-After", k == "Retry-After-Ms":
 			h[k] = vv
@@ -331,7 +356,7 @@ func (g *Gateway) relayTranslated(x *exchange) {
 		if err != nil && !clientGone(r) {
 			rec.err = err
 		}
-		status, out := xl.errorBody(resp.StatusCode, b)
+		status, out := xl.errorBody(resp.StatusCode, resp.Header, b)
 		if v := shouldRetry(status, "", rec.retried(), wait); v != "" {
 			h.Set("X-Should-Retry", v)
 		}
