@@ -249,7 +249,7 @@ tiny counts (a smoke test: its numbers mean nothing). See docs/bench.md.`,
   # the CI smoke test
   warmgate bench suite --quick --out /tmp/suite
 
-  # the issue's full size: 10,000 held streams
+  # full size: 10,000 held streams
   warmgate bench suite --streams 10000
 
   # only the keep-alive scenario, at two distances

@@ -435,7 +435,7 @@ func (r *ObservabilityReport) markdown(p printer) {
 		p("")
 		p("The sink could not read %d OTLP request(s): their spans are missing from the counts.", r.SinkRejected)
 	}
-	checksMarkdown(p, "5", r.Checks)
+	checksMarkdown(p, r.Checks)
 }
 
 // spanSink is an OTLP/HTTP trace receiver in the suite's process. Each

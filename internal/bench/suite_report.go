@@ -106,7 +106,7 @@ func (o *OverheadReport) markdown(p printer) {
 			run.Target, load, fmtFloat(res.ThroughputRPS), fmtMs(res.Latency.P50), fmtMs(res.Latency.P99), fmtMs(res.Latency.P999),
 			added50, added99, cpuPerReq(run.Proxy), peakRSS(run.Proxy), cpuPerReq(run.Mock), problems(res))
 	}
-	checksMarkdown(p, "6", o.Checks)
+	checksMarkdown(p, o.Checks)
 }
 
 func (k *KeepAliveReport) markdown(p printer) {
@@ -147,7 +147,7 @@ func (k *KeepAliveReport) markdown(p printer) {
 		p("| %v | %s | %s | %.2f× | %s | %.2f× | %+.2f%% | %s |", msDuration(rr.RTTMs), fmtMs(rr.SavedP50Ms), yesNo(rr.SavedInClaim),
 			rr.ThroughputRatio, yesNo(rr.SpeedupInClaim), rr.LatencyRatio, rr.HopPercent, setup)
 	}
-	checksMarkdown(p, "6", k.Checks)
+	checksMarkdown(p, k.Checks)
 }
 
 func (s *StreamingReport) markdown(p printer) {
@@ -199,17 +199,16 @@ func (s *StreamingReport) markdown(p printer) {
 			p("Note: %s.", h.Note)
 		}
 	}
-	checksMarkdown(p, "6", s.Checks)
+	checksMarkdown(p, s.Checks)
 }
 
-// checksMarkdown writes the targets of the issue named by issue (e.g. "6",
-// the benchmarks issue) as a table.
-func checksMarkdown(p printer, issue string, cs []Check) {
+// checksMarkdown writes the targets as a table.
+func checksMarkdown(p printer, cs []Check) {
 	if len(cs) == 0 {
 		return
 	}
 	p("")
-	p("Targets (issue %s):", issue)
+	p("Targets:")
 	p("")
 	p("| target | measured | goal | met |")
 	p("|---|---:|---|---|")
