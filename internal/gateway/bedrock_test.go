@@ -98,33 +98,7 @@ func TestBedrockOpenAIClient(t *testing.T) {
 	}
 
 	// A tool call, plain and streamed, then the turn with its result.
-	tp := chatParams(bedrockModel)
-	tp.Tools = []openai.ChatCompletionToolUnionParam{weatherFunction}
-	tc, err := c.Chat.Completions.New(ctx, tp)
-	if err != nil {
-		t.Fatalf("tools: %v", err)
-	}
-	calls := tc.Choices[0].Message.ToolCalls
-	if tc.Choices[0].FinishReason != "tool_calls" || len(calls) != 1 ||
-		calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"mock"}` || calls[0].ID == "" {
-		t.Fatalf("tool answer = %+v", tc.Choices[0])
-	}
-	tacc, err := streamChat(t, c, tp)
-	if err != nil {
-		t.Fatalf("tools stream: %v", err)
-	}
-	if sc := tacc.Choices[0].Message.ToolCalls; tacc.Choices[0].FinishReason != "tool_calls" || len(sc) != 1 ||
-		sc[0].Function.Name != "get_weather" || sc[0].Function.Arguments != `{"city":"mock"}` {
-		t.Errorf("streamed tool answer = %+v", tacc.Choices[0])
-	}
-	tp.Messages = append(tp.Messages, tc.Choices[0].Message.ToParam(), openai.ToolMessage(`{"temp":21}`, calls[0].ID))
-	res, err := c.Chat.Completions.New(ctx, tp)
-	if err != nil {
-		t.Fatalf("tool result turn: %v", err)
-	}
-	if res.Choices[0].FinishReason != "stop" || res.Choices[0].Message.Content != "word1 word2 word3 word4" || len(res.Choices[0].Message.ToolCalls) != 0 {
-		t.Errorf("tool result turn = %+v, want text", res.Choices[0])
-	}
+	checkToolTurns(t, c, bedrockModel)
 
 	// Bedrock's errors, in OpenAI's shape; none retried but the throttle
 	// and the 503 (which the mock repeats, so they fail in the end).

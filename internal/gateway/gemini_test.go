@@ -51,6 +51,41 @@ var weatherFunction = openai.ChatCompletionFunctionTool(shared.FunctionDefinitio
 	Name: "get_weather", Parameters: shared.FunctionParameters{"type": "object",
 		"properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}})
 
+// checkToolTurns asks model, through openai-go, for a call of
+// weatherFunction, plain and streamed, then sends the call's result and
+// wants the mock's text answer: a translated upstream's function calling
+// both ways.
+func checkToolTurns(t *testing.T, c openai.Client, model string) {
+	t.Helper()
+	tp := chatParams(model)
+	tp.Tools = []openai.ChatCompletionToolUnionParam{weatherFunction}
+	tc, err := c.Chat.Completions.New(t.Context(), tp)
+	if err != nil {
+		t.Fatalf("tools: %v", err)
+	}
+	calls := tc.Choices[0].Message.ToolCalls
+	if tc.Choices[0].FinishReason != "tool_calls" || len(calls) != 1 ||
+		calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"mock"}` || calls[0].ID == "" {
+		t.Fatalf("tool answer = %+v", tc.Choices[0])
+	}
+	tacc, err := streamChat(t, c, tp)
+	if err != nil {
+		t.Fatalf("tools stream: %v", err)
+	}
+	if sc := tacc.Choices[0].Message.ToolCalls; tacc.Choices[0].FinishReason != "tool_calls" || len(sc) != 1 ||
+		sc[0].Function.Name != "get_weather" || sc[0].Function.Arguments != `{"city":"mock"}` {
+		t.Errorf("streamed tool answer = %+v", tacc.Choices[0])
+	}
+	tp.Messages = append(tp.Messages, tc.Choices[0].Message.ToParam(), openai.ToolMessage(`{"temp":21}`, calls[0].ID))
+	res, err := c.Chat.Completions.New(t.Context(), tp)
+	if err != nil {
+		t.Fatalf("tool result turn: %v", err)
+	}
+	if res.Choices[0].FinishReason != "stop" || res.Choices[0].Message.Content != "word1 word2 word3 word4" || len(res.Choices[0].Message.ToolCalls) != 0 {
+		t.Errorf("tool result turn = %+v, want text", res.Choices[0])
+	}
+}
+
 // streamChat reads an openai-go stream into one completion.
 func streamChat(t *testing.T, c openai.Client, p openai.ChatCompletionNewParams, opts ...option.RequestOption) (openai.ChatCompletionAccumulator, error) {
 	t.Helper()
@@ -98,34 +133,8 @@ func TestGeminiOpenAIClient(t *testing.T) {
 		t.Errorf("streamed = %+v, usage %+v; want the plain answer and its usage", acc.Choices, acc.Usage)
 	}
 
-	// A function call, then the turn with its result.
-	tp := chatParams("gemini-2.5-flash")
-	tp.Tools = []openai.ChatCompletionToolUnionParam{weatherFunction}
-	tc, err := c.Chat.Completions.New(ctx, tp)
-	if err != nil {
-		t.Fatalf("tools: %v", err)
-	}
-	calls := tc.Choices[0].Message.ToolCalls
-	if tc.Choices[0].FinishReason != "tool_calls" || len(calls) != 1 ||
-		calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"mock"}` || calls[0].ID == "" {
-		t.Fatalf("tool answer = %+v", tc.Choices[0])
-	}
-	tacc, err := streamChat(t, c, tp)
-	if err != nil {
-		t.Fatalf("tools stream: %v", err)
-	}
-	if sc := tacc.Choices[0].Message.ToolCalls; tacc.Choices[0].FinishReason != "tool_calls" || len(sc) != 1 ||
-		sc[0].Function.Name != "get_weather" || sc[0].Function.Arguments != `{"city":"mock"}` {
-		t.Errorf("streamed tool answer = %+v", tacc.Choices[0])
-	}
-	tp.Messages = append(tp.Messages, tc.Choices[0].Message.ToParam(), openai.ToolMessage(`{"temp":21}`, calls[0].ID))
-	res, err := c.Chat.Completions.New(ctx, tp)
-	if err != nil {
-		t.Fatalf("tool result turn: %v", err)
-	}
-	if res.Choices[0].FinishReason != "stop" || res.Choices[0].Message.Content != "word1 word2 word3 word4" || len(res.Choices[0].Message.ToolCalls) != 0 {
-		t.Errorf("tool result turn = %+v, want text", res.Choices[0])
-	}
+	// A function call, plain and streamed, then the turn with its result.
+	checkToolTurns(t, c, "gemini-2.5-flash")
 
 	// Safety blocks, of the prompt and of the answer, plain and streamed.
 	for _, kind := range []string{"prompt", "response"} {

@@ -236,14 +236,7 @@ func (s *Server) serveBedrock(w http.ResponseWriter, r *http.Request, idle time.
 		h.Set(bedrock.ErrorTypeHeader, e.typ+":http://internal.amazon.com/coral/com.amazon.bedrock/")
 		writeBody(w, r, f.status, "application/json", append(mustJSON(bedrock.ErrorBody{Message: e.msg}), '\n'), f)
 	default:
-		delay := s.opts.Latency
-		if rep.stream {
-			delay = s.opts.TTFT
-		}
-		if f.hasTTFT {
-			delay = f.ttft
-		}
-		if !wait(ctx, delay) {
+		if !wait(ctx, s.firstDelay(rep.stream, f)) {
 			return
 		}
 		if rep.stream {

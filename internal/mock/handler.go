@@ -265,14 +265,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, idle time.Dura
 			writeBody(w, r, f.status, "application/json", faultError(f.status), f)
 		}
 	default:
-		delay := s.opts.Latency
-		if rep.stream {
-			delay = s.opts.TTFT
-		}
-		if f.hasTTFT {
-			delay = f.ttft
-		}
-		if !wait(ctx, delay) {
+		if !wait(ctx, s.firstDelay(rep.stream, f)) {
 			return
 		}
 		if anthropic {
@@ -492,4 +485,17 @@ func htmlPage(status int) []byte {
 	t := fmt.Sprintf("%d %s", status, http.StatusText(status))
 	return []byte("<html>\r\n<head><title>" + t + "</title></head>\r\n<body>\r\n<center><h1>" + t +
 		"</h1></center>\r\n<hr><center>warmgate-mock</center>\r\n</body>\r\n</html>\r\n")
+}
+
+// firstDelay is how long an answer waits before its first byte: the
+// server's latency, or its time to first token for a stream, or the
+// fault's ttft.
+func (s *Server) firstDelay(stream bool, f Fault) time.Duration {
+	switch {
+	case f.hasTTFT:
+		return f.ttft
+	case stream:
+		return s.opts.TTFT
+	}
+	return s.opts.Latency
 }
