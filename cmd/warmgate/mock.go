@@ -39,8 +39,9 @@ func newMockCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mock",
 		Short: "Run an OpenAI- and Anthropic-compatible fake upstream with fault injection",
-		Long: `Run a fake upstream that speaks OpenAI's API and Anthropic's Messages API,
-for tests, demos and benchmarks.
+		Long: `Run a fake upstream that speaks OpenAI's API, Anthropic's Messages API,
+Azure OpenAI's, Google's Gemini API and AWS Bedrock Runtime's Converse, for
+tests, demos and benchmarks.
 
 It serves POST /v1/chat/completions (JSON, or SSE with "stream":true and a
 usage chunk when stream_options.include_usage), /v1/completions,
@@ -49,7 +50,9 @@ POST /v1/messages (JSON, or Anthropic's SSE events with "stream":true; a
 tool_use block when the request has tools), /v1/messages/count_tokens, and
 GET /v1/models in Anthropic's shape when asked with an anthropic-version
 header; Azure OpenAI's paths (/openai/v1/..., /openai/deployments/NAME/...
-and /openai/models with an api-version query, Azure's error shape); AWS
+and /openai/models with an api-version query, Azure's error shape); Gemini's
+under /v1beta (models/{model}:generateContent, :streamGenerateContent?alt=sse,
+:embedContent, :batchEmbedContents, GET models; Google's error shape); AWS
 Bedrock Runtime's POST /model/{modelId}/converse (JSON) and
 /converse-stream (AWS event-stream framing; a toolUse block when the
 request has tools) and GET /async-invoke; and
@@ -59,9 +62,11 @@ the shape of the route's API (Anthropic's overload is status=529).
 
 With --api-key-env VAR, requests must carry the key in $VAR: OpenAI's routes
 as "Authorization: Bearer KEY", Anthropic's as "x-api-key: KEY" (or Bearer)
-with an anthropic-version header, Azure's as "api-key: KEY" (or Bearer);
-others get the API's 401. With --aws-sigv4, Bedrock's routes check every
-request's AWS Signature Version 4 (service bedrock, any region) against
+with an anthropic-version header, Azure's as "api-key: KEY" (or Bearer),
+Gemini's as "x-goog-api-key: KEY"; others get the API's refusal (a 401;
+Gemini's 403 without a key, 400 API_KEY_INVALID with a wrong one). With
+--aws-sigv4, Bedrock's routes check every request's AWS Signature Version 4
+(service bedrock, any region) against
 $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; others get Bedrock's 403.
 
 With --tls it serves HTTPS (HTTP/2 by ALPN unless --no-h2) with a certificate
