@@ -79,6 +79,28 @@ func (m consoleMsg) String() string {
 // The browser is closed, and its processes waited for, when the test ends.
 func startBrowser(t *testing.T, path string) *browser {
 	t.Helper()
+	// Chromium sometimes exits before it listens when the machine is busy
+	// (CI runs the packages' tests side by side): "chrome failed to
+	// start" is tried again, twice at most, each time with a new profile.
+	var err error
+	for try := 1; try <= 3; try++ {
+		var b *browser
+		if b, err = launchBrowser(t, path); err == nil {
+			return b
+		}
+		if !strings.Contains(err.Error(), "chrome failed to start") {
+			break
+		}
+		t.Logf("starting %s (try %d of 3): %v", path, try, err)
+	}
+	t.Fatalf("starting %s: %v", path, err)
+	return nil
+}
+
+// launchBrowser starts one browser with a profile of its own; on an error
+// it is already stopped.
+func launchBrowser(t *testing.T, path string) (*browser, error) {
+	t.Helper()
 	profile := t.TempDir() // removed after the browser is gone (cleanups run in reverse)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -95,7 +117,7 @@ func startBrowser(t *testing.T, path string) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	b := &browser{ctx: ctx}
-	t.Cleanup(func() {
+	stop := func() {
 		// Close the browser gracefully and wait for it, then release the
 		// contexts: no process or goroutine outlives the test.
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -105,7 +127,7 @@ func startBrowser(t *testing.T, path string) *browser {
 		cancel()
 		cancelTab()
 		cancelAlloc()
-	})
+	}
 	// Listen starts the browser and sees every event before the command
 	// that follows it returns.
 	err := chromedp.Listen(ctx, func(ev any) {
@@ -145,9 +167,12 @@ func startBrowser(t *testing.T, path string) *browser {
 		b.mu.Unlock()
 	})
 	if err != nil {
-		t.Fatalf("starting %s: %v", path, err)
+		cancelTab()
+		cancelAlloc()
+		return nil, err
 	}
-	return b
+	t.Cleanup(stop)
+	return b, nil
 }
 
 // messages returns what the console got so far, minus those allowed.
