@@ -42,6 +42,10 @@ type Gateway struct {
 	// no key of their own, when the gateway has no client keys: the client
 	// then brings its own provider key.
 	passAuth map[string]bool
+	// withModel: some upstream's URL depends on the routed model (kind
+	// azure's deployments), so outbound puts the model in the request's
+	// context (provider.WithModel); without one, that allocation is saved.
+	withModel bool
 	// hosts are the names an open gateway answers to (edge.go).
 	hosts edgeHosts
 	// forward lists, per upstream, the client headers of
@@ -98,6 +102,7 @@ func New(cfg *config.Config, pool *upstream.Pool, log *slog.Logger) *Gateway {
 		// Only an upstream with no credentials of its own takes the client's.
 		g.passAuth[u.Name] = u.APIKey == "" && u.EntraToken == "" && u.EntraTokenFile == "" && len(cfg.Keys) == 0 &&
 			u.Kind != "bedrock" // signed with AWS credentials: a client key means nothing to it
+		g.withModel = g.withModel || u.Kind == string(provider.Azure)
 	}
 	g.forward = forwardHeaders(cfg, g.passAuth)
 	g.initDialects()

@@ -259,11 +259,11 @@ func (g *Gateway) send(x *exchange) {
 // outbound builds the request to send upstream for model: body b (never
 // re-encoded), the path under /v1 (or the translation's target), the
 // client's headers minus its credentials, the request id; its context
-// carries model, for the kinds whose URL depends on it (provider.WithModel).
+// carries model when a kind's URL depends on it (provider.WithModel).
 func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http.Request {
 	r := x.ur
 	ctx := r.Context()
-	if model != "" {
+	if model != "" && g.withModel {
 		ctx = provider.WithModel(ctx, model)
 	}
 	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", bytes.NewReader(b))
