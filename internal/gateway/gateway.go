@@ -133,20 +133,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	w.Header().Set("X-Request-Id", id)
+	c := &call{}
+	c.id[0] = id
+	h := w.Header()
+	h["X-Request-Id"] = c.id[:]
 	p := r.URL.Path
 	ep := endpointFor(p, r.Method) // nil outside the API
 	fr, route := openaiFront, ""
 	if ep != nil {
 		fr, route = ep.front, ep.label(p)
 		if fr.idHeader != "" {
-			w.Header().Set(fr.idHeader, id)
+			h[fr.idHeader] = c.id[:]
 		}
 	} else {
 		route = routeLabel(p)
 	}
-	rec := &accessLog{start: time.Now(), id: id, route: route}
-	sw := &respWriter{ResponseWriter: w}
+	c.rec = accessLog{start: time.Now(), id: id, idv: c.id[:], route: route}
+	c.sw.ResponseWriter = w
+	rec, sw := &c.rec, &c.sw
 	defer func() { g.logAccess(r, sw, rec) }()
 
 	if !cleanPath(p) {
@@ -167,11 +171,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case ep != nil && ep.serve != nil:
 		ep.serve(g, sw, r, rec)
 	case ep != nil:
-		g.relay(sw, r, rec, ep)
+		c.x = exchange{ep: ep, w: sw, r: r, ur: r, rec: rec}
+		g.relay(&c.x)
 	case !g.serveOps(sw, r, p):
 		writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "unknown_route",
 			message: "unknown route " + r.Method + " " + p + ": the API is served under /v1/ (e.g. POST /v1/chat/completions)"})
 	}
+}
+
+// call is what one request needs for its whole life, in one allocation:
+// the access log record and the response writer of every request, and an
+// API request's exchange.
+type call struct {
+	rec accessLog
+	sw  respWriter
+	x   exchange
+	// id is the request id as a header value, which the answer's header
+	// and the upstream request's share (never changed in place).
+	id [1]string
 }
 
 // serveOps serves the operational routes (health, metrics, usage,

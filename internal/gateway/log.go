@@ -22,6 +22,7 @@ import (
 type accessLog struct {
 	start    time.Time
 	id       string
+	idv      []string // id as a header value (call.id); nil: made when needed
 	route    string
 	key      string
 	model    string

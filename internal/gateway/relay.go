@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,19 +54,24 @@ type exchange struct {
 	xl    *translation   // how their answer is translated; nil: relayed as is
 	resp  *http.Response // their answer, or
 	err   error          // why there is none
+
+	// Storage, so that a request allocates them with the exchange: of ch,
+	// and of models when the model has no fallbacks.
+	chv charge
+	one [1]string
 }
 
-// relay serves a request of the relayed route ep: admit, send, respond.
-func (g *Gateway) relay(w *respWriter, r *http.Request, rec *accessLog, ep *endpoint) {
-	rec.api = true
-	x := exchange{ep: ep, w: w, r: r, ur: r, rec: rec}
+// relay serves a request of the relayed route x.ep (x has its ep, w, r,
+// ur and rec set): admit, send, respond.
+func (g *Gateway) relay(x *exchange) {
+	x.rec.api = true
 	defer x.end()
-	if aerr := g.admit(&x); aerr != nil {
-		ep.front.writeError(w, aerr)
+	if aerr := g.admit(x); aerr != nil {
+		x.ep.front.writeError(x.w, aerr)
 		return
 	}
-	g.send(&x)
-	g.respond(&x)
+	g.send(x)
+	g.respond(x)
 }
 
 // end releases what the exchange holds, however the request ended:
@@ -135,9 +141,10 @@ func (g *Gateway) admit(x *exchange) *apiError {
 		// always ends on a model it can send. A form's model cannot be
 		// rewritten: it goes as named.
 		if form {
-			x.models = []string{env.Model}
+			x.one[0] = env.Model
+			x.models = x.one[:]
 		} else {
-			x.models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
+			x.models = g.chain(x.one[:0], env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
 		}
 		if g.view(x.models[0]) == nil {
 			rec.unrouted = true
@@ -155,7 +162,7 @@ func (g *Gateway) admit(x *exchange) *apiError {
 	}
 
 	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
-	ch, aerr := g.limit(r.Context(), key, x.ep, x.body, x.w.Header())
+	ch, aerr := g.limit(r.Context(), &x.chv, key, x.ep, x.body, x.w.Header())
 	if aerr != nil {
 		return aerr
 	}
@@ -266,10 +273,13 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	if model != "" && g.withModel {
 		ctx = provider.WithModel(ctx, model)
 	}
-	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", bytes.NewReader(b))
+	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", nil)
 	out.URL.Path, out.URL.RawQuery = strings.TrimPrefix(r.URL.Path, "/v1"), r.URL.RawQuery
-	if len(b) == 0 {
-		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
+	out.Body, out.ContentLength = http.NoBody, 0
+	if len(b) > 0 {
+		sb := &sendBody{b: b}
+		sb.Reset(b)
+		out.Body, out.GetBody, out.ContentLength = sb, sb.again, int64(len(b))
 	}
 	ups := a.view.Upstreams()
 	copyRequestHeader(out.Header, r.Header, func(k string) bool { return g.forwards(ups, k) })
@@ -301,12 +311,28 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 			}
 		}
 	}
-	out.Header.Set("X-Request-Id", x.rec.id)
+	if x.rec.idv != nil {
+		out.Header["X-Request-Id"] = x.rec.idv
+	} else {
+		out.Header.Set("X-Request-Id", x.rec.id)
+	}
 	// With tracing on, the upstream gets the request span's traceparent
 	// instead of the client's; off, this does nothing.
 	tracing.Inject(r.Context(), out.Header)
 	return out
 }
+
+// sendBody is the body of a request sent upstream: b, read from its start;
+// again is its GetBody, for a retry. One allocation where
+// http.NewRequestWithContext's own makes three.
+type sendBody struct {
+	bytes.Reader
+	b []byte
+}
+
+func (*sendBody) Close() error { return nil }
+
+func (s *sendBody) again() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.b)), nil }
 
 // requestTimeout reads X-Warmgate-Timeout: a Go duration ("90s"), between
 // 1ms and 1h. A bare number is refused rather than guessed at: "90" may
