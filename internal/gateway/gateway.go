@@ -70,6 +70,9 @@ type Gateway struct {
 
 	modelTab modelTable // GET /v1/models (models.go)
 
+	// untraced: no tracer wraps the handler (NewServer's, with tracing
+	// off), so no request span is looked for (tracing.Annotate, Inject).
+	untraced bool
 	// metrics records requests when set (NewServer sets it).
 	metrics *metrics.Metrics
 	// dash serves /dashboard and /api/pools when set (NewServer sets it).

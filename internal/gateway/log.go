@@ -81,8 +81,10 @@ func (g *Gateway) logAccess(r *http.Request, sw *respWriter, rec *accessLog) {
 		g.dash.Answered(status)
 	}
 	// The same facts on the request span, when tracing is on.
-	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
-		Model: model, Upstream: rec.upstream, Err: rec.err})
+	if !g.untraced {
+		tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
+			Model: model, Upstream: rec.upstream, Err: rec.err})
+	}
 	if g.ledger != nil && rec.api {
 		recorded := cmp.Or(routed, model)
 		if rec.unrouted {

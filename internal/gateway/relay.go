@@ -318,7 +318,9 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	}
 	// With tracing on, the upstream gets the request span's traceparent
 	// instead of the client's; off, this does nothing.
-	tracing.Inject(r.Context(), out.Header)
+	if !g.untraced {
+		tracing.Inject(r.Context(), out.Header)
+	}
 	return out
 }
 
