@@ -52,7 +52,7 @@ type Gateway struct {
 	// config.ForwardableHeaders that it gets (relay.go).
 	forward map[string]map[string]bool
 
-	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it); dialect+"\x00"+model -> those of one dialect
+	views  sync.Map     // model -> *viewEntry (the upstreams serving it); dialect+"\x00"+model -> those of one dialect
 	nviews atomic.Int64 // entries in views, bounded by maxViews
 
 	// dialects is each upstream's dialect, by name (translation.go);
@@ -397,20 +397,36 @@ func pathNotAllowed(k *config.Key, r *http.Request) *apiError {
 
 // view returns the pool view of the upstreams serving model, in config
 // order (first match first), or nil when none does.
-func (g *Gateway) view(model string) *upstream.Pool {
+func (g *Gateway) view(model string) *upstream.Pool { return g.viewOf(model).pool }
+
+// viewEntry is an entry of the views cache: the pool view of the upstreams
+// serving a model (those of one dialect, in a dialect's entry) and, in a
+// model's entry, the largest timeouts.total among them (0 when none sets
+// one), so that a request matches the model against the upstreams' globs
+// only once.
+type viewEntry struct {
+	pool  *upstream.Pool
+	total time.Duration
+}
+
+// viewOf is the views cache's entry of model; its pool is nil when no
+// upstream serves model.
+func (g *Gateway) viewOf(model string) viewEntry {
 	if v, ok := g.views.Load(model); ok {
-		return v.(*upstream.Pool)
+		return *v.(*viewEntry)
 	}
 	var names []string
+	var total time.Duration
 	for _, u := range g.cfg.Upstreams {
 		if u.MatchModel(model) {
 			names = append(names, u.Name)
+			total = max(total, u.Timeouts.Total)
 		}
 	}
 	if len(names) == 0 {
-		return nil
+		return viewEntry{}
 	}
-	v := g.pool.Only(names...)
+	v := &viewEntry{pool: g.pool.Only(names...), total: total}
 	// Bound the cache to sane model names, and its size: the name is the
 	// client's, and an upstream without model globs takes any.
 	if len(model) <= 256 && g.nviews.Load() < maxViews {
@@ -418,7 +434,7 @@ func (g *Gateway) view(model string) *upstream.Pool {
 			g.nviews.Add(1)
 		}
 	}
-	return v
+	return *v
 }
 
 // maxViews bounds the per-model view cache, far above the few dozen models

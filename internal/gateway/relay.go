@@ -364,10 +364,12 @@ func requestTimeout(r *http.Request) (time.Duration, *apiError) {
 func (g *Gateway) totalTimeout(models []string) time.Duration {
 	var d time.Duration
 	for _, m := range models {
+		if m != "" {
+			d = max(d, g.viewOf(m).total) // cached with the model's view
+			continue
+		}
 		for _, u := range g.cfg.Upstreams {
-			if (m == "" || u.MatchModel(m)) && u.Timeouts.Total > d {
-				d = u.Timeouts.Total
-			}
+			d = max(d, u.Timeouts.Total)
 		}
 	}
 	return d
