@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -273,13 +272,13 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	if model != "" && g.withModel {
 		ctx = provider.WithModel(ctx, model)
 	}
-	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", nil)
+	// A *bytes.Reader body: net/http then writes the headers and the body
+	// in one write, not the headers first, as for a reader it does not
+	// know to be in memory.
+	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", bytes.NewReader(b))
 	out.URL.Path, out.URL.RawQuery = strings.TrimPrefix(r.URL.Path, "/v1"), r.URL.RawQuery
-	out.Body, out.ContentLength = http.NoBody, 0
-	if len(b) > 0 {
-		sb := &sendBody{b: b}
-		sb.Reset(b)
-		out.Body, out.GetBody, out.ContentLength = sb, sb.again, int64(len(b))
+	if len(b) == 0 {
+		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	}
 	ups := a.view.Upstreams()
 	copyRequestHeader(out.Header, r.Header, func(k string) bool { return g.forwards(ups, k) })
@@ -323,18 +322,6 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	}
 	return out
 }
-
-// sendBody is the body of a request sent upstream: b, read from its start;
-// again is its GetBody, for a retry. One allocation where
-// http.NewRequestWithContext's own makes three.
-type sendBody struct {
-	bytes.Reader
-	b []byte
-}
-
-func (*sendBody) Close() error { return nil }
-
-func (s *sendBody) again() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.b)), nil }
 
 // requestTimeout reads X-Warmgate-Timeout: a Go duration ("90s"), between
 // 1ms and 1h. A bare number is refused rather than guessed at: "90" may
