@@ -23,7 +23,7 @@ import (
 // own. 95 when it was set (one of margin); 103 before the request's
 // state was allocated at once (one object for its log record, writer,
 // exchange, charge, model list and request id value). Of the 95, about
-// 15 are the gateway's own code's; the rest are net/http's and the
+// 17 are the gateway's own code's; the rest are net/http's and the
 // pool's.
 const maxRelayAllocs = 96
 
