@@ -135,7 +135,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-Id", id)
 	p := r.URL.Path
-	ep := endpointFor(p, r.Method) // nil outside the API
+	ep := forClient(endpointFor(p, r.Method), r) // nil outside the API
 	fr, route := openaiFront, ""
 	if ep != nil {
 		fr, route = ep.front, ep.label(p)
