@@ -505,17 +505,23 @@ func (b *body) finish(err error, eof bool) {
 		b.a.u.stats.failures.Add(1)
 	}
 	if b.done != nil {
-		var ue *Error
-		switch {
-		case err == nil:
-			b.done(outcomeOK)
-		case errors.As(err, &ue):
-			b.done(outcomeOf(ue.Kind, 0))
-		default:
-			b.done(outcomeExcluded) // the caller canceled
-		}
+		b.done(bodyOutcome(err))
 	}
 	b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n.Load(), Duration: time.Since(b.start), Err: err})
+}
+
+// bodyOutcome is what the end of a body says of the upstream: err is nil
+// at a clean end, an *Error for the upstream's failures, else the
+// caller's cancel.
+func bodyOutcome(err error) outcome {
+	if err == nil {
+		return outcomeOK
+	}
+	var ue *Error
+	if errors.As(err, &ue) {
+		return outcomeOf(ue.Kind, 0)
+	}
+	return outcomeExcluded // the caller canceled
 }
 
 // ServedBy returns the name of the upstream that answered resp, or "" when
