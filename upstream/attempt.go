@@ -49,7 +49,6 @@ type attempt struct {
 	// warm-up, there to open a connection; this one takes no idle
 	// HTTP/1.1 connection.
 	fresh        bool
-	getConn      time.Time
 	gotConn      bool
 	dialing      bool
 	wrote        bool      // the whole request was written
@@ -61,10 +60,9 @@ type attempt struct {
 	// waited: the connection was open before this attempt asked for one
 	// (used before, or dialed for another request and left idle), so the
 	// server may have closed it while it was idle.
-	waited    bool
-	dnsStart  time.Time
-	connStart time.Time
-	tlsStart  time.Time
+	waited bool
+	// When the dial's phases began, as offsets from start.
+	dnsStart, connStart, tlsStart time.Duration
 	// Deadlines while the response headers are awaited, as offsets from
 	// start; 0: none. slowAt marks the upstream slow (see markSlow),
 	// byteAt cuts the attempt (FirstByte after the request was written).
@@ -279,9 +277,7 @@ func (a *attempt) end() {
 // roundTrip sends the attempt on one of the class's own connections: the
 // pool chooses it (see acquire), and records what it knows of it.
 func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
-	a.mu.Lock()
-	a.getConn = time.Now()
-	a.mu.Unlock()
+	getConn := time.Now()
 	c, first, err := a.cls.acquire(out.Context(), a)
 	if err != nil {
 		return nil, err
@@ -295,7 +291,7 @@ func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
 	a.mu.Lock()
 	a.gotConn = true
 	a.pc = c
-	a.info.PoolWait = now.Sub(a.getConn)
+	a.info.PoolWait = now.Sub(getConn)
 	a.idleFor = idle
 	a.waited = !first
 	a.info.Reused, a.info.NewConn, a.info.Proto = !first, first, proto
@@ -328,23 +324,24 @@ func (a *attempt) dialTrace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
 		DNSStart: func(httptrace.DNSStartInfo) {
 			a.mu.Lock()
-			a.dialing, a.dnsStart = true, time.Now()
+			a.dialing, a.dnsStart = true, time.Since(a.start)
 			a.mu.Unlock()
 		},
 		DNSDone: func(httptrace.DNSDoneInfo) {
 			a.mu.Lock()
-			a.info.DNS = time.Since(a.dnsStart)
+			d := time.Since(a.start) - a.dnsStart
+			a.info.DNS = d
 			a.mu.Unlock()
-			u.stats.dns.add(a.info.DNS)
+			u.stats.dns.add(d)
 		},
 		ConnectStart: func(string, string) {
 			a.mu.Lock()
-			a.dialing, a.connStart = true, time.Now()
+			a.dialing, a.connStart = true, time.Since(a.start)
 			a.mu.Unlock()
 		},
 		ConnectDone: func(_, _ string, err error) {
 			a.mu.Lock()
-			d := time.Since(a.connStart)
+			d := time.Since(a.start) - a.connStart
 			a.info.Connect = d
 			a.mu.Unlock()
 			if err == nil {
@@ -353,12 +350,12 @@ func (a *attempt) dialTrace() *httptrace.ClientTrace {
 		},
 		TLSHandshakeStart: func() {
 			a.mu.Lock()
-			a.tlsStart = time.Now()
+			a.tlsStart = time.Since(a.start)
 			a.mu.Unlock()
 		},
 		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
 			a.mu.Lock()
-			d := time.Since(a.tlsStart)
+			d := time.Since(a.start) - a.tlsStart
 			a.info.TLS = d
 			a.mu.Unlock()
 			if err == nil {
@@ -414,7 +411,7 @@ type body struct {
 	ctx   context.Context
 	obs   Observer
 	idle  time.Duration
-	start time.Time
+	start time.Duration // when the response headers came, as an offset from a.start
 	n     atomic.Int64  // bytes read; Close may run concurrently with Read
 	info  AttemptInfo   // the attempt that got this response
 	done  func(outcome) // the breaker's, when the outcome is still open
@@ -427,7 +424,7 @@ type body struct {
 // a body nobody reads is cut after StreamIdle too.
 func (a *attempt) newBody(rc io.ReadCloser, ctx context.Context, obs Observer, done func(outcome)) *body {
 	b := &a.body
-	*b = body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now()}
+	*b = body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Since(a.start)}
 	a.idleAt.Store(int64(time.Since(a.start) + b.idle))
 	a.mu.Lock()
 	if a.timer == nil {
@@ -507,7 +504,7 @@ func (b *body) finish(err error, eof bool) {
 	if b.done != nil {
 		b.done(bodyOutcome(err))
 	}
-	b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n.Load(), Duration: time.Since(b.start), Err: err})
+	b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n.Load(), Duration: time.Since(b.a.start) - b.start, Err: err})
 }
 
 // bodyOutcome is what the end of a body says of the upstream: err is nil
