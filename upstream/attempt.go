@@ -40,6 +40,9 @@ type attempt struct {
 	// idleAt is when the read under way goes past StreamIdle, as an
 	// offset from start; 0 while no read waits.
 	idleAt atomic.Int64
+	// bodyLive is set while the body is read: the timer, once it fires,
+	// looks again at its silences (onTimer). Guarded by mu.
+	bodyLive bool
 
 	mu   sync.Mutex
 	info AttemptInfo
@@ -232,11 +235,25 @@ func (a *attempt) armLocked(at time.Duration) {
 // request was written), the attempt is cut.
 func (a *attempt) onTimer() {
 	now := time.Since(a.start)
-	if at := a.idleAt.Load(); at != 0 && int64(now) >= at {
+	at := a.idleAt.Load()
+	if at != 0 && int64(now) >= at {
 		a.cancel(errStreamIdle)
 		return
 	}
 	a.mu.Lock()
+	if a.bodyLive {
+		// A read does not re-arm the timer (a timer operation per read,
+		// which often wakes another thread to watch it): it looks again
+		// when the waiting read would pass StreamIdle, or, with none
+		// waiting, when one that starts now would.
+		next := now + a.body.idle
+		if at != 0 {
+			next = time.Duration(at)
+		}
+		a.timer.Reset(next - now)
+		a.mu.Unlock()
+		return
+	}
 	a.timerAt = 0
 	var slow, late bool
 	if a.slowAt != 0 && now >= a.slowAt {
@@ -427,6 +444,7 @@ func (a *attempt) newBody(rc io.ReadCloser, ctx context.Context, obs Observer, d
 	*b = body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Since(a.start)}
 	a.idleAt.Store(int64(time.Since(a.start) + b.idle))
 	a.mu.Lock()
+	a.bodyLive = true
 	if a.timer == nil {
 		a.timer = time.AfterFunc(b.idle, a.onTimer)
 	} else {
@@ -437,14 +455,13 @@ func (a *attempt) newBody(rc io.ReadCloser, ctx context.Context, obs Observer, d
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	// The idle timer runs only while a read waits on the upstream: time the
+	// Silence counts only while a read waits on the upstream: time the
 	// caller spends elsewhere (writing to a slow client) is not the
-	// upstream's silence.
+	// upstream's. A read notes when it would pass StreamIdle; the timer,
+	// armed once, looks at that when it fires (onTimer).
 	a := b.a
 	a.idleAt.Store(int64(time.Since(a.start) + b.idle))
-	a.timer.Reset(b.idle)
 	n, err := b.rc.Read(p)
-	a.timer.Stop()
 	a.idleAt.Store(0)
 	b.n.Add(int64(n))
 	if err == nil {
@@ -492,7 +509,10 @@ func (b *body) finish(err error, eof bool) {
 		return
 	}
 	b.finished = true
+	b.a.mu.Lock()
+	b.a.bodyLive = false
 	b.a.timer.Stop()
+	b.a.mu.Unlock()
 	b.a.idleAt.Store(0)
 	b.a.end()
 	if !eof {
