@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -336,25 +337,37 @@ type body struct {
 	idle  time.Duration
 	timer *time.Timer
 	start time.Time
-	n     atomic.Int64  // bytes read; Close may run concurrently with Read
-	info  AttemptInfo   // the attempt that got this response
-	done  func(outcome) // the breaker's, when the outcome is still open
-	once  sync.Once
+	// waiting is when, as an offset from start, the pending Read began to
+	// wait on the upstream, or notWaiting (see checkIdle).
+	waiting atomic.Int64
+	ended   atomic.Bool   // finish ran: checkIdle arms the timer no more
+	n       atomic.Int64  // bytes read; Close may run concurrently with Read
+	info    AttemptInfo   // the attempt that got this response
+	done    func(outcome) // the breaker's, when the outcome is still open
+	once    sync.Once
 }
 
 func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer, done func(outcome)) *body {
 	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now()}
-	b.timer = time.AfterFunc(b.idle, func() { a.cancel(errStreamIdle) })
+	// Silence counts from now until the first Read returns. Created
+	// stopped and armed once b.timer is set, for checkIdle to read it.
+	b.timer = time.AfterFunc(time.Duration(math.MaxInt64), b.checkIdle)
+	b.timer.Reset(b.idle)
 	return b
 }
 
+// notWaiting is body.waiting while no Read waits on the upstream.
+const notWaiting = -1
+
 func (b *body) Read(p []byte) (int, error) {
-	// The idle timer runs only while a read waits on the upstream: time the
+	// Silence counts only while a read waits on the upstream: time the
 	// caller spends elsewhere (writing to a slow client) is not the
-	// upstream's silence.
-	b.timer.Reset(b.idle)
+	// upstream's. A Read only notes when it began to wait; the timer is not
+	// re-armed per Read (each re-arming is a timer operation, and often
+	// wakes another thread to watch the new deadline).
+	b.waiting.Store(int64(time.Since(b.start)))
 	n, err := b.rc.Read(p)
-	b.timer.Stop()
+	b.waiting.Store(notWaiting)
 	b.n.Add(int64(n))
 	if err == nil {
 		return n, nil
@@ -391,11 +404,31 @@ func (b *body) Close() error {
 	return err
 }
 
+// checkIdle runs when the idle timer fires: it cuts the body if a Read
+// has waited StreamIdle, and otherwise arms the timer for when one could
+// first have. The timer is stopped at the body's end (finish).
+func (b *body) checkIdle() {
+	if b.ended.Load() {
+		return
+	}
+	next := b.idle
+	if since := b.waiting.Load(); since != notWaiting {
+		waited := time.Since(b.start) - time.Duration(since)
+		if waited >= b.idle {
+			b.a.cancel(errStreamIdle)
+			return
+		}
+		next -= waited
+	}
+	b.timer.Reset(next)
+}
+
 // finish ends the attempt once. The attempt's context is canceled only if
 // the body did not reach EOF: canceling a finished HTTP/2 stream would make
 // the transport reset it for nothing.
 func (b *body) finish(err error, eof bool) {
 	b.once.Do(func() {
+		b.ended.Store(true)
 		b.timer.Stop()
 		b.a.end()
 		if !eof {
