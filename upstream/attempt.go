@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -52,6 +51,9 @@ type attempt struct {
 	tlsStart  time.Time
 	byteTimer *time.Timer
 	slowTimer *time.Timer // marks the upstream slow (see markSlow)
+	idleTimer *time.Timer // the body's StreamIdle timer (see idleFired)
+	body      *body       // the answer's body, once there
+	idleOff   bool        // the attempt failed: idleTimer is stopped for good
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -107,6 +109,12 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 		// and the breaker counts them.
 		a.slowTimer = time.AfterFunc(sa, a.passedSlow)
 	}
+	// The body's idle timer is armed now, with the attempt's others, rather
+	// than when the answer comes: a timer armed then is often the earliest
+	// of its P's, and the runtime wakes another thread to watch it.
+	a.mu.Lock()
+	a.idleTimer = time.AfterFunc(u.cfg.Timeouts.StreamIdle, a.idleFired)
+	a.mu.Unlock()
 	resp, err := a.roundTrip(out)
 	if err == nil && actx.Err() != nil {
 		// The attempt was cut (first-byte or pool-wait timer, or the
@@ -130,6 +138,10 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 		f.window = a.pc.window
 	}
 	a.finalWrote = a.wrote
+	if err != nil {
+		a.idleOff = true
+		a.idleTimer.Stop()
+	}
 	a.mu.Unlock()
 
 	if err != nil {
@@ -349,11 +361,26 @@ type body struct {
 
 func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer, done func(outcome)) *body {
 	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now()}
-	// Silence counts from now until the first Read returns. Created
-	// stopped and armed once b.timer is set, for checkIdle to read it.
-	b.timer = time.AfterFunc(time.Duration(math.MaxInt64), b.checkIdle)
-	b.timer.Reset(b.idle)
+	// Silence counts from now until the first Read returns. The timer has
+	// run since the attempt began; it fires no later than it should.
+	a.mu.Lock()
+	b.timer, a.body = a.idleTimer, b
+	a.mu.Unlock()
 	return b
+}
+
+// idleFired runs when the attempt's idle timer fires: with a body, its
+// check; before the answer (which FirstByte bounds), a look again later.
+func (a *attempt) idleFired() {
+	a.mu.Lock()
+	b, off := a.body, a.idleOff
+	if b == nil && !off {
+		a.idleTimer.Reset(a.u.cfg.Timeouts.StreamIdle)
+	}
+	a.mu.Unlock()
+	if b != nil {
+		b.checkIdle()
+	}
 }
 
 // notWaiting is body.waiting while no Read waits on the upstream.
