@@ -21,7 +21,10 @@ func TestStreamIdleCountsOnlyWaits(t *testing.T) {
 	const idle = 400 * time.Millisecond
 	tests := []struct {
 		name string
-		gaps []time.Duration // the server's pause before each of its chunks
+		// headers is the server's pause before its answer's headers
+		// (FirstByte bounds it, not StreamIdle).
+		headers time.Duration
+		gaps    []time.Duration // the server's pause before each of its chunks
 		// pauses are the caller's, after each of its reads but the last.
 		pauses  []time.Duration
 		want    string
@@ -34,6 +37,8 @@ func TestStreamIdleCountsOnlyWaits(t *testing.T) {
 			gaps:   []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond},
 			pauses: []time.Duration{0, 3 * idle, 3 * idle},
 			want:   "012"},
+		{name: "headers later than idle, then chunks in time",
+			headers: 3 * idle, gaps: []time.Duration{0, 300 * time.Millisecond}, want: "01"},
 		{name: "first chunk later than idle after the headers",
 			gaps: []time.Duration{idle + 100*time.Millisecond}, wantCut: true},
 		{name: "silence after reads that came in time",
@@ -44,6 +49,7 @@ func TestStreamIdleCountsOnlyWaits(t *testing.T) {
 			runSync(t, func(t *testing.T, m mode) {
 				s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 					_, _ = io.Copy(io.Discard, r.Body)
+					time.Sleep(tt.headers)
 					w.Header().Set("Content-Type", "text/event-stream")
 					w.WriteHeader(http.StatusOK)
 					w.(http.Flusher).Flush()
