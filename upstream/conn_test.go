@@ -131,7 +131,8 @@ func TestPoolWaitersAreServedInOrder(t *testing.T) {
 
 // TestMaxConnsWinsOverStreamsPerConn: with MaxConns reached, an HTTP/2
 // connection takes streams past MaxStreamsPerConn (up to the server's
-// limit) rather than make requests wait for a connection.
+// limit) rather than make requests wait for a connection. HTTP/2 only: an
+// HTTP/1.1 connection carries one request at a time.
 func TestMaxConnsWinsOverStreamsPerConn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
