@@ -83,7 +83,10 @@ func TestPoolWaitersAreServedInOrder(t *testing.T) {
 		hold := make(chan struct{})
 		var mu sync.Mutex
 		var order []string
-		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ln := newMemListener()
+		// One connection, one request at a time: over HTTP/2, a server
+		// that takes one stream per connection.
+		s := startServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(r.Body)
 			if string(b) == "first" {
 				<-hold
@@ -93,10 +96,9 @@ func TestPoolWaitersAreServedInOrder(t *testing.T) {
 				mu.Unlock()
 			}
 			_, _ = io.WriteString(w, "ok")
-		})
+		}, ln, ln.DialContext, func(hs *http.Server) { hs.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 1} })
 		p := newPool(t, s, func(c *Config) {
 			c.MaxConns = 1
-			c.DisableHTTP2 = true // one connection, one request at a time
 			c.Timeouts.PoolWait = time.Minute
 		})
 		var wg sync.WaitGroup
@@ -125,6 +127,9 @@ func TestPoolWaitersAreServedInOrder(t *testing.T) {
 		}
 		if got := strings.Join(order, " "); got != strings.Join(want, " ") {
 			t.Errorf("served in order %q, want %q", got, strings.Join(want, " "))
+		}
+		if st := p.Stats()[0]; st.Opened != 1 || m == h2 && st.OpenedH2 != 1 {
+			t.Errorf("opened %d connections (%d HTTP/2), want the one", st.Opened, st.OpenedH2)
 		}
 	})
 }

@@ -367,11 +367,16 @@ func TestDialErrorIsTyped(t *testing.T) {
 }
 
 // TestPoolExhaustionFailsAfterPoolWait: with MaxConns busy, a request waits
-// PoolWait (on the bubble's clock) for a connection, then fails.
+// PoolWait (on the bubble's clock) for a connection, then fails; over
+// HTTP/2, with every connection at the server's stream limit.
 func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 	runSync(t, func(t *testing.T, m mode) {
 		release := make(chan struct{})
-		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ln := newMemListener()
+		// On HTTP/2 MaxConns caps connections, not streams: a server that
+		// takes one stream per connection makes two slow requests fill the
+		// pool there too.
+		s := startServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.WriteHeader(200)
 			w.(http.Flusher).Flush()
@@ -379,12 +384,9 @@ func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 			case <-release:
 			case <-r.Context().Done():
 			}
-		})
-		// On HTTP/2 MaxConns caps connections, not streams; force h1 so that
-		// two slow requests fill the pool.
+		}, ln, ln.DialContext, func(hs *http.Server) { hs.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 1} })
 		p := newPool(t, s, func(c *Config) {
 			c.MaxConns = 2
-			c.DisableHTTP2 = true
 			c.Timeouts.PoolWait = 200 * time.Millisecond
 			c.Retry.Attempts = 1
 		})
@@ -395,6 +397,12 @@ func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 				t.Fatal(err)
 			}
 			bodies = append(bodies, resp.Body)
+			if m == h2 && resp.ProtoMajor != 2 {
+				t.Fatalf("proto = %s, want HTTP/2", resp.Proto)
+			}
+		}
+		if got := s.accepted.Load(); got != 2 {
+			t.Fatalf("server accepted %d connections, want MaxConns (2), each carrying one slow request", got)
 		}
 		start := time.Now()
 		_, err := post(t, t.Context(), p, "third")
