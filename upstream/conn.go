@@ -319,6 +319,14 @@ func (cl *class) pickLocked(noIdle bool) (best *conn, soon bool) {
 		// The server's limit is what net/http has free plus what it
 		// carries; the pool's count also holds requests on their way.
 		limit := c.cc.Available() + c.cc.InFlight()
+		if limit == 0 && c.streams == 0 {
+			// Idle and told GOAWAY: it takes no request again, and
+			// net/http waits for the server to close it. It closes now
+			// (outside op.mu: the close reaches closed through the
+			// state hook), so that it frees its place under MaxConns.
+			go c.cc.Close()
+			continue
+		}
 		if c.streams >= limit || best != nil && c.streams >= best.streams {
 			continue
 		}

@@ -178,3 +178,39 @@ func TestMaxConnsWinsOverStreamsPerConn(t *testing.T) {
 		}
 	})
 }
+
+// TestIdleH2ConnectionToldGoAwayLeavesAtOnce: an HTTP/2 server at its idle
+// timeout says GOAWAY and closes the connection only later (net/http's a
+// second later, other servers after their drain time). Such a connection
+// takes no request again: the next request must not wait for the server's
+// close to dial a new one when MaxConns is reached, and the pool must not
+// count it open and idle meanwhile. HTTP/2 only: GOAWAY is an HTTP/2
+// frame (an HTTP/1.1 idle close: TestClosedIdleConnectionIsFoundBeforeUse).
+func TestIdleH2ConnectionToldGoAwayLeavesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newMemListener()
+		s := startServer(t, h2, okHandler, ln, ln.DialContext, func(hs *http.Server) { hs.IdleTimeout = 1500 * time.Millisecond })
+		p := newPool(t, s, func(c *Config) {
+			c.MaxConns = 1
+			c.IdleTimeout = time.Minute
+			c.Timeouts.PoolWait = time.Minute
+		})
+		if _, err := chat(t, p, nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // the server said GOAWAY at 1.5s; it closes at 2.5s
+		synctest.Wait()
+		start := time.Now()
+		if _, err := chat(t, p, nil); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("the request after the GOAWAY took %v: it waited for the server to close the connection", took)
+		}
+		synctest.Wait()
+		if st := p.Stats()[0]; st.Opened != 2 || st.Open != 1 || st.Failures != 0 || st.Retries[ReasonStaleConn.String()] != 0 {
+			t.Errorf("opened %d, open %d, failures %d, stale_conn retries %d; want 2, 1, 0, 0: %+v",
+				st.Opened, st.Open, st.Failures, st.Retries[ReasonStaleConn.String()], st)
+		}
+	})
+}

@@ -67,13 +67,12 @@ func TestClosedIdleConnectionIsFoundBeforeUse(t *testing.T) {
 			})
 			if m == h2 {
 				// An HTTP/2 server says GOAWAY at its idle timeout and
-				// closes a second later: a connection told GOAWAY takes no
-				// request (above), and its close comes to the pool as the
-				// server's, with what it was idle by then.
-				time.Sleep(time.Second)
+				// closes a second later; the pool closed the connection
+				// told GOAWAY when the request found it, as the server's
+				// close (see TestIdleH2ConnectionToldGoAwayLeavesAtOnce).
 				synctest.Wait()
 				if st := p.Stats()[0]; st.Open != 1 || st.ServerClosedIdle != 1 {
-					t.Errorf("open %d, closed by the server %d after its GOAWAY and close; want 1, 1", st.Open, st.ServerClosedIdle)
+					t.Errorf("open %d, closed by the server %d after its GOAWAY; want 1, 1", st.Open, st.ServerClosedIdle)
 				}
 			}
 			if st := p.Stats()[0]; st.LearnedIdleTimeout == 0 || st.LearnedIdleTimeout > 3*time.Second {
