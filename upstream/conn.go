@@ -616,8 +616,9 @@ func (c *conn) idleFor(now time.Time) time.Duration {
 
 // sweepOwn closes the class's idle connections past maxIdle or their age,
 // and takes out the idle h1conns the server closed (nothing else would
-// see those close; the idle timeout is learned from them). It returns how
-// many it expired.
+// see those close; the idle timeout is learned from them) and the idle
+// HTTP/2 ones it told GOAWAY (a Prewarm connection is replaced then, not
+// once the server closes it). It returns how many it expired.
 func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
 	op := cl.own
 	var expired, dead []*conn
@@ -629,7 +630,8 @@ func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
 		case now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt):
 			c.expiring = true
 			expired = append(expired, c)
-		case c.h1 != nil && !c.h1.alive():
+		case c.h1 != nil && !c.h1.alive(),
+			c.h2 && c.cc.Available()+c.cc.InFlight() == 0: // told GOAWAY (see pickLocked)
 			dead = append(dead, c)
 			if d := now.Sub(c.idleSince); !op.closed && d < cl.u.cfg.IdleTimeout*9/10 && (learn == 0 || d < learn) {
 				learn = d

@@ -6,6 +6,7 @@ package upstream
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -211,6 +212,91 @@ func TestIdleH2ConnectionToldGoAwayLeavesAtOnce(t *testing.T) {
 		if st := p.Stats()[0]; st.Opened != 2 || st.Open != 1 || st.Failures != 0 || st.Retries[ReasonStaleConn.String()] != 0 {
 			t.Errorf("opened %d, open %d, failures %d, stale_conn retries %d; want 2, 1, 0, 0: %+v",
 				st.Opened, st.Open, st.Failures, st.Retries[ReasonStaleConn.String()], st)
+		}
+	})
+}
+
+// drainer keeps connections the server told GOAWAY from closing: once
+// held, what arrives on them is dropped (the server's close included) and
+// their reads wait until the client closes them, as on a server that
+// drains a connection for long. It wraps the client end of each in-memory
+// connection (memListener.wrap); only those open when hold is called are
+// held.
+type drainer struct {
+	mu    sync.Mutex
+	conns []*drainConn
+}
+
+func (d *drainer) wrap(c net.Conn) net.Conn {
+	dc := &drainConn{Conn: c, done: make(chan struct{})}
+	d.mu.Lock()
+	d.conns = append(d.conns, dc)
+	d.mu.Unlock()
+	return dc
+}
+
+// hold holds the connections open now.
+func (d *drainer) hold() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		c.held.Store(true)
+	}
+}
+
+type drainConn struct {
+	net.Conn
+	held atomic.Bool
+	once sync.Once
+	done chan struct{} // closed by Close
+}
+
+func (c *drainConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.held.Load() {
+		<-c.done
+		return 0, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *drainConn) Write(p []byte) (int, error) {
+	if c.held.Load() {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *drainConn) Close() error {
+	c.once.Do(func() { close(c.done) })
+	return c.Conn.Close()
+}
+
+// TestWarmH2ConnectionToldGoAwayIsReplaced: the upstream says GOAWAY on
+// the prewarmed HTTP/2 connection at its idle timeout and drains it for
+// long (the connection stays open). The keeper replaces it within a round,
+// not only once the server closes it. HTTP/2 only: GOAWAY is an HTTP/2
+// frame.
+func TestWarmH2ConnectionToldGoAwayIsReplaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &drainer{}
+		ln := newMemListener()
+		ln.wrap = d.wrap
+		s := startServer(t, h2, okHandler, ln, ln.DialContext, func(hs *http.Server) { hs.IdleTimeout = 1500 * time.Millisecond })
+		p := newPool(t, s, func(c *Config) { c.Prewarm = 1 })
+		synctest.Wait() // the warm-up request is done
+		if got := s.accepted.Load(); got != 1 {
+			t.Fatalf("the server accepted %d connections at start, want the warm one", got)
+		}
+		time.Sleep(2 * time.Second) // the server said GOAWAY at 1.5s...
+		d.hold()                    // ...and its close, due at 2.5s, never arrives
+		time.Sleep(keeperMaxInterval)
+		synctest.Wait()
+		// (The replacement too is told GOAWAY 1.5s after its warm-up, and
+		// replaced in turn: the keeper's rounds come faster once the idle
+		// timeout was learned.)
+		if got, st := s.accepted.Load(), p.Stats()[0]; got < 2 || st.Open != 1 {
+			t.Errorf("a keeper round after the GOAWAY: the server accepted %d connections, the pool has %d open; want 2 or more, and 1 (the warm one replaced)", got, st.Open)
 		}
 	})
 }
