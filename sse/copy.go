@@ -70,7 +70,8 @@ type CopyOptions struct {
 // CopyResult describes what [Copy] relayed. It is meaningful with or without
 // an error.
 type CopyResult struct {
-	// Events is the number of events written, comments and heartbeats included.
+	// Events is the number of events written (and flushed, when the
+	// destination flushes), comments and heartbeats included.
 	Events int
 	// Bytes is the number of bytes written to the destination.
 	Bytes int64
@@ -78,7 +79,8 @@ type CopyResult struct {
 	// carries data was read (time to first token); 0 if none was.
 	// Comments used as heartbeats do not count.
 	FirstEvent time.Duration
-	// Done reports whether the event that ends the stream was relayed:
+	// Done reports whether the event that ends the stream was relayed
+	// (written and flushed):
 	// one for which CopyOptions.End returned true, or "data: [DONE]" when
 	// End is nil. The client then has a complete stream even if Copy
 	// returns an error afterwards.
@@ -86,12 +88,15 @@ type CopyResult struct {
 }
 
 // Copy relays the SSE stream read from r to w, one whole event at a time:
-// each event is written with a single Write and then flushed, so the client
-// sees it as soon as the upstream sent it. Bytes are copied unchanged.
+// each event is written with a single Write as soon as it is read, and w is
+// flushed before Copy reads r again whenever it wrote since the last flush,
+// so the client sees every event as soon as the upstream sent it, and the
+// events that came in one read of r go out in one flush (one system call
+// and one packet, rather than one per event). Bytes are copied unchanged.
 // A partial event at the end of a truncated stream is not written, and Copy
 // never writes anything the source did not send (no synthetic [DONE]).
 //
-// w is flushed after every event if it can be: an [http.ResponseWriter]
+// w is flushed if it can be: an [http.ResponseWriter]
 // through [http.NewResponseController] (which follows Unwrap), otherwise a
 // FlushError() error, Flush() error or [http.Flusher] method.
 //
@@ -109,8 +114,7 @@ type CopyResult struct {
 // Otherwise Copy can only notice once the pending Read returns. Apart from
 // that, r is left open for the caller to close. Copy reads r through a
 // buffer: after an error, how much of r has been consumed is unspecified.
-func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyResult, error) {
-	var res CopyResult
+func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (res CopyResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -127,15 +131,50 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 	}
 	defer context.AfterFunc(ctx, func() { st.abort(stopCanceled) })()
 
-	flush := flusherFor(w)
 	rd := getReader(r, opt.MaxEvent)
 	defer putReader(rd, r)
+
+	// Events are flushed when Copy is about to wait for the source (and
+	// when it returns), not one by one: events that came in one read go
+	// out in one flush, and none waits on the source unflushed. They count
+	// in res once flushed.
+	var (
+		flush    = flusherFor(w)
+		written  int  // events written since the last flush
+		ended    bool // the end event is among the written
+		flushErr error
+	)
+	flushWritten := func() error {
+		if written == 0 {
+			return nil
+		}
+		if flush != nil {
+			if err := flush(); err != nil {
+				flushErr = err
+				written, ended = 0, false // not known to have reached the client
+				return errFlush
+			}
+		}
+		res.Events += written
+		written = 0
+		res.Done = res.Done || ended
+		return nil
+	}
+	rd.beforeWait = func() error {
+		err := flushWritten()
+		st.waiting(true) // the wait begins now, not before the flush
+		return err
+	}
+	defer func() { _ = flushWritten() }() // what was written before an error return (res is named for it)
 
 	sawData := false
 	for {
 		st.waiting(true)
 		ev, err := rd.Next()
 		st.waiting(false)
+		if flushErr != nil {
+			return res, fmt.Errorf("%w: %w", ErrClientGone, flushErr)
+		}
 		// A stop request wins over whatever Next returned: the read error is
 		// then only its consequence, and an event read in the race is dropped.
 		switch st.stop.Load() {
@@ -145,7 +184,7 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 			return res, ctx.Err()
 		}
 		if err == io.EOF {
-			if opt.End != nil && !res.Done {
+			if opt.End != nil && !ended {
 				return res, ErrIncomplete
 			}
 			return res, nil
@@ -169,22 +208,27 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, opt CopyOptions) (CopyR
 		if err == nil && n < len(ev.Raw) {
 			err = io.ErrShortWrite
 		}
-		if err == nil {
-			err = flush()
-		}
 		if err != nil {
+			written, ended = 0, false // not known to have reached the client
 			return res, fmt.Errorf("%w: %w", ErrClientGone, err)
 		}
-		res.Events++
-		if !res.Done {
+		written++
+		if !ended {
 			if opt.End != nil {
-				res.Done = opt.End(ev)
+				ended = opt.End(ev)
 			} else {
-				res.Done = ev.IsDone()
+				ended = ev.IsDone()
 			}
+		}
+		if flush == nil { // nothing to flush: written is relayed
+			_ = flushWritten()
 		}
 	}
 }
+
+// errFlush stops a Reader whose beforeWait failed to flush; Copy returns
+// the flush's own error.
+var errFlush = errors.New("sse: flush failed")
 
 // Reasons for Copy to stop reading, set at most once.
 const (
@@ -267,8 +311,8 @@ func (s *copyState) abort(reason int32) {
 	}
 }
 
-// flusherFor returns a function that flushes w, or does nothing if w cannot
-// be flushed.
+// flusherFor returns a function that flushes w, or nil if w cannot be
+// flushed (an http.ResponseWriter that cannot is flushed as a no-op).
 func flusherFor(w io.Writer) func() error {
 	switch f := w.(type) {
 	case http.ResponseWriter:
@@ -286,7 +330,7 @@ func flusherFor(w io.Writer) func() error {
 	case http.Flusher:
 		return func() error { f.Flush(); return nil }
 	}
-	return func() error { return nil }
+	return nil
 }
 
 // readerPool recycles Readers between calls to Copy: on a gateway every

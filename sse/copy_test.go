@@ -485,8 +485,10 @@ func TestCopyClientGone(t *testing.T) {
 	}
 }
 
-// TestCopyFlushKinds: every kind of flushable writer is flushed after every
-// event, and OnEvent runs before the event is written.
+// TestCopyFlushKinds: every kind of flushable writer is flushed, and
+// OnEvent runs before the event is written. The source gives all three
+// events in one read: they are written one by one and flushed together,
+// before Copy reads the source again (TestCopyFlushesBeforeWaiting).
 func TestCopyFlushKinds(t *testing.T) {
 	const in = "data: 1\n\n: hb\n\ndata: [DONE]\n\n"
 	tests := []struct {
@@ -502,22 +504,22 @@ func TestCopyFlushKinds(t *testing.T) {
 		{
 			name:    "FlushError",
 			w:       func(l *logWriter) io.Writer { return l },
-			wantLog: "ewfewfewf",
+			wantLog: "ewewewf",
 		},
 		{
 			name:    "Flush error",
 			w:       func(l *logWriter) io.Writer { return flushErrWriter{plainWriter{l}} },
-			wantLog: "ewfewfewf",
+			wantLog: "ewewewf",
 		},
 		{
 			name:    "http.Flusher",
 			w:       func(l *logWriter) io.Writer { return flusherWriter{plainWriter{l}} },
-			wantLog: "ewfewfewf",
+			wantLog: "ewewewf",
 		},
 		{
 			name:    "ResponseWriter behind Unwrap",
 			w:       func(l *logWriter) io.Writer { return wrappedRW{responseWriter{l}} },
-			wantLog: "ewfewfewf",
+			wantLog: "ewewewf",
 		},
 		{
 			name:    "ResponseWriter that cannot flush",
@@ -551,6 +553,83 @@ func TestCopyFlushKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyFlushesBeforeWaiting: Copy flushes what it wrote before every
+// read of the source that follows a write, and only then: events that came
+// in one read go out in one flush (one system call, one packet to the
+// client, instead of one per event), and no event waits on the source
+// unflushed. The source records, at each read, what the client had been
+// sent by then.
+func TestCopyFlushesBeforeWaiting(t *testing.T) {
+	tests := []struct {
+		name   string
+		reads  []string // what each read of the source returns
+		sent   []string // what had been flushed when each read began
+		events int
+	}{
+		{name: "two events in one read, then one per read",
+			reads:  []string{"data: 1\n\ndata: 2\n\n", "data: 3\n\n", "data: [DONE]\n\n"},
+			sent:   []string{"", "data: 1\n\ndata: 2\n\n", "data: 1\n\ndata: 2\n\ndata: 3\n\n", "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: [DONE]\n\n"},
+			events: 4},
+		{name: "an event split across reads: the whole ones go first",
+			reads:  []string{"data: 1\n\ndata: 2", "\n\n"},
+			sent:   []string{"", "data: 1\n\n", "data: 1\n\ndata: 2\n\n"},
+			events: 2},
+		{name: "a comment between reads",
+			reads:  []string{": hb\n\n", "data: 1\n\n"},
+			sent:   []string{"", ": hb\n\n", ": hb\n\ndata: 1\n\n"},
+			events: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &logWriter{}
+			var flushed string // l.out as of the last flush
+			w := flushFunc{l, func() error { flushed = l.out.String(); return nil }}
+			var sent []string
+			src := &chunkReader{chunks: tt.reads, onRead: func() { sent = append(sent, flushed) }}
+			res, err := Copy(t.Context(), w, src, CopyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(sent, "|") != strings.Join(tt.sent, "|") {
+				t.Errorf("flushed at each read of the source:\n got %q\nwant %q", sent, tt.sent)
+			}
+			if got, want := strings.Count(l.log.String(), "f"), len(tt.reads); got != want {
+				t.Errorf("%d flushes (%q), want %d: one per read of the source that followed a write", got, l.log.String(), want)
+			}
+			if res.Events != tt.events {
+				t.Errorf("Events = %d, want %d", res.Events, tt.events)
+			}
+		})
+	}
+}
+
+// chunkReader returns its chunks one per Read, calling onRead first.
+type chunkReader struct {
+	chunks []string
+	onRead func()
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	r.onRead()
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	r.chunks[0] = r.chunks[0][n:]
+	if r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// flushFunc is a logWriter whose flush also runs fn.
+type flushFunc struct {
+	*logWriter
+	fn func() error
+}
+
+func (w flushFunc) FlushError() error { _ = w.logWriter.FlushError(); return w.fn() }
 
 // TestCopyDrop: events Drop returns true for are seen by OnEvent but not
 // written nor counted; the rest pass unchanged.

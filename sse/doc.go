@@ -13,8 +13,10 @@
 //     so it can be forwarded unchanged, next to the parsed data and event name.
 //     An event may not grow past a bound ([DefaultMaxEvent] unless set), so a
 //     hostile or broken upstream cannot make the reader allocate without limit.
-//   - [Copy] relays a stream event by event: it writes each event and flushes
-//     it at once, enforces an idle timeout between events, and reports how the
+//   - [Copy] relays a stream event by event: it writes each event as it is
+//     read and flushes before it waits for the source again (events that
+//     came together go out in one flush; none waits unflushed), enforces an
+//     idle timeout between events, and reports how the
 //     stream went ([CopyResult]). It never invents bytes: in particular it never
 //     sends a "data: [DONE]" that the upstream did not send. Given the
 //     dialect's end of stream ([CopyOptions.End]), it reports a source that

@@ -70,6 +70,10 @@ type Reader struct {
 	content   bool   // raw holds more than a lone LF left over from a CRLF split across reads
 	skipLF    bool   // the previous line ended in CR: a following LF belongs to it
 	started   bool   // the first line of the stream, which may start with a BOM, has been read
+	// beforeWait, if set, runs before a read of the source when nothing is
+	// buffered (a read that may wait); an error it returns ends Next with
+	// that error (Copy flushes what it wrote here).
+	beforeWait func() error
 }
 
 // NewReader returns a Reader that reads events from r. An event whose raw
@@ -122,6 +126,11 @@ func (r *Reader) Next() (Event, error) {
 	for {
 		// Look at whatever is buffered; block for more only when nothing is.
 		if r.br.Buffered() == 0 {
+			if r.beforeWait != nil {
+				if err := r.beforeWait(); err != nil {
+					return r.fail(err)
+				}
+			}
 			if _, err := r.br.Peek(1); err != nil {
 				return r.fail(err)
 			}

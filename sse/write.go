@@ -60,8 +60,8 @@ func WriteEvent(w io.Writer, name string, data []byte) error {
 	if err == nil && n < len(buf) {
 		err = io.ErrShortWrite
 	}
-	if err == nil {
-		err = flusherFor(w)()
+	if flush := flusherFor(w); err == nil && flush != nil {
+		err = flush()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrClientGone, err)

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,13 +19,30 @@ import (
 
 // attempt is the per-attempt state: the connection it holds, what
 // httptrace saw (handshake phases, whether the request was written, the
-// first response byte) and the timers that bound the wait for response
-// headers. Trace hooks run on net/http's goroutines, hence the mutex.
+// first response byte) and the timer that bounds the wait for response
+// headers and the silences of the body. Trace hooks run on net/http's
+// goroutines, hence the mutex. What a request needs for its attempt (its
+// trace hooks, target URL and response body) lives in this one struct,
+// one allocation rather than one each.
 type attempt struct {
 	u      *Upstream
 	cls    *class
 	start  time.Time
 	cancel context.CancelCauseFunc
+	hooks  httptrace.ClientTrace // the exchange's (see trace)
+	url    url.URL               // the target
+	body   body                  // the response's, on success
+
+	// timer is the attempt's one timer (see onTimer): for the slow mark
+	// and the first byte while the response headers are awaited, then for
+	// the silences of the body. Made when first needed.
+	timer *time.Timer
+	// idleAt is when the read under way goes past StreamIdle, as an
+	// offset from start; 0 while no read waits.
+	idleAt atomic.Int64
+	// bodyLive is set while the body is read: the timer, once it fires,
+	// looks again at its silences (onTimer). Guarded by mu.
+	bodyLive bool
 
 	mu   sync.Mutex
 	info AttemptInfo
@@ -33,7 +52,6 @@ type attempt struct {
 	// warm-up, there to open a connection; this one takes no idle
 	// HTTP/1.1 connection.
 	fresh        bool
-	getConn      time.Time
 	gotConn      bool
 	dialing      bool
 	wrote        bool      // the whole request was written
@@ -45,12 +63,14 @@ type attempt struct {
 	// waited: the connection was open before this attempt asked for one
 	// (used before, or dialed for another request and left idle), so the
 	// server may have closed it while it was idle.
-	waited    bool
-	dnsStart  time.Time
-	connStart time.Time
-	tlsStart  time.Time
-	byteTimer *time.Timer
-	slowTimer *time.Timer // marks the upstream slow (see markSlow)
+	waited bool
+	// When the dial's phases began, as offsets from start.
+	dnsStart, connStart, tlsStart time.Duration
+	// Deadlines while the response headers are awaited, as offsets from
+	// start; 0: none. slowAt marks the upstream slow (see markSlow),
+	// byteAt cuts the attempt (FirstByte after the request was written).
+	// timerAt is when the timer is set to fire; 0: not set.
+	slowAt, byteAt, timerAt time.Duration
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -64,21 +84,24 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	a.info = AttemptInfo{Upstream: u.cfg.Name, Attempt: n, Start: a.start, Context: req.Context()}
 
 	// A shallow copy: the transport reads the request and never changes it,
-	// so only the header map (which gets the upstream's credentials) and
-	// the URL are new.
+	// so only the header map (when it gets the upstream's credentials or
+	// Prepare may change it) and the URL are new.
 	out := req.WithContext(httptrace.WithClientTrace(actx, a.trace()))
-	out.Header = make(http.Header, len(req.Header)+len(u.cfg.Header))
-	for k, v := range req.Header {
-		out.Header[k] = v
+	if len(u.cfg.Header) > 0 || u.cfg.Prepare != nil {
+		out.Header = make(http.Header, len(req.Header)+len(u.cfg.Header))
+		for k, v := range req.Header {
+			out.Header[k] = v
+		}
 	}
-	target := *u.base
-	target.Path += rel
+	target := &a.url
+	*target = *u.base
+	target.Path = joinPath(u.base.Path, rel, req.URL.Path)
 	if req.URL.RawPath != "" && req.URL.Host == "" {
 		// An escaped path (a model name with a slash in it) stays escaped.
 		target.RawPath = u.base.EscapedPath() + req.URL.EscapedPath()
 	}
 	target.RawQuery = req.URL.RawQuery
-	out.URL, out.Host, out.RequestURI = &target, "", ""
+	out.URL, out.Host, out.RequestURI = target, "", ""
 	if n > 1 && req.GetBody != nil {
 		b, err := req.GetBody()
 		if err != nil {
@@ -104,7 +127,10 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	if sa := a.cls.slowAfter(); sa < u.cfg.Timeouts.FirstByte {
 		// A FirstByte no longer than slowAfter fails slow attempts itself,
 		// and the breaker counts them.
-		a.slowTimer = time.AfterFunc(sa, a.passedSlow)
+		a.mu.Lock()
+		a.slowAt = time.Since(a.start) + sa
+		a.armLocked(a.slowAt)
+		a.mu.Unlock()
 	}
 	resp, err := a.roundTrip(out)
 	if err == nil && actx.Err() != nil {
@@ -119,8 +145,8 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 	// may still report to the trace hooks after RoundTrip returned.
 	a.mu.Lock()
 	a.headersDone = true
-	stopTimer(a.byteTimer)
-	stopTimer(a.slowTimer)
+	a.slowAt, a.byteAt, a.timerAt = 0, 0, 0
+	stopTimer(a.timer)
 	now := time.Now()
 	a.info.FirstByte = now.Sub(a.start)
 	info, idleFor := a.info, a.idleFor
@@ -168,22 +194,87 @@ func (u *Upstream) attempt(req *http.Request, rel string, cls int, n int, fresh 
 		done(o) // an error status is judged now; a success when its body ends
 		done = nil
 	}
-	b := newBody(resp.Body, a, actx, obs, done)
+	b := a.newBody(resp.Body, actx, obs, done)
 	b.info = info
 	resp.Body = b
 	return resp, a, nil
 }
 
-// passedSlow runs when the attempt has waited slowAfter: still without
-// response headers, it marks the upstream slow. The attempt goes on. An
-// attempt still queued for one of our own connections (MaxConns) says
-// nothing of the upstream.
-func (a *attempt) passedSlow() {
+// joinPath is the target's path, base+rel: the request's own path when it
+// is that already (a request aimed at the upstream's URL), which spares
+// building the same string again.
+func joinPath(base, rel, reqPath string) string {
+	if len(reqPath) == len(base)+len(rel) && strings.HasPrefix(reqPath, base) && strings.HasSuffix(reqPath, rel) {
+		return reqPath
+	}
+	return base + rel
+}
+
+// armLocked has the attempt's timer fire at at (an offset from start), or
+// earlier if it is set to. a.mu is held.
+func (a *attempt) armLocked(at time.Duration) {
+	if a.timerAt != 0 && a.timerAt <= at {
+		return // onTimer sets it again for at
+	}
+	a.timerAt = at
+	d := at - time.Since(a.start)
+	if a.timer == nil {
+		a.timer = time.AfterFunc(d, a.onTimer)
+		return
+	}
+	a.timer.Reset(d)
+}
+
+// onTimer is the attempt's one timer. It acts on the deadlines that have
+// passed, so a firing that was set for a deadline since moved or dropped
+// does nothing. While a read of the body waits: past StreamIdle, the
+// stream is cut. While the response headers are awaited: past slowAt
+// (slowAfter), the upstream is marked slow and the attempt goes on,
+// unless it is still queued for one of our own connections (MaxConns),
+// which says nothing of the upstream; past byteAt (FirstByte after the
+// request was written), the attempt is cut.
+func (a *attempt) onTimer() {
+	now := time.Since(a.start)
+	at := a.idleAt.Load()
+	if at != 0 && int64(now) >= at {
+		a.cancel(errStreamIdle)
+		return
+	}
 	a.mu.Lock()
-	waiting := !a.headersDone && !a.gotFirstByte && (a.gotConn || a.dialing)
+	if a.bodyLive {
+		// A read does not re-arm the timer (a timer operation per read,
+		// which often wakes another thread to watch it): it looks again
+		// when the waiting read would pass StreamIdle, or, with none
+		// waiting, when one that starts now would.
+		next := now + a.body.idle
+		if at != 0 {
+			next = time.Duration(at)
+		}
+		a.timer.Reset(next - now)
+		a.mu.Unlock()
+		return
+	}
+	a.timerAt = 0
+	var slow, late bool
+	if a.slowAt != 0 && now >= a.slowAt {
+		a.slowAt = 0
+		slow = !a.headersDone && !a.gotFirstByte && (a.gotConn || a.dialing)
+	}
+	if a.byteAt != 0 && now >= a.byteAt {
+		a.byteAt = 0
+		late = true
+	}
+	if next := a.slowAt; next != 0 && (a.byteAt == 0 || next < a.byteAt) {
+		a.armLocked(next)
+	} else if a.byteAt != 0 {
+		a.armLocked(a.byteAt)
+	}
 	a.mu.Unlock()
-	if waiting {
+	if slow {
 		a.u.markSlow()
+	}
+	if late {
+		a.cancel(errFirstByte)
 	}
 }
 
@@ -203,9 +294,7 @@ func (a *attempt) end() {
 // roundTrip sends the attempt on one of the class's own connections: the
 // pool chooses it (see acquire), and records what it knows of it.
 func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
-	a.mu.Lock()
-	a.getConn = time.Now()
-	a.mu.Unlock()
+	getConn := time.Now()
 	c, first, err := a.cls.acquire(out.Context(), a)
 	if err != nil {
 		return nil, err
@@ -219,7 +308,7 @@ func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
 	a.mu.Lock()
 	a.gotConn = true
 	a.pc = c
-	a.info.PoolWait = now.Sub(a.getConn)
+	a.info.PoolWait = now.Sub(getConn)
 	a.idleFor = idle
 	a.waited = !first
 	a.info.Reused, a.info.NewConn, a.info.Proto = !first, first, proto
@@ -252,23 +341,24 @@ func (a *attempt) dialTrace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
 		DNSStart: func(httptrace.DNSStartInfo) {
 			a.mu.Lock()
-			a.dialing, a.dnsStart = true, time.Now()
+			a.dialing, a.dnsStart = true, time.Since(a.start)
 			a.mu.Unlock()
 		},
 		DNSDone: func(httptrace.DNSDoneInfo) {
 			a.mu.Lock()
-			a.info.DNS = time.Since(a.dnsStart)
+			d := time.Since(a.start) - a.dnsStart
+			a.info.DNS = d
 			a.mu.Unlock()
-			u.stats.dns.add(a.info.DNS)
+			u.stats.dns.add(d)
 		},
 		ConnectStart: func(string, string) {
 			a.mu.Lock()
-			a.dialing, a.connStart = true, time.Now()
+			a.dialing, a.connStart = true, time.Since(a.start)
 			a.mu.Unlock()
 		},
 		ConnectDone: func(_, _ string, err error) {
 			a.mu.Lock()
-			d := time.Since(a.connStart)
+			d := time.Since(a.start) - a.connStart
 			a.info.Connect = d
 			a.mu.Unlock()
 			if err == nil {
@@ -277,12 +367,12 @@ func (a *attempt) dialTrace() *httptrace.ClientTrace {
 		},
 		TLSHandshakeStart: func() {
 			a.mu.Lock()
-			a.tlsStart = time.Now()
+			a.tlsStart = time.Since(a.start)
 			a.mu.Unlock()
 		},
 		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
 			a.mu.Lock()
-			d := time.Since(a.tlsStart)
+			d := time.Since(a.start) - a.tlsStart
 			a.info.TLS = d
 			a.mu.Unlock()
 			if err == nil {
@@ -304,57 +394,75 @@ func (a *attempt) dialTrace() *httptrace.ClientTrace {
 // it runs the first-byte timer.
 func (a *attempt) trace() *httptrace.ClientTrace {
 	u := a.u
-	return &httptrace.ClientTrace{
+	a.hooks = httptrace.ClientTrace{
 		WroteRequest: func(wi httptrace.WroteRequestInfo) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			// A request whose write failed never reached the upstream
 			// whole: it cannot have been run.
 			a.wrote, a.wroteAt = wi.Err == nil, time.Now()
-			stopTimer(a.byteTimer) // heard again: a write that failed after all
+			a.byteAt = 0 // heard again: a write that failed after all
 			if !a.gotFirstByte && !a.headersDone {
-				a.byteTimer = time.AfterFunc(u.cfg.Timeouts.FirstByte, func() { a.cancel(errFirstByte) })
+				a.byteAt = a.wroteAt.Sub(a.start) + u.cfg.Timeouts.FirstByte
+				a.armLocked(a.byteAt)
 			}
 		},
 		GotFirstResponseByte: func() {
 			a.mu.Lock()
 			a.gotFirstByte = true
-			stopTimer(a.byteTimer)
+			a.byteAt = 0
 			a.mu.Unlock()
 		},
 	}
+	return &a.hooks
 }
 
 // body wraps a successful response body: it cuts the stream when it goes
 // silent longer than StreamIdle, turns read failures into *Error values, and
 // finishes the attempt's accounting exactly once, at EOF or Close.
+// It is part of its attempt (a.body), and the attempt's timer is its idle
+// timer (see onTimer).
 type body struct {
 	rc    io.ReadCloser
 	a     *attempt
 	ctx   context.Context
 	obs   Observer
 	idle  time.Duration
-	timer *time.Timer
-	start time.Time
+	start time.Duration // when the response headers came, as an offset from a.start
 	n     atomic.Int64  // bytes read; Close may run concurrently with Read
 	info  AttemptInfo   // the attempt that got this response
 	done  func(outcome) // the breaker's, when the outcome is still open
-	once  sync.Once
+
+	mu       sync.Mutex // held while finishing: a second finish waits for the first
+	finished bool
 }
 
-func newBody(rc io.ReadCloser, a *attempt, ctx context.Context, obs Observer, done func(outcome)) *body {
-	b := &body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Now()}
-	b.timer = time.AfterFunc(b.idle, func() { a.cancel(errStreamIdle) })
+// newBody makes the attempt's body around rc. The idle timer starts now:
+// a body nobody reads is cut after StreamIdle too.
+func (a *attempt) newBody(rc io.ReadCloser, ctx context.Context, obs Observer, done func(outcome)) *body {
+	b := &a.body
+	*b = body{rc: rc, a: a, ctx: ctx, obs: obs, done: done, idle: a.u.cfg.Timeouts.StreamIdle, start: time.Since(a.start)}
+	a.idleAt.Store(int64(time.Since(a.start) + b.idle))
+	a.mu.Lock()
+	a.bodyLive = true
+	if a.timer == nil {
+		a.timer = time.AfterFunc(b.idle, a.onTimer)
+	} else {
+		a.timer.Reset(b.idle)
+	}
+	a.mu.Unlock()
 	return b
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	// The idle timer runs only while a read waits on the upstream: time the
+	// Silence counts only while a read waits on the upstream: time the
 	// caller spends elsewhere (writing to a slow client) is not the
-	// upstream's silence.
-	b.timer.Reset(b.idle)
+	// upstream's. A read notes when it would pass StreamIdle; the timer,
+	// armed once, looks at that when it fires (onTimer).
+	a := b.a
+	a.idleAt.Store(int64(time.Since(a.start) + b.idle))
 	n, err := b.rc.Read(p)
-	b.timer.Stop()
+	a.idleAt.Store(0)
 	b.n.Add(int64(n))
 	if err == nil {
 		return n, nil
@@ -395,28 +503,42 @@ func (b *body) Close() error {
 // the body did not reach EOF: canceling a finished HTTP/2 stream would make
 // the transport reset it for nothing.
 func (b *body) finish(err error, eof bool) {
-	b.once.Do(func() {
-		b.timer.Stop()
-		b.a.end()
-		if !eof {
-			b.a.cancel(context.Canceled)
-		}
-		if err != nil {
-			b.a.u.stats.failures.Add(1)
-		}
-		if b.done != nil {
-			var ue *Error
-			switch {
-			case err == nil:
-				b.done(outcomeOK)
-			case errors.As(err, &ue):
-				b.done(outcomeOf(ue.Kind, 0))
-			default:
-				b.done(outcomeExcluded) // the caller canceled
-			}
-		}
-		b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n.Load(), Duration: time.Since(b.start), Err: err})
-	})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished {
+		return
+	}
+	b.finished = true
+	b.a.mu.Lock()
+	b.a.bodyLive = false
+	b.a.timer.Stop()
+	b.a.mu.Unlock()
+	b.a.idleAt.Store(0)
+	b.a.end()
+	if !eof {
+		b.a.cancel(context.Canceled)
+	}
+	if err != nil {
+		b.a.u.stats.failures.Add(1)
+	}
+	if b.done != nil {
+		b.done(bodyOutcome(err))
+	}
+	b.obs.BodyDone(BodyInfo{Upstream: b.a.u.cfg.Name, Bytes: b.n.Load(), Duration: time.Since(b.a.start) - b.start, Err: err})
+}
+
+// bodyOutcome is what the end of a body says of the upstream: err is nil
+// at a clean end, an *Error for the upstream's failures, else the
+// caller's cancel.
+func bodyOutcome(err error) outcome {
+	if err == nil {
+		return outcomeOK
+	}
+	var ue *Error
+	if errors.As(err, &ue) {
+		return outcomeOf(ue.Kind, 0)
+	}
+	return outcomeExcluded // the caller canceled
 }
 
 // ServedBy returns the name of the upstream that answered resp, or "" when

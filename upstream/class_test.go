@@ -145,7 +145,8 @@ func (c *freezeConn) Write(p []byte) (int, error) {
 // TestSilentH2ConnectionIsDetectedByPing: the network path of an HTTP/2
 // connection goes silent (no FIN, no RST). The PING health check must fail
 // the request in flight within the ping interval plus timeout, and the next
-// request must get a new connection.
+// request must get a new connection. HTTP/2 only: PING is an HTTP/2 frame
+// (a silent HTTP/1.1 answer is cut by StreamIdle: TestStreamIdleCutsSilentBody).
 func TestSilentH2ConnectionIsDetectedByPing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &freezer{}
@@ -213,6 +214,7 @@ func TestSilentH2ConnectionIsDetectedByPing(t *testing.T) {
 // TestH2ServerStreamLimit: a server that takes only 10 streams per
 // connection. net/http then asks for more connections; they must be dialed
 // promptly (one at a time, while requests still wait), not held back.
+// HTTP/2 only: the limit is its SETTINGS_MAX_CONCURRENT_STREAMS.
 func TestH2ServerStreamLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ln := newMemListener()
@@ -252,7 +254,8 @@ func TestH2ServerStreamLimit(t *testing.T) {
 // TestH2StreamsPerConnCapped: a server allowing 250 streams per connection
 // (net/http's server default), MaxStreamsPerConn 10, 30 slow requests at
 // once: the pool spreads them over 3 connections, none carrying more than
-// 10 at a time, where net/http alone would put all 30 on one.
+// 10 at a time, where net/http alone would put all 30 on one. HTTP/2 only:
+// an HTTP/1.1 connection carries one request at a time.
 func TestH2StreamsPerConnCapped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex

@@ -319,6 +319,14 @@ func (cl *class) pickLocked(noIdle bool) (best *conn, soon bool) {
 		// The server's limit is what net/http has free plus what it
 		// carries; the pool's count also holds requests on their way.
 		limit := c.cc.Available() + c.cc.InFlight()
+		if limit == 0 && c.streams == 0 {
+			// Idle and told GOAWAY: it takes no request again, and
+			// net/http waits for the server to close it. It closes now
+			// (outside op.mu: the close reaches closed through the
+			// state hook), so that it frees its place under MaxConns.
+			go c.cc.Close()
+			continue
+		}
 		if c.streams >= limit || best != nil && c.streams >= best.streams {
 			continue
 		}
@@ -608,8 +616,9 @@ func (c *conn) idleFor(now time.Time) time.Duration {
 
 // sweepOwn closes the class's idle connections past maxIdle or their age,
 // and takes out the idle h1conns the server closed (nothing else would
-// see those close; the idle timeout is learned from them). It returns how
-// many it expired.
+// see those close; the idle timeout is learned from them) and the idle
+// HTTP/2 ones it told GOAWAY (a Prewarm connection is replaced then, not
+// once the server closes it). It returns how many it expired.
 func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
 	op := cl.own
 	var expired, dead []*conn
@@ -621,7 +630,8 @@ func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
 		case now.Sub(c.idleSince) >= maxIdle || !c.retireAt.IsZero() && now.After(c.retireAt):
 			c.expiring = true
 			expired = append(expired, c)
-		case c.h1 != nil && !c.h1.alive():
+		case c.h1 != nil && !c.h1.alive(),
+			c.h2 && c.cc.Available()+c.cc.InFlight() == 0: // told GOAWAY (see pickLocked)
 			dead = append(dead, c)
 			if d := now.Sub(c.idleSince); !op.closed && d < cl.u.cfg.IdleTimeout*9/10 && (learn == 0 || d < learn) {
 				learn = d

@@ -10,12 +10,12 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -34,60 +34,68 @@ func (l *slowHandshakeListener) Accept() (net.Conn, error) {
 	return &holdConn{Conn: c, hold: l.release}, nil
 }
 
+// slowAcceptListener accepts nothing until release is closed: a dial to it
+// hangs in its connect.
+type slowAcceptListener struct {
+	net.Listener
+	release chan struct{}
+}
+
+func (l *slowAcceptListener) Accept() (net.Conn, error) {
+	<-l.release
+	return l.Listener.Accept()
+}
+
 // TestAbortedRequestsLeaveNoParkedDials: the upstream's TLS handshake
-// hangs, so the first request's dial is in progress and the others wait
-// their turn (one connection may be enough, on HTTP/2). When those
-// requests are aborted, their waits and the dial end at once: no goroutine
-// stays parked until the connect timeout (10s) for a connection nobody
-// waits for.
+// hangs (plain HTTP: its TCP connect), so the first request's dial is in
+// progress and the others wait their turn (one connection may be enough,
+// on HTTP/2; plain HTTP/1.1 requests each dial their own). When those
+// requests are aborted, their waits and the dials end at once, on the
+// bubble's clock: no goroutine stays parked until the connect timeout
+// (10s) for a connection nobody waits for.
 func TestAbortedRequestsLeaveNoParkedDials(t *testing.T) {
-	release := make(chan struct{})
-	s := httptest.NewUnstartedServer(http.HandlerFunc(okHandler))
-	s.Listener = &slowHandshakeListener{Listener: s.Listener, release: release}
-	s.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes cut at the end
-	s.EnableHTTP2 = true
-	s.StartTLS()
-	var once sync.Once
-	releaseAll := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(s.Close)
-	t.Cleanup(releaseAll) // before s.Close: its handshakes must end
-
-	c := Config{Name: "slow", BaseURL: s.URL + "/v1", TLS: s.Client().Transport.(*http.Transport).TLSClientConfig}
-	p, err := New([]Config{c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	cl := p.ups[0].classes[classLong]
-	baseline := runtime.NumGoroutine()
-
-	const n = 300
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			resp, err := post(t, ctx, p, "x")
-			if err == nil {
-				resp.Body.Close()
-				t.Error("a request was answered through a handshake that never ends")
-			}
-		})
-	}
-	waitFor(t, 10*time.Second, "every request to wait for a connection", func() bool {
-		return parked(cl) == n // one dials, the others wait their turn
-	})
-	held := parked(cl)
-	cancel() // abort every request
-	wg.Wait()
-
-	deadline := time.Now().Add(3 * time.Second)
-	for parked(cl) > 0 || runtime.NumGoroutine() > baseline+20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("3s after %d requests were aborted: %d of %d held dials or waiting requests still parked, %d goroutines (%d before)",
-				n, parked(cl), held, runtime.NumGoroutine(), baseline)
+	runSync(t, func(t *testing.T, m mode) {
+		release := make(chan struct{})
+		ln := newMemListener()
+		var held net.Listener = &slowHandshakeListener{Listener: ln, release: release}
+		if m == h1 {
+			held = &slowAcceptListener{Listener: ln, release: release}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		s := startServer(t, m, okHandler, held, ln.DialContext, func(hs *http.Server) {
+			hs.ErrorLog = log.New(io.Discard, "", 0) // the handshakes cut at the end
+		})
+		var once sync.Once
+		releaseAll := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(releaseAll) // before s.Close: its handshakes must end
+		p := newPool(t, s, nil)
+		cl := p.ups[0].classes[classLong]
+		baseline := runtime.NumGoroutine()
+
+		const n = 300
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				resp, err := post(t, ctx, p, "x")
+				if err == nil {
+					resp.Body.Close()
+					t.Error("a request was answered through a dial that never ends")
+				}
+			})
+		}
+		synctest.Wait()
+		if got := parked(cl); got != n { // dialing, or waiting their turn
+			t.Fatalf("%d of %d requests dialing or waiting for a connection", got, n)
+		}
+		start := time.Now()
+		cancel() // abort every request
+		wg.Wait()
+		synctest.Wait()
+		if took := time.Since(start); took != 0 || parked(cl) > 0 || runtime.NumGoroutine() > baseline+20 {
+			t.Fatalf("%v after %d requests were aborted: %d held dials or waiting requests still parked, %d goroutines (%d before); want none, at once",
+				took, n, parked(cl), runtime.NumGoroutine(), baseline)
+		}
+	})
 }
 
 // parked is what a class holds for requests without a connection:

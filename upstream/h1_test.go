@@ -21,7 +21,9 @@ import (
 // (no stale_conn retry, no failed attempt): the pool looks at an idle
 // HTTP/1.1 connection before it sends on it, and learns the server's idle
 // timeout from what it found. On loopback sockets (a recv that peeks) and
-// in memory (a read with a short deadline), plain and over TLS.
+// in memory (a read with a short deadline), plain and over TLS; in memory
+// over HTTP/2 as well, whose server says GOAWAY before it closes (the
+// sockets subtest is about the peek, which only HTTP/1.1 needs).
 func TestClosedIdleConnectionIsFoundBeforeUse(t *testing.T) {
 	check := func(t *testing.T, p *Pool, idleClose func()) {
 		t.Helper()
@@ -55,22 +57,28 @@ func TestClosedIdleConnectionIsFoundBeforeUse(t *testing.T) {
 		}
 	})
 	t.Run("memory", func(t *testing.T) {
-		for _, m := range []mode{h1, h1tls} {
-			t.Run(string(m), func(t *testing.T) {
-				synctest.Test(t, func(t *testing.T) {
-					ln := newMemListener()
-					s := startServer(t, m, okHandler, ln, ln.DialContext, func(hs *http.Server) { hs.IdleTimeout = 1500 * time.Millisecond })
-					p := newPool(t, s, func(c *Config) { c.IdleTimeout = time.Minute })
-					check(t, p, func() {
-						time.Sleep(2 * time.Second) // the server closes the connection idle 1.5s
-						synctest.Wait()
-					})
-					if st := p.Stats()[0]; st.LearnedIdleTimeout == 0 || st.LearnedIdleTimeout > 3*time.Second {
-						t.Errorf("learned idle timeout %v, want about 2s (the keeper's round or the request found the close): %+v", st.LearnedIdleTimeout, st)
-					}
-				})
+		runSync(t, func(t *testing.T, m mode) {
+			ln := newMemListener()
+			s := startServer(t, m, okHandler, ln, ln.DialContext, func(hs *http.Server) { hs.IdleTimeout = 1500 * time.Millisecond })
+			p := newPool(t, s, func(c *Config) { c.IdleTimeout = time.Minute })
+			check(t, p, func() {
+				time.Sleep(2 * time.Second) // the server closes the connection idle 1.5s
+				synctest.Wait()
 			})
-		}
+			if m == h2 {
+				// An HTTP/2 server says GOAWAY at its idle timeout and
+				// closes a second later; the pool closed the connection
+				// told GOAWAY when the request found it, as the server's
+				// close (see TestIdleH2ConnectionToldGoAwayLeavesAtOnce).
+				synctest.Wait()
+				if st := p.Stats()[0]; st.Open != 1 || st.ServerClosedIdle != 1 {
+					t.Errorf("open %d, closed by the server %d after its GOAWAY; want 1, 1", st.Open, st.ServerClosedIdle)
+				}
+			}
+			if st := p.Stats()[0]; st.LearnedIdleTimeout == 0 || st.LearnedIdleTimeout > 3*time.Second {
+				t.Errorf("learned idle timeout %v, want about 2s (the keeper's round or the request found the close): %+v", st.LearnedIdleTimeout, st)
+			}
+		})
 	})
 }
 

@@ -367,11 +367,16 @@ func TestDialErrorIsTyped(t *testing.T) {
 }
 
 // TestPoolExhaustionFailsAfterPoolWait: with MaxConns busy, a request waits
-// PoolWait (on the bubble's clock) for a connection, then fails.
+// PoolWait (on the bubble's clock) for a connection, then fails; over
+// HTTP/2, with every connection at the server's stream limit.
 func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 	runSync(t, func(t *testing.T, m mode) {
 		release := make(chan struct{})
-		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ln := newMemListener()
+		// On HTTP/2 MaxConns caps connections, not streams: a server that
+		// takes one stream per connection makes two slow requests fill the
+		// pool there too.
+		s := startServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.WriteHeader(200)
 			w.(http.Flusher).Flush()
@@ -379,12 +384,9 @@ func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 			case <-release:
 			case <-r.Context().Done():
 			}
-		})
-		// On HTTP/2 MaxConns caps connections, not streams; force h1 so that
-		// two slow requests fill the pool.
+		}, ln, ln.DialContext, func(hs *http.Server) { hs.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 1} })
 		p := newPool(t, s, func(c *Config) {
 			c.MaxConns = 2
-			c.DisableHTTP2 = true
 			c.Timeouts.PoolWait = 200 * time.Millisecond
 			c.Retry.Attempts = 1
 		})
@@ -395,6 +397,12 @@ func TestPoolExhaustionFailsAfterPoolWait(t *testing.T) {
 				t.Fatal(err)
 			}
 			bodies = append(bodies, resp.Body)
+			if m == h2 && resp.ProtoMajor != 2 {
+				t.Fatalf("proto = %s, want HTTP/2", resp.Proto)
+			}
+		}
+		if got := s.accepted.Load(); got != 2 {
+			t.Fatalf("server accepted %d connections, want MaxConns (2), each carrying one slow request", got)
 		}
 		start := time.Now()
 		_, err := post(t, t.Context(), p, "third")
@@ -596,55 +604,57 @@ func TestP2CDrawsTwoDistinctWeighted(t *testing.T) {
 // request (URL and headers set, the caller's request untouched) and an
 // error from it fails the request without sending it.
 func TestPrepareRunsOnEveryAttempt(t *testing.T) {
-	var calls atomic.Int64
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if calls.Add(1) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, "%s %s %s", r.URL.Path, r.Header.Get("X-Default"), r.Header.Get("X-Attempt"))
-	})
-	var prepared atomic.Int64
-	p := newPool(t, s, func(c *Config) {
-		c.Retry.Base, c.Retry.Max = time.Millisecond, 2*time.Millisecond
-		c.Prepare = func(req *http.Request) error {
-			n := prepared.Add(1)
-			if req.Header.Get("X-Default") == "" {
-				req.Header.Set("X-Default", "set")
+	runSync(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			if calls.Add(1) == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
 			}
-			req.Header.Set("X-Attempt", strconv.FormatInt(n, 10))
-			if !strings.HasSuffix(req.URL.Path, "/v1/chat/completions") {
-				return fmt.Errorf("URL %s lacks the base path", req.URL)
+			fmt.Fprintf(w, "%s %s %s", r.URL.Path, r.Header.Get("X-Default"), r.Header.Get("X-Attempt"))
+		})
+		var prepared atomic.Int64
+		p := newPool(t, s, func(c *Config) {
+			c.Retry.Base, c.Retry.Max = time.Millisecond, 2*time.Millisecond
+			c.Prepare = func(req *http.Request) error {
+				n := prepared.Add(1)
+				if req.Header.Get("X-Default") == "" {
+					req.Header.Set("X-Default", "set")
+				}
+				req.Header.Set("X-Attempt", strconv.FormatInt(n, 10))
+				if !strings.HasSuffix(req.URL.Path, "/v1/chat/completions") {
+					return fmt.Errorf("URL %s lacks the base path", req.URL)
+				}
+				return nil
 			}
-			return nil
+		})
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "/chat/completions", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "/chat/completions", strings.NewReader("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := p.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "/v1/chat/completions set 2" || prepared.Load() != 2 {
-		t.Errorf("answer %q after %d Prepare calls, want \"/v1/chat/completions set 2\" after 2", b, prepared.Load())
-	}
-	if req.Header.Get("X-Default") != "" || req.Header.Get("X-Attempt") != "" {
-		t.Errorf("Prepare changed the caller's request: %v", req.Header)
-	}
+		resp, err := p.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "/v1/chat/completions set 2" || prepared.Load() != 2 {
+			t.Errorf("answer %q after %d Prepare calls, want \"/v1/chat/completions set 2\" after 2", b, prepared.Load())
+		}
+		if req.Header.Get("X-Default") != "" || req.Header.Get("X-Attempt") != "" {
+			t.Errorf("Prepare changed the caller's request: %v", req.Header)
+		}
 
-	bad := newPool(t, s, func(c *Config) { c.Prepare = func(*http.Request) error { return errors.New("no credentials") } })
-	before := calls.Load()
-	_, err = post(t, t.Context(), bad, "x")
-	var ue *Error
-	if !errors.As(err, &ue) || ue.Kind != KindUnknown || !strings.Contains(err.Error(), "no credentials") {
-		t.Errorf("error %v, want the hook's, as KindUnknown", err)
-	}
-	if calls.Load() != before {
-		t.Error("a request whose Prepare failed was sent")
-	}
+		bad := newPool(t, s, func(c *Config) { c.Prepare = func(*http.Request) error { return errors.New("no credentials") } })
+		before := calls.Load()
+		_, err = post(t, t.Context(), bad, "x")
+		var ue *Error
+		if !errors.As(err, &ue) || ue.Kind != KindUnknown || !strings.Contains(err.Error(), "no credentials") {
+			t.Errorf("error %v, want the hook's, as KindUnknown", err)
+		}
+		if calls.Load() != before {
+			t.Error("a request whose Prepare failed was sent")
+		}
+	})
 }

@@ -55,27 +55,30 @@ func TestRebuildKeepsWarmUpstreams(t *testing.T) {
 // pool's Observer, marked Warm (before, the keeper of an added upstream
 // had no Observer to report to).
 func TestRebuildNewUpstreamWarmsThroughTheObserver(t *testing.T) {
-	a := newServer(t, h1, okHandler)
-	c := newServer(t, h1, okHandler)
-	obs := &attempts{}
-	p, err := New([]Config{{Name: "a", BaseURL: a.URL}}, WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	np, err := p.Rebuild([]Config{{Name: "a", BaseURL: a.URL}, {Name: "c", BaseURL: c.URL, Prewarm: 1}}, func(n string) bool { return n == "a" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer np.Close()
-	p.Close()
-	np.Warm(t.Context())
-	obs.mu.Lock()
-	defer obs.mu.Unlock()
-	var warmC bool
-	for _, i := range obs.all {
-		warmC = warmC || i.Upstream == "c" && i.Warm
-	}
-	if !warmC {
-		t.Errorf("no warm attempt of the added upstream reached the observer: %+v", obs.all)
-	}
+	runSync(t, func(t *testing.T, m mode) {
+		a := newMemServer(t, m, okHandler)
+		c := newMemServer(t, m, okHandler)
+		ca := Config{Name: "a", BaseURL: a.URL, DialContext: a.dial, TLS: a.clientTLS()}
+		obs := &attempts{}
+		p, err := New([]Config{ca}, WithObserver(obs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		np, err := p.Rebuild([]Config{ca, {Name: "c", BaseURL: c.URL, DialContext: c.dial, TLS: c.clientTLS(), Prewarm: 1}}, func(n string) bool { return n == "a" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer np.Close()
+		p.Close()
+		np.Warm(t.Context())
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		var warmC bool
+		for _, i := range obs.all {
+			warmC = warmC || i.Upstream == "c" && i.Warm
+		}
+		if !warmC {
+			t.Errorf("no warm attempt of the added upstream reached the observer: %+v", obs.all)
+		}
+	})
 }

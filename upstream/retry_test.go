@@ -241,47 +241,49 @@ func TestClassifyStaleMeansNotRun(t *testing.T) {
 // (reason status_5xx) and counts against the upstream's breaker, as a 503
 // does.
 func TestOverloaded529IsLikeA503(t *testing.T) {
-	var calls atomic.Int64
-	s := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if calls.Add(1) == 1 {
-			w.WriteHeader(529)
-			_, _ = io.WriteString(w, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
-			return
+	runSync(t, func(t *testing.T, m mode) {
+		var calls atomic.Int64
+		s := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			if calls.Add(1) == 1 {
+				w.WriteHeader(529)
+				_, _ = io.WriteString(w, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
+				return
+			}
+			_, _ = io.WriteString(w, "ok")
+		})
+		p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond; c.Retry.Max = 2 * time.Millisecond })
+		resp, err := post(t, t.Context(), p, "x")
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, _ = io.WriteString(w, "ok")
-	})
-	p := newPool(t, s, func(c *Config) { c.Retry.Base = time.Millisecond; c.Retry.Max = 2 * time.Millisecond })
-	resp, err := post(t, t.Context(), p, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || calls.Load() != 2 {
-		t.Fatalf("status %d after %d calls, want 200 after 2", resp.StatusCode, calls.Load())
-	}
-	if got := p.Stats()[0].Retries["status_5xx"]; got != 1 {
-		t.Errorf("status_5xx retries = %d, want 1", got)
-	}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || calls.Load() != 2 {
+			t.Fatalf("status %d after %d calls, want 200 after 2", resp.StatusCode, calls.Load())
+		}
+		if got := p.Stats()[0].Retries["status_5xx"]; got != 1 {
+			t.Errorf("status_5xx retries = %d, want 1", got)
+		}
 
-	// Only 529s: the breaker opens after its consecutive failures.
-	s2 := newServer(t, h1, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(529)
+		// Only 529s: the breaker opens after its consecutive failures.
+		s2 := newMemServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(529)
+		})
+		p2 := newPool(t, s2, func(c *Config) {
+			c.Retry.Attempts, c.Retry.Base, c.Retry.Max = 2, time.Millisecond, 2*time.Millisecond
+			c.Breaker.ConsecutiveFailures = 2
+		})
+		resp, err = post(t, t.Context(), p2, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 529 {
+			t.Errorf("status %d, want the upstream's 529 once the attempts are spent", resp.StatusCode)
+		}
+		if st := p2.Stats()[0].Circuit; st != CircuitOpen {
+			t.Errorf("circuit %v after two 529s, want open", st)
+		}
 	})
-	p2 := newPool(t, s2, func(c *Config) {
-		c.Retry.Attempts, c.Retry.Base, c.Retry.Max = 2, time.Millisecond, 2*time.Millisecond
-		c.Breaker.ConsecutiveFailures = 2
-	})
-	resp, err = post(t, t.Context(), p2, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 529 {
-		t.Errorf("status %d, want the upstream's 529 once the attempts are spent", resp.StatusCode)
-	}
-	if st := p2.Stats()[0].Circuit; st != CircuitOpen {
-		t.Errorf("circuit %v after two 529s, want open", st)
-	}
 }

@@ -4,10 +4,14 @@
 package gateway_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warmgate/warmgate/internal/mock"
 )
@@ -75,5 +79,76 @@ func TestDashboardPollingLoggedAtDebug(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("no access line for %v", want)
+	}
+}
+
+// TestClientGoneIsNotAnUpstreamFailure: a client that leaves before its
+// answer is logged as a 499 at info, without an upstream error: the
+// upstream did nothing wrong, and an operator who watches warnings must
+// not be sent after it.
+func TestClientGoneIsNotAnUpstreamFailure(t *testing.T) {
+	m := startMock(t, mock.Options{})
+	g := startGateway(t, defaultYAML(t, m), nil)
+	for _, stream := range []bool{false, true} {
+		id := fmt.Sprintf("gone-%v", stream)
+		ctx, cancel := context.WithCancel(t.Context())
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+"/v1/chat/completions", strings.NewReader(chatBody("gpt-4.1-mini", stream)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Request-Id", id)
+		req.Header.Set(mock.FaultHeader, "ttft=10s")
+		time.AfterFunc(200*time.Millisecond, cancel)
+		if resp, err := g.hc.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("%s: answered %d before the client left", id, resp.StatusCode)
+		}
+		cancel()
+		var line map[string]any
+		eventually(t, requestTimeout, "the access line of "+id, func() bool {
+			for _, l := range strings.Split(strings.TrimSpace(g.logs.String()), "\n") {
+				var v map[string]any
+				if json.Unmarshal([]byte(l), &v) == nil && v["msg"] == "request" && v["request_id"] == id {
+					line = v
+					return true
+				}
+			}
+			return false
+		})
+		if line["status"] != float64(499) || line["level"] != "INFO" || line["error"] != nil {
+			t.Errorf("%s: logged %v; want status 499 at INFO without an error", id, line)
+		}
+	}
+	// A stream the client leaves after its first event.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+"/v1/chat/completions", strings.NewReader(chatBody("gpt-4.1-mini", true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Request-Id", "gone-midstream")
+	req.Header.Set(mock.FaultHeader, "stall=10s")
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	var line map[string]any
+	eventually(t, requestTimeout, "the access line of gone-midstream", func() bool {
+		for _, l := range strings.Split(strings.TrimSpace(g.logs.String()), "\n") {
+			var v map[string]any
+			if json.Unmarshal([]byte(l), &v) == nil && v["msg"] == "request" && v["request_id"] == "gone-midstream" {
+				line = v
+				return true
+			}
+		}
+		return false
+	})
+	if line["level"] != "INFO" || line["error"] != nil {
+		t.Errorf("gone-midstream: logged %v; want INFO without an error", line)
 	}
 }

@@ -20,12 +20,12 @@ import (
 // legs, no access log, metrics on): both net/http stacks' (the server
 // reading the client's request and writing the answer, the pool's client
 // writing the upstream request and reading its answer) and the gateway's
-// own. 95 when it was set (one of margin); 103 before the request's
+// own. 85 when it was set (one of margin); 93 before the request's
 // state was allocated at once (one object for its log record, writer,
-// exchange, charge, model list and request id value). Of the 95, about
+// exchange, charge, model list and request id value). Of the 85, about
 // 17 are the gateway's own code's; the rest are net/http's and the
 // pool's.
-const maxRelayAllocs = 96
+const maxRelayAllocs = 86
 
 // TestRelayAllocs bounds what the gateway allocates per relayed request:
 // the allocations of a request sent through it, less those of the same

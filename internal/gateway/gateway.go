@@ -141,7 +141,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["X-Request-Id"] = c.id[:]
 	p := r.URL.Path
-	ep := endpointFor(p, r.Method) // nil outside the API
+	ep := forClient(endpointFor(p, r.Method), r) // nil outside the API
 	fr, route := openaiFront, ""
 	if ep != nil {
 		fr, route = ep.front, ep.label(p)

@@ -5,6 +5,8 @@ package gateway
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -55,11 +57,17 @@ func (g *Gateway) logAccess(r *http.Request, sw *respWriter, rec *accessLog) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if r.Context().Err() != nil && sw.bytes == 0 {
+	gone := r.Context().Err() != nil
+	if gone && sw.bytes == 0 {
 		status = statusClientClosed
 	}
 	if rec.aborted != 0 {
 		status = rec.aborted
+	}
+	if gone && errors.Is(rec.err, context.Canceled) {
+		// The client left and its upstream request was cut for it: the
+		// status says so, and nothing failed.
+		rec.err = nil
 	}
 	level := slog.LevelInfo
 	if rec.err != nil {

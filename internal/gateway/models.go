@@ -43,6 +43,11 @@ type modelEntry struct {
 	Object  string `json:"object"`
 	Created int64  `json:"created"`
 	OwnedBy string `json:"owned_by"`
+
+	// anthropic is an Anthropic upstream's own description of the
+	// model, shown as it is to Anthropic clients (anthropicmodels.go);
+	// nil for another upstream's.
+	anthropic json.RawMessage
 }
 
 type modelList struct {
@@ -132,21 +137,27 @@ func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id strin
 		_, _ = w.Write(b)
 		return
 	}
-	if bv := g.dialectView(id, provider.DialectBedrock); bv != nil && len(bv.Upstreams()) > 0 {
-		// Bedrock Runtime cannot describe a model: the gateway does, for
-		// a model it routes there.
-		b, _ := json.Marshal(modelEntry{ID: id, Object: "model", OwnedBy: bv.Upstreams()[0].Name()})
+	if v := g.dialectView(id, provider.DialectOpenAI); v != nil {
+		g.askModel(w, r, rec, passthroughRow, id, v) // its answer is in the client's dialect
+		return
+	}
+	if v := g.view(id); v != nil {
+		// Served only by upstreams of another dialect (Bedrock Runtime
+		// cannot describe a model; Anthropic's and Gemini's answers are
+		// in their own shape): the gateway describes the model it routes.
+		b, _ := json.Marshal(modelEntry{ID: id, Object: "model", OwnedBy: v.Upstreams()[0].Name()})
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 		return
 	}
-	view := g.view(id)
-	if view == nil {
-		writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
-			message: "the model " + quote(id) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
-		return
-	}
-	x := exchange{ep: passthroughRow, w: w, r: r, ur: r, rec: rec} // the upstream's answer is relayed as it is
+	writeError(w, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "model_not_found",
+		message: "the model " + quote(id) + " is not served by this gateway (GET /v1/models lists the models it routes)"})
+}
+
+// askModel relays GET /models/{id} to the upstreams of view, which speak
+// the dialect of ep's client, and their answer as it is.
+func (g *Gateway) askModel(w *respWriter, r *http.Request, rec *accessLog, ep *endpoint, id string, view *upstream.Pool) {
+	x := exchange{ep: ep, w: w, r: r, ur: r, rec: rec}
 	resp, err := view.Do(g.outbound(&x, id, nil, attempt{view: view}))
 	if err != nil {
 		rec.err = err
@@ -154,7 +165,7 @@ func (g *Gateway) model(w *respWriter, r *http.Request, rec *accessLog, id strin
 		if errors.As(err, &ue) {
 			rec.upstream = ue.Upstream
 		}
-		writeError(w, statusFor(err))
+		ep.front.writeError(w, statusFor(err))
 		return
 	}
 	defer resp.Body.Close()
@@ -295,7 +306,9 @@ func (g *Gateway) fetchUpstreamModels(ctx context.Context, auth, name string) ([
 		return nil, &apiError{message: "status " + resp.Status}
 	}
 	var list struct {
-		Data []modelEntry `json:"data"`
+		// Data is OpenAI's list, or Anthropic's: its entries are kept as
+		// they are for Anthropic clients.
+		Data []json.RawMessage `json:"data"`
 		// Models is Gemini's list: {"models":[{"name":"models/ID"}]}, its
 		// first page (50 models).
 		Models []struct {
@@ -305,10 +318,24 @@ func (g *Gateway) fetchUpstreamModels(ctx context.Context, auth, name string) ([
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&list); err != nil {
 		return nil, err
 	}
+	out := make([]modelEntry, 0, len(list.Data)+len(list.Models))
+	for _, raw := range list.Data {
+		var m modelEntry
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+		if m.OwnedBy == "" { // Anthropic's list says nothing of it
+			m.OwnedBy = name
+		}
+		if g.dialects[name] == provider.DialectAnthropic {
+			m.anthropic = raw
+		}
+		out = append(out, m)
+	}
 	if gem {
 		for _, m := range list.Models {
-			list.Data = append(list.Data, modelEntry{ID: strings.TrimPrefix(m.Name, "models/"), OwnedBy: name})
+			out = append(out, modelEntry{ID: strings.TrimPrefix(m.Name, "models/"), OwnedBy: name})
 		}
 	}
-	return list.Data, nil
+	return out, nil
 }

@@ -262,10 +262,7 @@ func (g *Gateway) initDialects() {
 	g.only = provider.DialectOpenAI
 	g.order = nil
 	for i, u := range g.cfg.Upstreams {
-		d := provider.DialectOpenAI
-		if ep, err := providerEndpoint(u); err == nil { // validated by config
-			d = ep.Dialect
-		}
+		d := provider.DialectOf(provider.Kind(u.Kind))
 		g.dialects[u.Name] = d
 		if i == 0 {
 			g.only = d

@@ -309,6 +309,16 @@ func ParseKind(s string) (Kind, error) {
 	return k, nil
 }
 
+// DialectOf returns the dialect kind k speaks, without building an
+// Endpoint (which, for bedrock, reads the AWS configuration); an unknown
+// kind, "" included, is OpenAI's.
+func DialectOf(k Kind) Dialect {
+	if sp, ok := kinds[k]; ok {
+		return sp.dialect
+	}
+	return DialectOpenAI
+}
+
 // CheckAnthropicVersion reports whether v has the shape of an
 // anthropic-version: a date, YYYY-MM-DD.
 func CheckAnthropicVersion(v string) error {

@@ -127,9 +127,15 @@ func TestKinds(t *testing.T) {
 			awsEnv(t, testAccessKey, testSecretKey, "")
 			s.Region = "us-east-1"
 		}
-		if _, err := New(s); err != nil {
+		e, err := New(s)
+		if err != nil {
 			t.Errorf("New(kind %q): %v", k, err)
+		} else if d := DialectOf(k); d != e.Dialect {
+			t.Errorf("DialectOf(%q) = %q, but its Endpoint speaks %q", k, d, e.Dialect)
 		}
+	}
+	if d := DialectOf(""); d != DialectOpenAI {
+		t.Errorf(`DialectOf("") = %q, want openai`, d)
 	}
 	if k, err := ParseKind(""); err != nil || k != OpenAI {
 		t.Errorf(`ParseKind("") = %q, %v; want openai`, k, err)
