@@ -52,7 +52,7 @@ type Gateway struct {
 	// config.ForwardableHeaders that it gets (relay.go).
 	forward map[string]map[string]bool
 
-	views  sync.Map     // model -> *upstream.Pool (the upstreams serving it); dialect+"\x00"+model -> those of one dialect
+	views  sync.Map     // model -> *viewEntry (the upstreams serving it); dialect+"\x00"+model -> those of one dialect
 	nviews atomic.Int64 // entries in views, bounded by maxViews
 
 	// dialects is each upstream's dialect, by name (translation.go);
@@ -70,6 +70,9 @@ type Gateway struct {
 
 	modelTab modelTable // GET /v1/models (models.go)
 
+	// untraced: no tracer wraps the handler (NewServer's, with tracing
+	// off), so no request span is looked for (tracing.Annotate, Inject).
+	untraced bool
 	// metrics records requests when set (NewServer sets it).
 	metrics *metrics.Metrics
 	// dash serves /dashboard and /api/pools when set (NewServer sets it).
@@ -133,20 +136,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	w.Header().Set("X-Request-Id", id)
+	c := &call{}
+	c.id[0] = id
+	h := w.Header()
+	h["X-Request-Id"] = c.id[:]
 	p := r.URL.Path
 	ep := forClient(endpointFor(p, r.Method), r) // nil outside the API
 	fr, route := openaiFront, ""
 	if ep != nil {
 		fr, route = ep.front, ep.label(p)
 		if fr.idHeader != "" {
-			w.Header().Set(fr.idHeader, id)
+			h[fr.idHeader] = c.id[:]
 		}
 	} else {
 		route = routeLabel(p)
 	}
-	rec := &accessLog{start: time.Now(), id: id, route: route}
-	sw := &respWriter{ResponseWriter: w}
+	c.rec = accessLog{start: time.Now(), id: id, idv: c.id[:], route: route}
+	c.sw.ResponseWriter = w
+	rec, sw := &c.rec, &c.sw
 	defer func() { g.logAccess(r, sw, rec) }()
 
 	if !cleanPath(p) {
@@ -167,11 +174,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case ep != nil && ep.serve != nil:
 		ep.serve(g, sw, r, rec)
 	case ep != nil:
-		g.relay(sw, r, rec, ep)
+		c.x = exchange{ep: ep, w: sw, r: r, ur: r, rec: rec}
+		g.relay(&c.x)
 	case !g.serveOps(sw, r, p):
 		writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "unknown_route",
 			message: "unknown route " + r.Method + " " + p + ": the API is served under /v1/ (e.g. POST /v1/chat/completions)"})
 	}
+}
+
+// call is what one request needs for its whole life, in one allocation:
+// the access log record and the response writer of every request, and an
+// API request's exchange.
+type call struct {
+	rec accessLog
+	sw  respWriter
+	x   exchange
+	// id is the request id as a header value, which the answer's header
+	// and the upstream request's share (never changed in place).
+	id [1]string
 }
 
 // serveOps serves the operational routes (health, metrics, usage,
@@ -377,20 +397,36 @@ func pathNotAllowed(k *config.Key, r *http.Request) *apiError {
 
 // view returns the pool view of the upstreams serving model, in config
 // order (first match first), or nil when none does.
-func (g *Gateway) view(model string) *upstream.Pool {
+func (g *Gateway) view(model string) *upstream.Pool { return g.viewOf(model).pool }
+
+// viewEntry is an entry of the views cache: the pool view of the upstreams
+// serving a model (those of one dialect, in a dialect's entry) and, in a
+// model's entry, the largest timeouts.total among them (0 when none sets
+// one), so that a request matches the model against the upstreams' globs
+// only once.
+type viewEntry struct {
+	pool  *upstream.Pool
+	total time.Duration
+}
+
+// viewOf is the views cache's entry of model; its pool is nil when no
+// upstream serves model.
+func (g *Gateway) viewOf(model string) viewEntry {
 	if v, ok := g.views.Load(model); ok {
-		return v.(*upstream.Pool)
+		return *v.(*viewEntry)
 	}
 	var names []string
+	var total time.Duration
 	for _, u := range g.cfg.Upstreams {
 		if u.MatchModel(model) {
 			names = append(names, u.Name)
+			total = max(total, u.Timeouts.Total)
 		}
 	}
 	if len(names) == 0 {
-		return nil
+		return viewEntry{}
 	}
-	v := g.pool.Only(names...)
+	v := &viewEntry{pool: g.pool.Only(names...), total: total}
 	// Bound the cache to sane model names, and its size: the name is the
 	// client's, and an upstream without model globs takes any.
 	if len(model) <= 256 && g.nviews.Load() < maxViews {
@@ -398,7 +434,7 @@ func (g *Gateway) view(model string) *upstream.Pool {
 			g.nviews.Add(1)
 		}
 	}
-	return v
+	return *v
 }
 
 // maxViews bounds the per-model view cache, far above the few dozen models

@@ -67,13 +67,14 @@ type charge struct {
 // limit checks key's budget, then takes one request from its rpm and the
 // request's estimated tokens from its tpm, both in one call to the state
 // (one round trip with Redis). It returns the charge to settle once the
-// answer is relayed (nil if there is nothing to settle), or the error to
+// answer is relayed (c, which it fills in; nil if there is nothing to
+// settle), or the error to
 // answer: a 429, or a 503 when the state cannot decide and is configured
 // to fail closed. By default it fails open: this instance's own buckets
 // decide until Redis answers again. The answer's header h gets the key's
 // rpm and tpm state, allowed or refused (setRateHeaders).
-func (g *Gateway) limit(ctx context.Context, key *config.Key, ep *endpoint, body []byte, h http.Header) (*charge, *apiError) {
-	c := &charge{g: g, usage: ep.usage}
+func (g *Gateway) limit(ctx context.Context, c *charge, key *config.Key, ep *endpoint, body []byte, h http.Header) (*charge, *apiError) {
+	*c = charge{g: g, usage: ep.usage}
 	if key != nil {
 		c.key, c.cfg, c.tpm = key.Name, key, key.TPM > 0
 	}
@@ -291,7 +292,6 @@ func (c *charge) settle(ctx context.Context) {
 	if c == nil {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
 	var u openai.Usage
 	known, answered := false, false
 	if c.w != nil {
@@ -313,6 +313,11 @@ func (c *charge) settle(ctx context.Context) {
 		if c.rec != nil {
 			c.rec.usage, c.rec.cost = u, cost
 		}
+	}
+	if delta != 0 || cost > 0 {
+		// The state is written to even if the client has gone; a context
+		// only when it is (one allocation).
+		ctx = context.WithoutCancel(ctx)
 	}
 	switch {
 	case delta != 0 && c.local:

@@ -24,6 +24,7 @@ import (
 type accessLog struct {
 	start    time.Time
 	id       string
+	idv      []string // id as a header value (call.id); nil: made when needed
 	route    string
 	key      string
 	model    string
@@ -88,8 +89,10 @@ func (g *Gateway) logAccess(r *http.Request, sw *respWriter, rec *accessLog) {
 		g.dash.Answered(status)
 	}
 	// The same facts on the request span, when tracing is on.
-	tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
-		Model: model, Upstream: rec.upstream, Err: rec.err})
+	if !g.untraced {
+		tracing.Annotate(r.Context(), tracing.Request{ID: rec.id, Status: status, Key: rec.key,
+			Model: model, Upstream: rec.upstream, Err: rec.err})
+	}
 	if g.ledger != nil && rec.api {
 		recorded := cmp.Or(routed, model)
 		if rec.unrouted {

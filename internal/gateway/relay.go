@@ -53,19 +53,24 @@ type exchange struct {
 	xl    *translation   // how their answer is translated; nil: relayed as is
 	resp  *http.Response // their answer, or
 	err   error          // why there is none
+
+	// Storage, so that a request allocates them with the exchange: of ch,
+	// and of models when the model has no fallbacks.
+	chv charge
+	one [1]string
 }
 
-// relay serves a request of the relayed route ep: admit, send, respond.
-func (g *Gateway) relay(w *respWriter, r *http.Request, rec *accessLog, ep *endpoint) {
-	rec.api = true
-	x := exchange{ep: ep, w: w, r: r, ur: r, rec: rec}
+// relay serves a request of the relayed route x.ep (x has its ep, w, r,
+// ur and rec set): admit, send, respond.
+func (g *Gateway) relay(x *exchange) {
+	x.rec.api = true
 	defer x.end()
-	if aerr := g.admit(&x); aerr != nil {
-		ep.front.writeError(w, aerr)
+	if aerr := g.admit(x); aerr != nil {
+		x.ep.front.writeError(x.w, aerr)
 		return
 	}
-	g.send(&x)
-	g.respond(&x)
+	g.send(x)
+	g.respond(x)
 }
 
 // end releases what the exchange holds, however the request ended:
@@ -135,9 +140,10 @@ func (g *Gateway) admit(x *exchange) *apiError {
 		// always ends on a model it can send. A form's model cannot be
 		// rewritten: it goes as named.
 		if form {
-			x.models = []string{env.Model}
+			x.one[0] = env.Model
+			x.models = x.one[:]
 		} else {
-			x.models = g.chain(env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
+			x.models = g.chain(x.one[:0], env.Model, func(m string) bool { return keyAllows(key, m) && g.view(m) != nil })
 		}
 		if g.view(x.models[0]) == nil {
 			rec.unrouted = true
@@ -155,7 +161,7 @@ func (g *Gateway) admit(x *exchange) *apiError {
 	}
 
 	// The key's rpm and tpm (limit.go), settled when the answer is relayed.
-	ch, aerr := g.limit(r.Context(), key, x.ep, x.body, x.w.Header())
+	ch, aerr := g.limit(r.Context(), &x.chv, key, x.ep, x.body, x.w.Header())
 	if aerr != nil {
 		return aerr
 	}
@@ -266,6 +272,9 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 	if model != "" && g.withModel {
 		ctx = provider.WithModel(ctx, model)
 	}
+	// A *bytes.Reader body: net/http then writes the headers and the body
+	// in one write, not the headers first, as for a reader it does not
+	// know to be in memory.
 	out, _ := http.NewRequestWithContext(ctx, r.Method, "/", bytes.NewReader(b))
 	out.URL.Path, out.URL.RawQuery = strings.TrimPrefix(r.URL.Path, "/v1"), r.URL.RawQuery
 	if len(b) == 0 {
@@ -301,10 +310,16 @@ func (g *Gateway) outbound(x *exchange, model string, b []byte, a attempt) *http
 			}
 		}
 	}
-	out.Header.Set("X-Request-Id", x.rec.id)
+	if x.rec.idv != nil {
+		out.Header["X-Request-Id"] = x.rec.idv
+	} else {
+		out.Header.Set("X-Request-Id", x.rec.id)
+	}
 	// With tracing on, the upstream gets the request span's traceparent
 	// instead of the client's; off, this does nothing.
-	tracing.Inject(r.Context(), out.Header)
+	if !g.untraced {
+		tracing.Inject(r.Context(), out.Header)
+	}
 	return out
 }
 
@@ -336,10 +351,12 @@ func requestTimeout(r *http.Request) (time.Duration, *apiError) {
 func (g *Gateway) totalTimeout(models []string) time.Duration {
 	var d time.Duration
 	for _, m := range models {
+		if m != "" {
+			d = max(d, g.viewOf(m).total) // cached with the model's view
+			continue
+		}
 		for _, u := range g.cfg.Upstreams {
-			if (m == "" || u.MatchModel(m)) && u.Timeouts.Total > d {
-				d = u.Timeouts.Total
-			}
+			d = max(d, u.Timeouts.Total)
 		}
 	}
 	return d

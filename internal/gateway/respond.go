@@ -127,8 +127,12 @@ func (g *Gateway) relayAnswer(x *exchange) {
 		}
 		return
 	}
+	w.held = whole
 	w.WriteHeader(resp.StatusCode)
 	_, err := w.Write(first)
+	if err == nil && whole {
+		w.wroteHeld(first)
+	}
 	if err == nil && !whole {
 		// The buffer is free again: first has been written.
 		_, err = io.CopyBuffer(writerOnly{w}, resp.Body, *buf)

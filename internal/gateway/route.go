@@ -16,13 +16,13 @@ import (
 // chain is the list of models to try for a requested one: the requested
 // model (through its alias, if any), then its fallbacks in order, used only
 // when every upstream of the ones before failed. Models the key may not use
-// are left out of the fallbacks.
-func (g *Gateway) chain(requested string, allowed func(string) bool) []string {
+// are left out of the fallbacks. The list is appended to dst.
+func (g *Gateway) chain(dst []string, requested string, allowed func(string) bool) []string {
 	first := requested
 	if a, ok := g.cfg.Aliases[requested]; ok {
 		first = a
 	}
-	out := []string{first}
+	out := append(dst, first)
 	seen := map[string]bool{first: true}
 	for _, fb := range g.cfg.Fallbacks[requested] {
 		if !seen[fb] && allowed(fb) {

@@ -589,6 +589,7 @@ func (s *Server) current() (*upstream.Pool, *config.Config) {
 func (s *Server) install(cfg *config.Config, pool *upstream.Pool) {
 	h := New(cfg, pool, s.log)
 	h.metrics, h.dash, h.state, h.ledger = s.metrics, s.dash, s.state, s.ledger
+	h.untraced = s.tracer == nil
 	s.metrics.Configure(cfg) // the model and key label values follow the config
 	s.dash.SetKeyLimits(h.keyLimits)
 	h.life = &s.life

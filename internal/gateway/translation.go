@@ -235,7 +235,7 @@ func (g *Gateway) dialectView(model string, d provider.Dialect) *upstream.Pool {
 	}
 	key := string(d) + "\x00" + model
 	if v, ok := g.views.Load(key); ok {
-		return v.(*upstream.Pool)
+		return v.(*viewEntry).pool
 	}
 	var names []string
 	for _, u := range g.cfg.Upstreams {
@@ -248,7 +248,7 @@ func (g *Gateway) dialectView(model string, d provider.Dialect) *upstream.Pool {
 	}
 	v := g.pool.Only(names...)
 	if len(model) <= 256 && g.nviews.Load() < maxViews {
-		if _, loaded := g.views.LoadOrStore(key, v); !loaded {
+		if _, loaded := g.views.LoadOrStore(key, &viewEntry{pool: v}); !loaded {
 			g.nviews.Add(1)
 		}
 	}

@@ -41,6 +41,9 @@ type respWriter struct {
 	// strip drops the usage chunk (see charge.strip); usageChunk says the
 	// event onEvent last saw is one.
 	strip, usageChunk bool
+	// held: the relay holds the whole answer and writes it in one piece,
+	// then gives it to wroteHeld to read its usage from; no tail is kept.
+	held bool
 }
 
 // ok reports whether the answer's status is a success.
@@ -56,7 +59,7 @@ func (w *respWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
 		w.stream = isEventStream(w.Header().Get("Content-Type"))
-		if w.watching && w.ok() && !w.stream {
+		if w.watching && w.ok() && !w.stream && !w.held {
 			if n, err := strconv.Atoi(w.Header().Get("Content-Length")); err == nil && n > 0 {
 				w.tail = make([]byte, 0, min(n, usageTail)) // one allocation for most answers
 			}
@@ -71,7 +74,7 @@ func (w *respWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
-	if w.watching && w.ok() && !w.stream {
+	if w.watching && w.ok() && !w.stream && !w.held {
 		w.keep(b[:n])
 	}
 	return n, err
@@ -88,6 +91,14 @@ func (w *respWriter) keep(b []byte) {
 		w.tail = w.tail[:n]
 	}
 	w.tail = append(w.tail, b...)
+}
+
+// wroteHeld reads the usage of a held answer b, written whole: from its
+// end, as much as keep would have kept.
+func (w *respWriter) wroteHeld(b []byte) {
+	if w.watching && w.ok() && !w.stream {
+		w.usage, w.known = w.reader.answer(b[max(len(b)-usageTail, 0):])
+	}
 }
 
 // done reads the usage out of the tail, once the answer is complete.

@@ -74,7 +74,11 @@ type cowMap[K comparable, V any] struct {
 }
 
 // get returns the entry for name, creating it with mk on first use.
-func (c *cowMap[K, V]) get(name K, mk func(K) V) V {
+func (c *cowMap[K, V]) get(name K, mk func(K) V) V { return c.getMax(name, -1, mk) }
+
+// getMax is get for names a caller chose: once the map holds max entries
+// (max >= 0), a name not in it gets mk's entry, not kept.
+func (c *cowMap[K, V]) getMax(name K, max int, mk func(K) V) V {
 	if m := c.m.Load(); m != nil {
 		if v, ok := (*m)[name]; ok {
 			return v
@@ -86,6 +90,9 @@ func (c *cowMap[K, V]) get(name K, mk func(K) V) V {
 	if old != nil {
 		if v, ok := (*old)[name]; ok {
 			return v
+		}
+		if max >= 0 && len(*old) >= max {
+			return mk(name)
 		}
 	}
 	next := make(map[K]V, 1)

@@ -61,7 +61,12 @@ type Metrics struct {
 	ups    cowMap[string, *upstreamSeries]
 	routes cowMap[string, *routeSeries]
 	pairs  cowMap[pairKey, *pairSeries]
-	labels atomic.Pointer[labelSet] // set by Configure
+	// tokenPairs caches the series of warmgate_tokens_total by the key
+	// and model names Tokens is given (at most maxTokenPairs of them, each
+	// at most MaxLabelLen long), so that counting tokens costs a map
+	// lookup, not the caps' locks and label hashing.
+	tokenPairs cowMap[pairKey, *tokenSeries]
+	labels     atomic.Pointer[labelSet] // set by Configure
 	// Caps on free-form label values.
 	routeCap, keyCap, modelCap, limitCap *capSet
 }
@@ -222,9 +227,31 @@ func (m *Metrics) newRouteSeries(route string) *routeSeries {
 // the caller's key, never the secret itself; model is the model the
 // request was routed to. Negative counts are ignored.
 func (m *Metrics) Tokens(key, model string, prompt, completion int) {
-	key, model = m.keyCap.value(key), m.modelCap.value(model)
-	m.tokens.WithLabelValues(key, model, "prompt").Add(float64(max(prompt, 0)))
-	m.tokens.WithLabelValues(key, model, "completion").Add(float64(max(completion, 0)))
+	k := pairKey{model: model, key: key}
+	var s *tokenSeries
+	if len(model) > MaxLabelLen || len(key) > MaxLabelLen {
+		s = m.newTokenSeries(k) // "other": a name this long is not kept
+	} else {
+		s = m.tokenPairs.getMax(k, maxTokenPairs, m.newTokenSeries)
+	}
+	s.prompt.Add(float64(max(prompt, 0)))
+	s.completion.Add(float64(max(completion, 0)))
+}
+
+// maxTokenPairs bounds Metrics.tokenPairs: far more (key, model) pairs
+// than a deployment uses; past it, Tokens looks each pair's series up.
+const maxTokenPairs = 1024
+
+// tokenSeries are the two series of warmgate_tokens_total of one (key,
+// model) pair.
+type tokenSeries struct{ prompt, completion prometheus.Counter }
+
+func (m *Metrics) newTokenSeries(k pairKey) *tokenSeries {
+	key, model := m.keyCap.value(k.key), m.modelCap.value(k.model)
+	return &tokenSeries{
+		prompt:     m.tokens.WithLabelValues(key, model, "prompt"),
+		completion: m.tokens.WithLabelValues(key, model, "completion"),
+	}
 }
 
 // StateError records a failed call to the shared state backend; StateOK

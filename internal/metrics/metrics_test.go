@@ -97,6 +97,51 @@ func TestModelCardinalityCap(t *testing.T) {
 	}
 }
 
+// TestTokensPairCache: the series Tokens caches by (key, model) names
+// count as the uncached ones do, past the cache's bound too, and the cache
+// keeps neither more pairs than its bound nor names too long for a label.
+func TestTokensPairCache(t *testing.T) {
+	m := New()
+	const keys, models = 40, 30 // 1,200 pairs: past maxTokenPairs
+	long := strings.Repeat("m", MaxLabelLen+1)
+	for range 2 {
+		for k := range keys {
+			for mod := range models {
+				m.Tokens(fmt.Sprintf("k%d", k), fmt.Sprintf("m%d", mod), 3, 1)
+			}
+		}
+		m.Tokens("k0", long, 5, 0)
+	}
+	f := scrape(t, m)
+	for _, k := range []int{0, keys - 1} {
+		for _, mod := range []int{0, models - 1} {
+			wantValue(t, f, 6, "warmgate_tokens_total", "key", fmt.Sprint("k", k), "model", fmt.Sprint("m", mod), "kind", "prompt")
+			wantValue(t, f, 2, "warmgate_tokens_total", "key", fmt.Sprint("k", k), "model", fmt.Sprint("m", mod), "kind", "completion")
+		}
+	}
+	wantValue(t, f, 10, "warmgate_tokens_total", "key", "k0", "model", OtherLabelValue, "kind", "prompt")
+	cached := *m.tokenPairs.m.Load()
+	if len(cached) != maxTokenPairs {
+		t.Errorf("%d pairs cached, want the bound, %d", len(cached), maxTokenPairs)
+	}
+	for k := range cached {
+		if len(k.model) > MaxLabelLen {
+			t.Errorf("a model name of %d bytes is cached", len(k.model))
+		}
+	}
+}
+
+// BenchmarkTokens measures counting one request's tokens, of a pair seen
+// before.
+//
+//	go test -run '^$' -bench BenchmarkTokens -benchmem ./internal/metrics/
+func BenchmarkTokens(b *testing.B) {
+	m := New()
+	for b.Loop() {
+		m.Tokens("team-a", "gpt-4.1-mini", 100, 20)
+	}
+}
+
 // TestLint fills every series through a real pool and the gateway methods,
 // then runs promtool's checks on the whole registry.
 func TestLint(t *testing.T) {
