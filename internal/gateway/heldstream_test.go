@@ -55,41 +55,11 @@ func TestHeldStreamCost(t *testing.T) {
 
 	// One stream first: its warm-up (the pool's connection, the first
 	// encodings) is not the held streams' cost.
-	open := func() (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+"/v1/chat/completions",
-			strings.NewReader(chatBody("gpt-4.1-mini", true)))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := g.hc.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-		// The first event (role chunk and first token) has been relayed.
-		if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
-			resp.Body.Close()
-			return nil, err
-		}
-		return resp, nil
-	}
-	warm, err := open()
+	warm, err := openStream(ctx, t, g, chatBody("gpt-4.1-mini", true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	settle := func() (goroutines int, stack, heap uint64) {
-		var ms runtime.MemStats
-		for range 2 {
-			runtime.GC()
-		}
-		runtime.ReadMemStats(&ms)
-		return runtime.NumGoroutine(), ms.StackInuse, ms.HeapAlloc
-	}
-	g0, s0, h0 := settle()
+	g0, s0, h0 := settleHeap()
 
 	var held []*http.Response
 	defer func() {
@@ -98,13 +68,13 @@ func TestHeldStreamCost(t *testing.T) {
 		}
 	}()
 	for range heldStreams {
-		r, err := open()
+		r, err := openStream(ctx, t, g, chatBody("gpt-4.1-mini", true))
 		if err != nil {
 			t.Fatalf("stream %d: %v", len(held)+1, err)
 		}
 		held = append(held, r)
 	}
-	g1, s1, h1 := settle()
+	g1, s1, h1 := settleHeap()
 	perGoroutines := float64(g1-g0) / heldStreams
 	perStack := float64(s1-s0) / heldStreams / 1024
 	perHeap := (float64(h1) - float64(h0)) / heldStreams / 1024
@@ -120,5 +90,101 @@ func TestHeldStreamCost(t *testing.T) {
 		t.Log("stack bound not checked: the race detector's instrumentation makes every frame larger")
 	} else if perStack > 36 {
 		t.Errorf("%.1f KiB of goroutine stack per held stream, want at most 36 (the gateway's handler within 8 KiB)", perStack)
+	}
+}
+
+// openStream sends a streaming request with body through g and returns
+// its answer once the first event (role chunk and first token) has been
+// relayed.
+func openStream(ctx context.Context, t *testing.T, g *gw, body string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+"/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// settleHeap collects twice and returns the goroutines, the goroutine
+// stack in use and the live heap.
+func settleHeap() (goroutines int, stack, heap uint64) {
+	var ms runtime.MemStats
+	for range 2 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return runtime.NumGoroutine(), ms.StackInuse, ms.HeapAlloc
+}
+
+// TestHeldStreamLetsGoOfItsRequest holds streams whose request body is
+// 64 KiB (a long conversation, as coding agents send) next to streams
+// whose body is a few bytes, through an HTTP/2 upstream and an HTTP/1.1
+// one, and compares the live heap each adds to the whole process: a held
+// stream must not keep its request's bytes once they are sent (the
+// gateway's copy, the outbound request's body and GetBody, the HTTP/2
+// stream's), or 10,000 held streams of such requests would keep 700 MB.
+// The client shares one body string between its requests, so only the
+// gateway's and the mock's copies count.
+func TestHeldStreamLetsGoOfItsRequest(t *testing.T) {
+	big := strings.Repeat("lorem ipsum ", 64<<10/12)
+	for _, tc := range []struct {
+		name string
+		opts mock.Options
+	}{
+		{"h2", mock.Options{TLS: true}},
+		{"h1", mock.Options{TLS: true, NoH2: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Tokens, tc.opts.TokenInterval = 4, time.Hour
+			m := startMock(t, tc.opts)
+			g := startGateway(t, defaultYAML(t, m), nil)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			small := chatBody("gpt-4.1-mini", true)
+			large := `{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"` + big + `"}],"stream":true}`
+
+			var held []*http.Response
+			defer func() {
+				for _, r := range held {
+					_ = r.Body.Close()
+				}
+			}()
+			hold := func(body string) {
+				for range heldStreams {
+					r, err := openStream(ctx, t, g, body)
+					if err != nil {
+						t.Fatalf("stream %d: %v", len(held)+1, err)
+					}
+					held = append(held, r)
+				}
+			}
+			hold(small) // the first streams warm up the pool's connections
+			_, _, h0 := settleHeap()
+			hold(small)
+			_, _, h1 := settleHeap()
+			hold(large)
+			_, _, h2 := settleHeap()
+			perSmall := (float64(h1) - float64(h0)) / heldStreams / 1024
+			perLarge := (float64(h2) - float64(h1)) / heldStreams / 1024
+			t.Logf("live heap per held stream, in the whole process: %.1f KiB with a %d-byte request, %.1f KiB with a %d-byte one",
+				perSmall, len(small), perLarge, len(large))
+			if d := perLarge - perSmall; d > 16 {
+				t.Errorf("a held stream whose request is %d bytes larger keeps %.1f KiB more, want at most 16: its request body is kept",
+					len(large)-len(small), d)
+			}
+		})
 	}
 }

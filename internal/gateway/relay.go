@@ -239,7 +239,12 @@ func (g *Gateway) send(x *exchange) {
 			return
 		}
 		for j, a := range tries {
-			resp, err := a.view.Do(g.outbound(x, model, bodies[j], a))
+			out := g.outbound(x, model, bodies[j], a)
+			resp, err := a.view.Do(out)
+			// Sent: the pool's attempts sent copies of out, and retried
+			// from its GetBody. out stays as the answer's Request, held
+			// as long as a stream: it keeps the body's bytes no longer.
+			out.Body, out.GetBody = http.NoBody, nil
 			last := i == len(x.models)-1 && j == len(tries)-1
 			if !last && failedAll(resp, err) {
 				if resp != nil {
@@ -257,6 +262,9 @@ func (g *Gateway) send(x *exchange) {
 			x.rec.routed, x.rec.fellBack = model, i > 0 || j > 0
 			x.rec.translated = a.xl != nil
 			x.model, x.resp, x.err, x.xl = model, resp, err, a.xl
+			if x.env.Stream {
+				x.body = nil // a stream's answer never reads the request again: its bytes go now, not when the stream ends
+			}
 			return
 		}
 	}
