@@ -239,12 +239,13 @@ func (g *Gateway) send(x *exchange) {
 			return
 		}
 		for j, a := range tries {
-			out := g.outbound(x, model, bodies[j], a)
-			resp, err := a.view.Do(out)
-			// Sent: the pool's attempts sent copies of out, and retried
-			// from its GetBody. out stays as the answer's Request, held
-			// as long as a stream: it keeps the body's bytes no longer.
-			out.Body, out.GetBody = http.NoBody, nil
+			resp, err := a.view.Do(g.outbound(x, model, bodies[j], a))
+			if resp != nil {
+				// The answer's Request is the request sent (its body,
+				// headers and URL), which nothing reads again: a stream
+				// would hold it for its whole life.
+				resp.Request = nil
+			}
 			last := i == len(x.models)-1 && j == len(tries)-1
 			if !last && failedAll(resp, err) {
 				if resp != nil {
