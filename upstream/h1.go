@@ -56,6 +56,13 @@ var (
 	aLongTimeAgo       = time.Unix(1, 0)
 )
 
+// tlsReadBuf is the read buffer of a connection over TLS. TLS reads a whole
+// record (up to 16 KiB) into its own buffer and hands it out from there,
+// without a system call, so a larger buffer above it saves nothing; it
+// would stay for a held stream's whole life. A plain connection keeps
+// bufio's 4 KiB: each fill of it is a system call.
+const tlsReadBuf = 1 << 10
+
 // h1Writers are the buffers requests are written through. A connection
 // needs one only while it writes a request: held by the connection, it
 // would stay for a held stream's whole life (4 KiB per stream) and for
@@ -81,7 +88,11 @@ type h1conn struct {
 func newH1conn(nc, raw net.Conn, onClose func()) *h1conn {
 	c := &h1conn{nc: nc, raw: raw, onClose: onClose}
 	c.lim = limitReader{r: nc, n: math.MaxInt64}
-	c.br = bufio.NewReader(&c.lim)
+	if _, ok := nc.(*tls.Conn); ok {
+		c.br = bufio.NewReaderSize(&c.lim, tlsReadBuf)
+	} else {
+		c.br = bufio.NewReader(&c.lim)
+	}
 	c.peek = newPeeker(raw)
 	return c
 }
