@@ -347,7 +347,7 @@ func getReader(r io.Reader, maxEvent int) *Reader {
 		maxEvent = DefaultMaxEvent
 	}
 	rd.br.Reset(r)
-	*rd = Reader{br: rd.br, max: maxEvent, raw: rd.raw[:0], data: rd.data[:0]}
+	*rd = Reader{br: rd.br, max: maxEvent, raw: rd.raw[:0], data: rd.data[:0], bufs: rd.bufs}
 	return rd
 }
 

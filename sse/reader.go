@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // DefaultMaxEvent is the bound on one event's raw size used when none is given.
@@ -74,6 +75,9 @@ type Reader struct {
 	// buffered (a read that may wait); an error it returns ends Next with
 	// that error (Copy flushes what it wrote here).
 	beforeWait func() error
+	// bufs holds raw's and data's backing arrays while they are in
+	// idleBufs (see wait), to be reused as the next one's holder.
+	bufs *eventBuffers
 }
 
 // NewReader returns a Reader that reads events from r. An event whose raw
@@ -115,6 +119,9 @@ func NewReader(r io.Reader, maxEvent int) *Reader {
 func (r *Reader) Next() (Event, error) {
 	if r.err != nil {
 		return Event{}, r.err
+	}
+	if r.br.Buffered() == 0 {
+		r.wait()
 	}
 	r.raw = r.raw[:0]
 	r.data = r.data[:0]
@@ -189,12 +196,58 @@ func (r *Reader) Next() (Event, error) {
 	}
 }
 
+// eventBuffers are the backing arrays of a Reader's raw and data buffers.
+type eventBuffers struct{ raw, data []byte }
+
+// idleBufs hold the event buffers of Readers waiting for their next event:
+// a relay holding thousands of slow streams, each waiting seconds between
+// events of a few hundred bytes, would otherwise hold its 1 KiB of event
+// buffers per stream through every wait.
+var idleBufs = sync.Pool{New: func() any { return new(eventBuffers) }}
+
+// maxIdleBuf bounds the buffers kept in idleBufs: one long event does not
+// pin its buffer in the pool.
+const maxIdleBuf = 4 << 10
+
+// wait is called before Next blocks for an event with nothing buffered:
+// the previous event's buffers (no longer valid to the caller) go to
+// idleBufs, and come back, or others do, when bytes arrive (see take).
+func (r *Reader) wait() {
+	if cap(r.raw) == 0 && cap(r.data) == 0 {
+		return
+	}
+	b := r.bufs
+	if b == nil {
+		b = new(eventBuffers)
+	}
+	r.bufs = nil
+	if cap(r.raw) <= maxIdleBuf && cap(r.data) <= maxIdleBuf {
+		b.raw, b.data = r.raw[:0], r.data[:0]
+		idleBufs.Put(b)
+	}
+	r.raw, r.data = nil, nil
+}
+
+// buffers gives the Reader event buffers from idleBufs if it has none.
+func (r *Reader) buffers() {
+	if cap(r.raw) != 0 || cap(r.data) != 0 {
+		return
+	}
+	b := idleBufs.Get().(*eventBuffers)
+	if cap(b.raw) <= r.max && cap(b.data) <= r.max { // the bound is on memory too (see grow)
+		r.raw, r.data = b.raw, b.data
+	}
+	b.raw, b.data = nil, nil
+	r.bufs = b
+}
+
 // take appends p to the current event and discards it from the read buffer,
 // unless that would make the event exceed the bound.
 func (r *Reader) take(p []byte) error {
 	if len(r.raw)+len(p) > r.max {
 		return ErrEventTooLong
 	}
+	r.buffers()
 	r.raw = append(grow(r.raw, len(p), r.max), p...)
 	_, _ = r.br.Discard(len(p)) // p is buffered: Discard cannot fail
 	return nil

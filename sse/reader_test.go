@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -561,4 +562,55 @@ func (r *repeater) Read(p []byte) (int, error) {
 		r.off = (r.off + c) % len(r.b)
 	}
 	return n, nil
+}
+
+// waitChecker is a source that hands out one event per Read and, at each
+// Read (the Reader waits for its next event, with nothing buffered),
+// records the Reader's event buffers.
+type waitChecker struct {
+	rd     *Reader
+	events []string
+	held   []int // cap(raw)+cap(data) at each wait
+}
+
+func (w *waitChecker) Read(p []byte) (int, error) {
+	w.held = append(w.held, cap(w.rd.raw)+cap(w.rd.data))
+	if len(w.events) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, w.events[0])
+	w.events = w.events[1:]
+	return n, nil
+}
+
+// TestReaderHoldsNoEventBuffersWhileWaiting: a Reader waiting for its next
+// event (a relay holds thousands, each waiting seconds between events)
+// holds no event buffers: they go back to a pool, and come back when bytes
+// arrive. The events read are whole all the same.
+func TestReaderHoldsNoEventBuffersWhileWaiting(t *testing.T) {
+	src := &waitChecker{events: []string{"data: {\"a\":1}\n\n", "event: x\ndata: {\"b\":2}\n\n", "data: [DONE]\n\n"}}
+	rd := NewReader(src, 0)
+	src.rd = rd
+	var got []string
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev.Name+"|"+string(ev.Data))
+	}
+	if want := []string{`|{"a":1}`, `x|{"b":2}`, "|[DONE]"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	for i, n := range src.held {
+		if n != 0 {
+			t.Errorf("wait %d: the Reader held %d bytes of event buffers, want 0", i+1, n)
+		}
+	}
+	if len(src.held) != 4 {
+		t.Errorf("%d waits recorded, want 4 (before each event and before the end)", len(src.held))
+	}
 }

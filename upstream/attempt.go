@@ -71,6 +71,7 @@ type attempt struct {
 	// byteAt cuts the attempt (FirstByte after the request was written).
 	// timerAt is when the timer is set to fire; 0: not set.
 	slowAt, byteAt, timerAt time.Duration
+	sent                    sentBody // the request body, on an HTTP/2 connection
 }
 
 // attempt sends one attempt of req to u. On success the response body is
@@ -320,6 +321,9 @@ func (a *attempt) roundTrip(out *http.Request) (*http.Response, error) {
 		a.u.stats.poolWaits.Add(1)
 		a.u.stats.poolWaitNanos.Add(int64(a.info.PoolWait))
 	}
+	if c.h2 && out.Body != nil && out.Body != http.NoBody {
+		a.sent.rc, out.Body = out.Body, &a.sent
+	}
 	resp, err := c.roundTrip(out)
 	if c.h2 {
 		a.cls.settle(c)
@@ -396,6 +400,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 	u := a.u
 	a.hooks = httptrace.ClientTrace{
 		WroteRequest: func(wi httptrace.WroteRequestInfo) {
+			_ = a.sent.Close() // written: the body is read no more
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			// A request whose write failed never reached the upstream

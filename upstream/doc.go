@@ -117,4 +117,8 @@
 // Request bodies must be replayable: requests made by http.NewRequest with a
 // *bytes.Reader, *bytes.Buffer or *strings.Reader have GetBody set. Do buffers
 // any other body (bounded by MaxReplayBody) so that it can be replayed.
+// Once an attempt's request is written, the pool and net/http keep nothing
+// of its body (an HTTP/2 stream would keep it for the stream's life): an
+// answer held for minutes does not hold its request's bytes, except through
+// the caller's own request, which is the answer's Request.
 package upstream

@@ -19,9 +19,9 @@ import (
 	"time"
 )
 
-// An HTTP/1.1 exchange runs in the caller's goroutine, on the connection's
-// own buffers: the request is written by net/http's Request.Write to a
-// bufio.Writer, the answer read by http.ReadResponse from a bufio.Reader
+// An HTTP/1.1 exchange runs in the caller's goroutine: the request is
+// written by net/http's Request.Write to a pooled bufio.Writer (h1Writers),
+// the answer read by http.ReadResponse from the connection's bufio.Reader
 // (framing by Content-Length or chunked, HEAD, 1xx and "Connection: close"
 // are net/http's). The connection has no goroutine of its own:
 // http.ClientConn's HTTP/1.1 keeps two per connection (a writer and a
@@ -56,6 +56,19 @@ var (
 	aLongTimeAgo       = time.Unix(1, 0)
 )
 
+// tlsReadBuf is the read buffer of a connection over TLS. TLS reads a whole
+// record (up to 16 KiB) into its own buffer and hands it out from there,
+// without a system call, so a larger buffer above it saves nothing; it
+// would stay for a held stream's whole life. A plain connection keeps
+// bufio's 4 KiB: each fill of it is a system call.
+const tlsReadBuf = 1 << 10
+
+// h1Writers are the buffers requests are written through. A connection
+// needs one only while it writes a request: held by the connection, it
+// would stay for a held stream's whole life (4 KiB per stream) and for
+// every idle connection.
+var h1Writers = sync.Pool{New: func() any { return bufio.NewWriter(nil) }}
+
 // h1conn is one HTTP/1.1 connection whose exchanges run in the caller's
 // goroutine. One exchange at a time: the pool gives it to one request and
 // takes it back when that request's body ends.
@@ -64,7 +77,6 @@ type h1conn struct {
 	raw  net.Conn // under TLS: what the liveness check looks at
 	lim  limitReader
 	br   *bufio.Reader
-	bw   *bufio.Writer
 	peek peeker // looks at the socket (see alive)
 	// onClose tells the pool, once, that the connection closed.
 	onClose func()
@@ -76,8 +88,11 @@ type h1conn struct {
 func newH1conn(nc, raw net.Conn, onClose func()) *h1conn {
 	c := &h1conn{nc: nc, raw: raw, onClose: onClose}
 	c.lim = limitReader{r: nc, n: math.MaxInt64}
-	c.br = bufio.NewReader(&c.lim)
-	c.bw = bufio.NewWriter(nc)
+	if _, ok := nc.(*tls.Conn); ok {
+		c.br = bufio.NewReaderSize(&c.lim, tlsReadBuf)
+	} else {
+		c.br = bufio.NewReader(&c.lim)
+	}
 	c.peek = newPeeker(raw)
 	return c
 }
@@ -153,12 +168,16 @@ func (c *h1conn) roundTrip(req *http.Request) (*http.Response, error) {
 	// the buffer, as net/http's own HTTP/1.1 does); if the flush then
 	// fails, the request did not reach the server whole: the hooks hear
 	// that too.
-	err := req.Write(c.bw)
+	bw := h1Writers.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	err := req.Write(bw)
 	if err == nil {
-		if err = c.bw.Flush(); err != nil && trace != nil && trace.WroteRequest != nil {
+		if err = bw.Flush(); err != nil && trace != nil && trace.WroteRequest != nil {
 			trace.WroteRequest(httptrace.WroteRequestInfo{Err: err})
 		}
 	}
+	bw.Reset(nil)
+	h1Writers.Put(bw)
 	if err != nil {
 		// The server may have answered early and closed: its answer
 		// wins, as with net/http; else the write's error.

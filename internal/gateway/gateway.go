@@ -151,7 +151,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		route = routeLabel(p)
 	}
-	c.rec = accessLog{start: time.Now(), id: id, idv: c.id[:], route: route}
+	c.rec.start, c.rec.id, c.rec.idv, c.rec.route = time.Now(), id, c.id[:], route // not a literal: see c.x below
 	c.sw.ResponseWriter = w
 	rec, sw := &c.rec, &c.sw
 	defer func() { g.logAccess(r, sw, rec) }()
@@ -174,7 +174,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case ep != nil && ep.serve != nil:
 		ep.serve(g, sw, r, rec)
 	case ep != nil:
-		c.x = exchange{ep: ep, w: sw, r: r, ur: r, rec: rec}
+		// Field by field, not a composite literal: that would be built in
+		// ServeHTTP's frame and copied, and the frame stays on the stack for
+		// a held stream's life (it took the handler's stack past 8 KiB).
+		c.x.ep, c.x.w, c.x.r, c.x.ur, c.x.rec = ep, sw, r, r, rec
 		g.relay(&c.x)
 	case !g.serveOps(sw, r, p):
 		writeError(sw, &apiError{status: http.StatusNotFound, typ: openai.TypeNotFound, code: "unknown_route",

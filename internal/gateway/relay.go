@@ -240,6 +240,12 @@ func (g *Gateway) send(x *exchange) {
 		}
 		for j, a := range tries {
 			resp, err := a.view.Do(g.outbound(x, model, bodies[j], a))
+			if resp != nil {
+				// The answer's Request is the request sent (its body,
+				// headers and URL), which nothing reads again: a stream
+				// would hold it for its whole life.
+				resp.Request = nil
+			}
 			last := i == len(x.models)-1 && j == len(tries)-1
 			if !last && failedAll(resp, err) {
 				if resp != nil {
@@ -257,6 +263,9 @@ func (g *Gateway) send(x *exchange) {
 			x.rec.routed, x.rec.fellBack = model, i > 0 || j > 0
 			x.rec.translated = a.xl != nil
 			x.model, x.resp, x.err, x.xl = model, resp, err, a.xl
+			if x.env.Stream {
+				x.body = nil // a stream's answer never reads the request again: its bytes go now, not when the stream ends
+			}
 			return
 		}
 	}
