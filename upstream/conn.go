@@ -51,6 +51,8 @@ type conn struct {
 	// wait for a connection coming back).
 	settled  bool
 	expiring bool // closed by the pool (keeper, MaxConnAge), not the server
+	// goingAway: idle and told GOAWAY, its close is under way (pickLocked).
+	goingAway bool
 }
 
 // connWaiter is a request waiting for a connection, in FIFO order.
@@ -323,8 +325,12 @@ func (cl *class) pickLocked(noIdle bool) (best *conn, soon bool) {
 			// Idle and told GOAWAY: it takes no request again, and
 			// net/http waits for the server to close it. It closes now
 			// (outside op.mu: the close reaches closed through the
-			// state hook), so that it frees its place under MaxConns.
-			go c.cc.Close()
+			// state hook), so that it frees its place under MaxConns;
+			// once, however many requests find it before it is gone.
+			if !c.goingAway {
+				c.goingAway = true
+				go c.cc.Close()
+			}
 			continue
 		}
 		if c.streams >= limit || best != nil && c.streams >= best.streams {
