@@ -7,9 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/warmgate/warmgate/internal/config"
 	"github.com/warmgate/warmgate/internal/provider"
-	"github.com/warmgate/warmgate/upstream"
 )
 
 // TestAttemptsOrder: a request's groups are its own dialect's upstreams
@@ -17,25 +15,12 @@ import (
 // in the config order of each dialect's first upstream (not the row's
 // order of translations); a dialect without a translation is skipped.
 func TestAttemptsOrder(t *testing.T) {
-	cfg, err := config.Parse([]byte(`upstreams:
+	g := testGateway(t, `upstreams:
   - {name: ant, kind: anthropic, base_url: "http://127.0.0.1:1", models: [m, a-only]}
   - {name: gem, kind: gemini, base_url: "http://127.0.0.1:2", models: [m, g-only]}
   - {name: oai, base_url: "http://127.0.0.1:3/v1", models: [m]}
   - {name: gem2, kind: gemini, base_url: "http://127.0.0.1:4", models: [m]}
-`), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ucs, err := UpstreamConfigs(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := upstream.New(ucs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	g := New(cfg, pool, nil)
+`)
 
 	toGemini := &translation{to: provider.DialectGemini}
 	toAnthropic := &translation{to: provider.DialectAnthropic}

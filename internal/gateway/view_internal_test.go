@@ -17,20 +17,7 @@ import (
 // client chooses. With an upstream that serves every model (no globs),
 // made-up names must not grow it without bound.
 func TestViewCacheIsBounded(t *testing.T) {
-	cfg, err := config.Parse([]byte("upstreams:\n  - name: any\n    base_url: http://127.0.0.1:1/v1\n"), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ucs, err := UpstreamConfigs(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := upstream.New(ucs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	g := New(cfg, pool, nil)
+	g := testGateway(t, "upstreams:\n  - name: any\n    base_url: http://127.0.0.1:1/v1\n")
 	for i := range 20_000 {
 		if g.view(fmt.Sprintf("made-up-model-%d", i)) == nil {
 			t.Fatal("an upstream without globs serves every model")
@@ -55,20 +42,7 @@ func TestTotalTimeoutByModel(t *testing.T) {
 		"  - {name: a, base_url: http://127.0.0.1:1/v1, models: [\"gpt-*\"], timeouts: {total: 2s}}\n" +
 		"  - {name: b, base_url: http://127.0.0.1:1/v1, models: [\"gpt-4*\"], timeouts: {total: 5s}}\n" +
 		"  - {name: c, base_url: http://127.0.0.1:1/v1, models: [\"claude-*\"]}\n"
-	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ucs, err := UpstreamConfigs(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := upstream.New(ucs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	g := New(cfg, pool, nil)
+	g := testGateway(t, yaml)
 	long := "gpt-" + strings.Repeat("x", 300) // not cached: too long a name
 	for _, round := range []string{"first", "cached"} {
 		for _, tc := range []struct {
@@ -88,4 +62,24 @@ func TestTotalTimeoutByModel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testGateway is a Gateway of the config yaml, its pool closed when the
+// test ends; nothing listens.
+func testGateway(t *testing.T, yaml string) *Gateway {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ucs, err := UpstreamConfigs(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := upstream.New(ucs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	return New(cfg, pool, nil)
 }
