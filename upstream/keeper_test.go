@@ -43,15 +43,7 @@ func startMemMock(t *testing.T, m mode, opts mock.Options, mut func(*Config), po
 	if opts.TLS {
 		c.TLS = &tls.Config{RootCAs: ms.CertPool()}
 	}
-	if mut != nil {
-		mut(&c)
-	}
-	p, err := New([]Config{c}, popts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return ms, p
+	return ms, startPool(t, c, mut, popts...)
 }
 
 func chat(t *testing.T, p *Pool, header http.Header) (*http.Response, error) {

@@ -121,11 +121,17 @@ func (s *server) clientTLS() *tls.Config {
 
 func newPool(t *testing.T, s *server, mut func(*Config)) *Pool {
 	t.Helper()
-	c := Config{Name: "test", BaseURL: s.URL + "/v1", DialContext: s.dial, TLS: s.clientTLS()}
+	return startPool(t, Config{Name: "test", BaseURL: s.URL + "/v1", DialContext: s.dial, TLS: s.clientTLS()}, mut)
+}
+
+// startPool is a pool of the one upstream c, after mut (if any) changed
+// it, closed when the test ends.
+func startPool(t *testing.T, c Config, mut func(*Config), opts ...Option) *Pool {
+	t.Helper()
 	if mut != nil {
 		mut(&c)
 	}
-	p, err := New([]Config{c})
+	p, err := New([]Config{c}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -302,13 +302,5 @@ func startMockIn(t *testing.T, m mode, opts mock.Options, mut func(*Config), pop
 	if opts.TLS {
 		c.TLS = &tls.Config{RootCAs: ms.CertPool()}
 	}
-	if mut != nil {
-		mut(&c)
-	}
-	p, err := New([]Config{c}, popts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return ms, p
+	return ms, startPool(t, c, mut, popts...)
 }
