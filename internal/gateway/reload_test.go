@@ -78,8 +78,12 @@ func TestReload(t *testing.T) {
 	if st, body := post("/admin/reload", ""); st != 200 {
 		t.Fatalf("POST /admin/reload: %d %s", st, body)
 	}
-	eventually(t, 10*time.Second, "the added upstream's prewarmed connection", func() bool {
-		return b.Stats().ConnectionsAccepted >= 1
+	// Its warm-up request, not only its connection: the request comes
+	// after the connection is accepted, and counting b's requests below
+	// must not race with it.
+	eventually(t, 10*time.Second, "the added upstream's prewarmed connection and its warm-up request", func() bool {
+		st := b.Stats()
+		return st.ConnectionsAccepted >= 1 && st.Requests >= 1
 	})
 	for range 3 {
 		if st, body := post("/v1/chat/completions", chatBody("gpt-4.1-mini", false)); st != 200 {
