@@ -320,7 +320,12 @@ func (cl *class) pickLocked(noIdle bool) (best *conn, soon bool) {
 		}
 		// The server's limit is what net/http has free plus what it
 		// carries; the pool's count also holds requests on their way.
-		limit := c.cc.Available() + c.cc.InFlight()
+		// InFlight is read first: a stream that ends between the two
+		// reads then counts twice (a request over the limit waits in
+		// RoundTrip), never not at all, so 0 with none of the pool's
+		// requests on it means it takes no request again.
+		limit := c.cc.InFlight()
+		limit += c.cc.Available()
 		if limit == 0 && c.streams == 0 {
 			// Idle and told GOAWAY: it takes no request again, and
 			// net/http waits for the server to close it. It closes now
@@ -637,7 +642,7 @@ func (cl *class) sweepOwn(now time.Time, maxIdle time.Duration) int {
 			c.expiring = true
 			expired = append(expired, c)
 		case c.h1 != nil && !c.h1.alive(),
-			c.h2 && c.cc.Available()+c.cc.InFlight() == 0: // told GOAWAY (see pickLocked)
+			c.h2 && c.cc.InFlight()+c.cc.Available() == 0: // told GOAWAY (see pickLocked; InFlight first)
 			dead = append(dead, c)
 			if d := now.Sub(c.idleSince); !op.closed && d < cl.u.cfg.IdleTimeout*9/10 && (learn == 0 || d < learn) {
 				learn = d
